@@ -167,11 +167,12 @@ void tld_sha1(const void *data, size_t len, uint8_t digest[20]);
 /*
  * Accumulates one event. The fields of this struct are private; it is public
  * only so callers can place a builder on the stack. A builder starts in the
- * error state: call tld_builder_reset() to begin an event. Any failing add
- * that reports TLD_E_TOO_MANY_FIELDS, TLD_E_META_TOO_LONG,
- * TLD_E_DATA_TOO_LONG, TLD_E_GUID_LENGTH, TLD_E_SYSTEMTIME_LENGTH or
- * TLD_E_SID_LENGTH puts the builder in the error state until the next
+ * error state: call tld_builder_reset() to begin an event. A failing add
+ * that reports TLD_E_TOO_MANY_FIELDS, TLD_E_META_TOO_LONG or
+ * TLD_E_DATA_TOO_LONG puts the builder in the error state until the next
  * successful reset, so a half-built event can never be written by accident.
+ * The one-call helpers (tld_builder_add_int32() ...) check their values
+ * before touching the builder, so their value errors leave it unchanged.
  */
 typedef struct tld_event_builder {
     uint8_t *meta;          /* [0..2) size slot, then tags, name, field records */
@@ -238,6 +239,13 @@ size_t tld_field_record_size(size_t name_len, unsigned flags);
  */
 int tld_builder_reserve_field(tld_event_builder *b, const char *name, size_t name_len,
                               uint8_t in_type, unsigned flags);
+
+/*
+ * Accounts for a field whose name turned out to be unusable before
+ * tld_builder_reserve_field() could run: arrays and BINARY still take their
+ * extra slot, as they do when the name check itself fails.
+ */
+void tld_builder_note_failed_field(tld_event_builder *b, uint8_t in_type);
 
 /* A struct: the next `member_count` logical fields belong to it. */
 int tld_builder_add_struct(tld_event_builder *b, const char *name, size_t name_len,

@@ -1,0 +1,29 @@
+/*
+ * errors.c — sentences for the core's error codes.
+ */
+#include "tracelogging/tld.h"
+
+const char *tld_strerror(int code)
+{
+    switch (code) {
+    case TLD_OK: return "success";
+    case TLD_E_NO_MEMORY: return "out of memory";
+    case TLD_E_ERROR_STATE: return "EventBuilder is in an error state; call reset() to start a new event";
+    case TLD_E_TOO_MANY_FIELDS: return "too many fields: an event holds at most 128 field slots (arrays and binary fields use two)";
+    case TLD_E_META_TOO_LONG: return "event metadata exceeds 32768 bytes";
+    case TLD_E_DATA_TOO_LONG: return "event data exceeds 65536 bytes";
+    case TLD_E_EVENT_TAG: return "event tag must fit in 28 bits (0 <= tag <= 0x0FFFFFFF)";
+    case TLD_E_FIELD_TAG: return "field tag must fit in 28 bits (0 <= tag <= 0x0FFFFFFF)";
+    case TLD_E_NAME_NUL: return "name must not contain 0x00 bytes";
+    case TLD_E_STRUCT_COUNT: return "struct member count must be between 1 and 127";
+    case TLD_E_GUID_LENGTH: return "GUID value must be exactly 16 bytes";
+    case TLD_E_SYSTEMTIME_LENGTH: return "SYSTEMTIME value must be exactly 16 bytes";
+    case TLD_E_SID_LENGTH: return "SID value must be 8 + 4 * SubAuthorityCount bytes long";
+    case TLD_E_SID_SHORT: return "SID value is shorter than its 2-byte header";
+    case TLD_E_ODD_UTF16: return "UTF-16LE value must have an even number of bytes";
+    case TLD_E_COUNT_RANGE: return "array has more than 65535 elements";
+    case TLD_E_PROVIDER_NAME: return "provider name must not be empty and must not contain 0x00 bytes";
+    case TLD_E_INVALID_ARG: return "invalid argument (NULL pointer or unusable value)";
+    default: return code > 0 ? "operating system error" : "unknown error";
+    }
+}

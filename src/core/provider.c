@@ -1,0 +1,222 @@
+/*
+ * provider.c — providers: identity (name, id, traits), the process-wide
+ * registry of open providers, the lock-free enable state and event
+ * delivery to sinks.
+ *
+ * Enable state: three relaxed atomics (level bound, MatchAny union,
+ * MatchAll intersection) combining every listener. is_enabled() reads them
+ * without a lock; they may briefly disagree with each other while a session
+ * starts or stops, which only makes the answer conservative for that
+ * moment, as ETW's own check is.
+ */
+#include "tracelogging/tld.h"
+
+#include "byteorder.h"
+#include "provider_state.h"
+#include "sink.h"
+#include "tld_mutex.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SINKS 8
+#define GROUP_TRAIT_SIZE 19 /* u16 size, u8 type, GUID */
+#define TRAIT_TYPE_GROUP 1  /* EtwProviderTraitTypeGroup */
+
+struct tld_provider {
+    tld_guid id;
+    char *name;
+    size_t name_len;
+    uint8_t *traits;
+    size_t traits_len;
+    atomic_uint level_plus1;
+    atomic_uint_least64_t any_keyword;
+    atomic_uint_least64_t all_keyword;
+    struct tld_provider *next; /* registry list, under the registry lock */
+};
+
+static tld_provider *registry_head;
+static const tld_sink *sinks[MAX_SINKS];
+static atomic_int sink_count;
+
+int tld_sink_register(const tld_sink *sink)
+{
+    tld_registry_lock();
+    int n = atomic_load(&sink_count);
+    int rc = TLD_OK;
+    if (n >= MAX_SINKS) {
+        rc = TLD_E_INVALID_ARG;
+    } else {
+        sinks[n] = sink;
+        atomic_store(&sink_count, n + 1); /* publish after the slot is filled */
+        for (tld_provider *p = registry_head; p != NULL; p = p->next)
+            if (sink->provider_opened)
+                sink->provider_opened(sink, p);
+    }
+    tld_registry_unlock();
+    return rc;
+}
+
+static uint8_t *build_traits(const char *name, size_t name_len, const tld_guid *group_id, size_t *len)
+{
+    size_t n = 2 + name_len + 1 + (group_id ? GROUP_TRAIT_SIZE : 0);
+    uint8_t *t = malloc(n);
+    if (t == NULL)
+        return NULL;
+    store_le16(t, (uint16_t)n);
+    memcpy(t + 2, name, name_len);
+    t[2 + name_len] = 0;
+    if (group_id) {
+        uint8_t *g = t + 3 + name_len;
+        store_le16(g, GROUP_TRAIT_SIZE);
+        g[2] = TRAIT_TYPE_GROUP;
+        memcpy(g + 3, group_id->bytes_le, 16);
+    }
+    *len = n;
+    return t;
+}
+
+int tld_provider_open(tld_provider **out, const char *name, size_t name_len,
+                      const tld_guid *id, const tld_guid *group_id)
+{
+    if (out == NULL || name == NULL)
+        return TLD_E_INVALID_ARG;
+    *out = NULL;
+    /* The traits blob's u16 size must hold the name: cap well below 64 KiB. */
+    if (name_len == 0 || memchr(name, 0, name_len) != NULL || name_len > 0xFF00)
+        return TLD_E_PROVIDER_NAME;
+    tld_provider *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return TLD_E_NO_MEMORY;
+    if (id != NULL) {
+        p->id = *id;
+    } else {
+        int rc = tld_providerid_from_name_ascii(name, name_len, &p->id);
+        if (rc != TLD_OK) {
+            free(p);
+            return rc;
+        }
+    }
+    p->name = malloc(name_len);
+    p->traits = build_traits(name, name_len, group_id, &p->traits_len);
+    if (p->name == NULL || p->traits == NULL) {
+        free(p->name);
+        free(p->traits);
+        free(p);
+        return TLD_E_NO_MEMORY;
+    }
+    memcpy(p->name, name, name_len);
+    p->name_len = name_len;
+
+    tld_registry_lock();
+    p->next = registry_head;
+    registry_head = p;
+    int n = atomic_load(&sink_count);
+    for (int i = 0; i < n; i++)
+        if (sinks[i]->provider_opened)
+            sinks[i]->provider_opened(sinks[i], p);
+    tld_registry_unlock();
+    *out = p;
+    return TLD_OK;
+}
+
+void tld_provider_close(tld_provider *p)
+{
+    if (p == NULL)
+        return;
+    tld_registry_lock();
+    int n = atomic_load(&sink_count);
+    for (int i = 0; i < n; i++)
+        if (sinks[i]->provider_closing)
+            sinks[i]->provider_closing(sinks[i], p);
+    for (tld_provider **link = &registry_head; *link != NULL; link = &(*link)->next) {
+        if (*link == p) {
+            *link = p->next;
+            break;
+        }
+    }
+    tld_registry_unlock();
+    free(p->name);
+    free(p->traits);
+    free(p);
+}
+
+const uint8_t *tld_provider_traits(const tld_provider *p, size_t *len)
+{
+    *len = p->traits_len;
+    return p->traits;
+}
+
+const tld_guid *tld_provider_id(const tld_provider *p)
+{
+    return &p->id;
+}
+
+const char *tld_provider_name(const tld_provider *p, size_t *len)
+{
+    *len = p->name_len;
+    return p->name;
+}
+
+void tld_provider_set_enable_state(tld_provider *p, unsigned level_plus1, uint64_t any, uint64_t all)
+{
+    /* Masks first, level last: a reader that sees the new level also sees
+     * masks at least as new (release/acquire on level_plus1). */
+    atomic_store_explicit(&p->any_keyword, any, memory_order_relaxed);
+    atomic_store_explicit(&p->all_keyword, all, memory_order_relaxed);
+    atomic_store_explicit(&p->level_plus1, level_plus1, memory_order_release);
+}
+
+void tld_provider_for_each(void (*fn)(tld_provider *p, void *ctx), void *ctx)
+{
+    tld_registry_lock();
+    for (tld_provider *p = registry_head; p != NULL; p = p->next)
+        fn(p, ctx);
+    tld_registry_unlock();
+}
+
+int tld_provider_is_enabled(const tld_provider *p, uint8_t level, uint64_t keyword)
+{
+    unsigned level_plus1 = atomic_load_explicit(&p->level_plus1, memory_order_acquire);
+    if (level >= level_plus1) /* also covers "nobody listens" (0) */
+        return 0;
+    if (keyword == 0)
+        return 1;
+    uint64_t any = atomic_load_explicit(&p->any_keyword, memory_order_relaxed);
+    uint64_t all = atomic_load_explicit(&p->all_keyword, memory_order_relaxed);
+    return (keyword & any) != 0 && (keyword & all) == all;
+}
+
+int tld_provider_write(tld_provider *p, tld_event_builder *b,
+                       const tld_guid *activity_id, const tld_guid *related_activity_id)
+{
+    if (p == NULL || b == NULL)
+        return TLD_E_INVALID_ARG;
+    size_t meta_len;
+    const uint8_t *meta = tld_builder_meta(b, &meta_len);
+    if (tld_builder_check_state(b) != TLD_OK)
+        return TLD_E_ERROR_STATE;
+    if (!tld_provider_is_enabled(p, b->desc.level, b->desc.keyword))
+        return 0; /* nobody listens: success, as ETW reports it */
+
+    tld_event_view ev = {
+        .desc = &b->desc,
+        .traits = p->traits,
+        .traits_len = p->traits_len,
+        .meta = meta,
+        .meta_len = meta_len,
+        .data = b->data,
+        .data_len = b->data_len,
+        .activity_id = activity_id,
+        .related_activity_id = related_activity_id,
+    };
+    int status = 0;
+    int n = atomic_load_explicit(&sink_count, memory_order_acquire);
+    for (int i = 0; i < n; i++) {
+        int rc = sinks[i]->deliver(sinks[i], p, &ev);
+        if (rc != 0 && status == 0)
+            status = rc;
+    }
+    return status;
+}

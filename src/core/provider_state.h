@@ -1,0 +1,26 @@
+/*
+ * provider_state.h — a provider's enable state, written by sinks (ETW enable
+ * callbacks, session start/stop) and read lock-free by
+ * tld_provider_is_enabled().
+ */
+#ifndef TLD_PROVIDER_STATE_H
+#define TLD_PROVIDER_STATE_H
+
+#include "tracelogging/tld.h"
+
+/*
+ * Sets the combined filter of everything that listens to `p`:
+ * `level_plus1` is 0 when nobody listens, else the highest listener level
+ * plus one (256 when some listener takes every level); `any` is the union of
+ * the listeners' MatchAny masks; `all` is a mask every listener's MatchAll
+ * contains (their intersection). Callers hold the registry lock.
+ */
+void tld_provider_set_enable_state(tld_provider *p, unsigned level_plus1, uint64_t any, uint64_t all);
+
+/* Calls fn(p, ctx) for every open provider, under the registry lock. */
+void tld_provider_for_each(void (*fn)(tld_provider *p, void *ctx), void *ctx);
+
+/* The provider's name (not NUL-terminated). */
+const char *tld_provider_name(const tld_provider *p, size_t *len);
+
+#endif

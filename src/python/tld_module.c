@@ -1,0 +1,87 @@
+/*
+ * tld_module.c — the traceloggingdynamic._tld extension module: the
+ * provider-id functions and the registration of EventBuilder, Provider and
+ * the exception classes. The package's __init__.py re-exports them.
+ */
+#include "tld_binding.h"
+
+int tld_eventbuilder_prepare(void);
+
+static PyObject *providerid_from_name(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    (void)module;
+    static const char *const names[] = {"providername"};
+    static const tld_signature sig = {"providerid_from_name", 1, 1, names};
+    PyObject *a[1];
+    if (tld_parse_args(&sig, args, nargs, kwnames, a) < 0)
+        return NULL;
+    return tld_providerid_from_str(a[0]);
+}
+
+static PyObject *providerid_from_name_bytes_utf8(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                                 PyObject *kwnames)
+{
+    (void)module;
+    static const char *const names[] = {"providername_utf8"};
+    static const tld_signature sig = {"providerid_from_name_bytes_utf8", 1, 1, names};
+    PyObject *a[1];
+    if (tld_parse_args(&sig, args, nargs, kwnames, a) < 0)
+        return NULL;
+    /* str(providername_utf8, encoding='utf-8') */
+    PyObject *text = PyUnicode_FromEncodedObject(a[0], "utf-8", "strict");
+    if (text == NULL)
+        return NULL;
+    PyObject *id = tld_providerid_from_str(text);
+    Py_DECREF(text);
+    return id;
+}
+
+/* A C method that does nothing: the baseline the is_enabled benchmark
+ * compares against. */
+static PyObject *noop(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    (void)module;
+    (void)args;
+    (void)nargs;
+    (void)kwnames;
+    Py_RETURN_FALSE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"providerid_from_name", (PyCFunction)(void (*)(void))providerid_from_name, METH_FASTCALL | METH_KEYWORDS,
+     "providerid_from_name(providername)\n--\n\n"
+     "The provider id (uuid.UUID) ETW tools derive from a provider name: SHA-1 of a fixed\n"
+     "namespace and the upper-cased UTF-16BE name. Not case-sensitive."},
+    {"providerid_from_name_bytes_utf8", (PyCFunction)(void (*)(void))providerid_from_name_bytes_utf8,
+     METH_FASTCALL | METH_KEYWORDS,
+     "providerid_from_name_bytes_utf8(providername_utf8)\n--\n\n"
+     "providerid_from_name() for a UTF-8 encoded name (bytes-like)."},
+    {"_noop", (PyCFunction)(void (*)(void))noop, METH_FASTCALL | METH_KEYWORDS,
+     "_noop($module, /, *args, **kwargs)\n--\n\nDoes nothing (benchmark baseline)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef tld_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "traceloggingdynamic._tld",
+    .m_doc = "C core of traceloggingdynamic: TraceLogging event encoding and providers.",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC PyInit__tld(void)
+{
+    if (tld_convert_init() < 0 || tld_eventbuilder_prepare() < 0 || PyType_Ready(&Provider_Type) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&tld_module);
+    if (m == NULL)
+        return NULL;
+    if (tld_errors_init(m) < 0 ||
+        PyModule_AddObject(m, "EventBuilder", tld_new_ref((PyObject *)&EventBuilder_Type)) < 0 ||
+        PyModule_AddObject(m, "Provider", tld_new_ref((PyObject *)&Provider_Type)) < 0 ||
+        PyModule_AddIntConstant(m, "POINTER_SIZE", (long)sizeof(void *)) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
