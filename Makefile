@@ -1,0 +1,63 @@
+# The two commands a newcomer needs (see README):
+#   make demo   set up, build, and run the demo
+#   make test   set up, build, and run every test (C, Python, sanitizers)
+# Everything lands in .venv*, build/ and .cache/ inside the checkout.
+
+PYTHON ?= python3
+VENV := .venv
+ASAN_VENV := .venv-asan
+PY := $(VENV)/bin/python
+ASAN_PY := $(ASAN_VENV)/bin/python
+PIP_QUIET := --quiet --disable-pip-version-check
+REFERENCE := .cache/reference/traceloggingdynamic/__init__.py
+SANITIZE_ARGS := -Csetup-args=-Db_sanitize=address,undefined -Csetup-args=-Db_lundef=false \
+                 -Csetup-args=-Dc_args=-fno-sanitize-recover=all -Csetup-args=-Dbuildtype=debugoptimized
+SANITIZER_RUNTIME = $(shell gcc -print-file-name=libasan.so):$(shell gcc -print-file-name=libubsan.so)
+
+.PHONY: demo test test-c test-python test-sanitize bench install clean
+
+demo: install build/dev/build.ninja
+	$(VENV)/bin/ninja -C build/dev simple_event
+	$(PY) examples/demo.py
+	@echo; echo "--- the same kind of event from C (examples/simple_event.c):"
+	build/dev/simple_event
+
+test: test-c test-python test-sanitize
+
+$(VENV)/.tools:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_QUIET) meson meson-python ninja pytest
+	touch $@
+
+install: $(VENV)/.tools
+	$(PY) -m pip install $(PIP_QUIET) --no-build-isolation .
+
+$(REFERENCE):
+	$(PYTHON) -m pip install $(PIP_QUIET) --no-deps --target .cache/reference traceloggingdynamic==1.0.1
+
+build/dev/build.ninja: $(VENV)/.tools
+	$(VENV)/bin/meson setup build/dev -Dbuildtype=debug --wipe >/dev/null 2>&1 || \
+	    $(VENV)/bin/meson setup build/dev -Dbuildtype=debug
+
+test-c: build/dev/build.ninja
+	$(VENV)/bin/meson test -C build/dev --print-errorlogs
+
+test-python: install $(REFERENCE)
+	TLD_REFERENCE_PATH=$(CURDIR)/$(REFERENCE) $(PY) -m pytest -q tests/python
+
+# The whole suite again with the extension and C tests built with ASan+UBSan.
+test-sanitize: $(REFERENCE)
+	test -x $(ASAN_PY) || $(PYTHON) -m venv $(ASAN_VENV)
+	$(ASAN_PY) -m pip install $(PIP_QUIET) meson meson-python ninja pytest
+	$(ASAN_PY) -m pip install $(PIP_QUIET) --no-build-isolation $(SANITIZE_ARGS) .
+	test -f build/asan/build.ninja || $(ASAN_VENV)/bin/meson setup build/asan -Db_sanitize=address,undefined \
+	    -Dc_args=-fno-sanitize-recover=all -Dbuildtype=debugoptimized
+	ASAN_OPTIONS=detect_leaks=1 $(ASAN_VENV)/bin/meson test -C build/asan --print-errorlogs
+	LD_PRELOAD=$(SANITIZER_RUNTIME) ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	    TLD_REFERENCE_PATH=$(CURDIR)/$(REFERENCE) TLD_SANITIZED=1 $(ASAN_PY) -m pytest -q -p no:cacheprovider tests/python
+
+bench: install $(REFERENCE)
+	TLD_REFERENCE_PATH=$(CURDIR)/$(REFERENCE) $(PY) bench/bench_event.py
+
+clean:
+	rm -rf build $(VENV) $(ASAN_VENV) .cache
