@@ -67,6 +67,7 @@ enum {
     TLD_E_COUNT_RANGE = -15,      /* array or value longer than 65535 elements/bytes */
     TLD_E_PROVIDER_NAME = -16,    /* provider name empty or contains 0x00 */
     TLD_E_INVALID_ARG = -17,      /* NULL pointer or otherwise unusable argument */
+    TLD_E_TRAITS_TOO_LONG = -18,  /* provider name too long for the 65535-byte traits blob */
 };
 
 /* Returns a static sentence describing `code` (never NULL). */
@@ -316,10 +317,14 @@ typedef struct tld_provider tld_provider;
  * Opens a provider and registers it with every sink of the platform.
  * `id` NULL derives it from the name (ASCII names only from C; pass an id
  * for others). `group_id` NULL means no provider group. Fails with
- * TLD_E_PROVIDER_NAME for an empty name or one containing 0x00.
+ * TLD_E_PROVIDER_NAME for an empty name or one containing 0x00, and with
+ * TLD_E_TRAITS_TOO_LONG when the traits blob would exceed 65535 bytes.
  */
 int tld_provider_open(tld_provider **out, const char *name, size_t name_len,
                       const tld_guid *id, const tld_guid *group_id);
+
+/* Size of the traits blob for a name of `name_len` bytes (must be <= 65535). */
+size_t tld_provider_traits_size(size_t name_len, int has_group);
 
 /* Unregisters and frees. NULL is allowed. */
 void tld_provider_close(tld_provider *p);

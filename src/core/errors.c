@@ -23,6 +23,7 @@ const char *tld_strerror(int code)
     case TLD_E_ODD_UTF16: return "UTF-16LE value must have an even number of bytes";
     case TLD_E_COUNT_RANGE: return "array has more than 65535 elements";
     case TLD_E_PROVIDER_NAME: return "provider name must not be empty and must not contain 0x00 bytes";
+    case TLD_E_TRAITS_TOO_LONG: return "provider name too long: the provider traits (name + 3 bytes, + 19 with a group) must fit in 65535 bytes";
     case TLD_E_INVALID_ARG: return "invalid argument (NULL pointer or unusable value)";
     default: return code > 0 ? "operating system error" : "unknown error";
     }

@@ -58,9 +58,14 @@ int tld_sink_register(const tld_sink *sink)
     return rc;
 }
 
+size_t tld_provider_traits_size(size_t name_len, int has_group)
+{
+    return 2 + name_len + 1 + (has_group ? GROUP_TRAIT_SIZE : 0);
+}
+
 static uint8_t *build_traits(const char *name, size_t name_len, const tld_guid *group_id, size_t *len)
 {
-    size_t n = 2 + name_len + 1 + (group_id ? GROUP_TRAIT_SIZE : 0);
+    size_t n = tld_provider_traits_size(name_len, group_id != NULL);
     uint8_t *t = malloc(n);
     if (t == NULL)
         return NULL;
@@ -83,9 +88,10 @@ int tld_provider_open(tld_provider **out, const char *name, size_t name_len,
     if (out == NULL || name == NULL)
         return TLD_E_INVALID_ARG;
     *out = NULL;
-    /* The traits blob's u16 size must hold the name: cap well below 64 KiB. */
-    if (name_len == 0 || memchr(name, 0, name_len) != NULL || name_len > 0xFF00)
+    if (name_len == 0 || memchr(name, 0, name_len) != NULL)
         return TLD_E_PROVIDER_NAME;
+    if (tld_provider_traits_size(name_len, group_id != NULL) > 0xFFFF)
+        return TLD_E_TRAITS_TOO_LONG;
     tld_provider *p = calloc(1, sizeof *p);
     if (p == NULL)
         return TLD_E_NO_MEMORY;

@@ -105,17 +105,22 @@ Py_ssize_t tld_length(PyObject *value)
     return PyObject_Size(value);
 }
 
-/* Low 8 bits of one item, as a ctypes c_byte element assignment takes it. */
+/* Low 8 bits of one item, as a ctypes c_byte element assignment takes it:
+ * ints and objects with __index__, but not floats. */
 static int item_low_byte(PyObject *item, uint8_t *out)
 {
     if (PyFloat_Check(item)) {
         PyErr_SetString(PyExc_TypeError, "byte values must be integers, not float");
         return -1;
     }
-    uint64_t v;
-    if (tld_int_and_mask(item, 0xFF, &v) < 0)
+    PyObject *v = PyLong_Check(item) ? tld_new_ref(item) : PyNumber_Index(item);
+    if (v == NULL)
         return -1;
-    *out = (uint8_t)v;
+    unsigned long long x = PyLong_AsUnsignedLongLongMask(v);
+    Py_DECREF(v);
+    if (x == (unsigned long long)-1 && PyErr_Occurred())
+        return -1;
+    *out = (uint8_t)x;
     return 0;
 }
 
@@ -152,18 +157,22 @@ int tld_int_and_mask(PyObject *value, uint64_t mask, uint64_t *out)
         *out = v & mask;
         return 0;
     }
-    if (!PyFloat_Check(value) && Py_TYPE(value)->tp_as_number != NULL &&
-        Py_TYPE(value)->tp_as_number->nb_index != NULL) {
-        PyObject *index = PyNumber_Index(value);
-        if (index == NULL)
-            return -1;
-        int rc = tld_int_and_mask(index, mask, out);
-        Py_DECREF(index);
-        return rc;
-    }
-    PyErr_Format(PyExc_TypeError, "unsupported operand type(s) for &: '%.100s' and 'int'",
-                 Py_TYPE(value)->tp_name);
-    return -1;
+    /* Anything else behaves as Python's `&` does with it (numpy integers
+     * work; floats, None and mere __index__ objects raise TypeError). */
+    PyObject *mask_obj = PyLong_FromUnsignedLongLong(mask);
+    if (mask_obj == NULL)
+        return -1;
+    PyObject *r = PyNumber_And(value, mask_obj);
+    Py_DECREF(mask_obj);
+    if (r == NULL)
+        return -1;
+    int rc = -1;
+    if (PyLong_Check(r))
+        rc = tld_int_and_mask(r, mask, out);
+    else
+        PyErr_Format(PyExc_TypeError, "%.100s & int did not give an int", Py_TYPE(value)->tp_name);
+    Py_DECREF(r);
+    return rc;
 }
 
 /* The integer value of `value` as struct's pack does it: ints and objects
@@ -265,10 +274,11 @@ int tld_pack_float32(PyObject *value, uint8_t *dst)
     if (struct_double(value, &x) < 0)
         return -1;
     /* Finite doubles at or beyond the midpoint between FLT_MAX and 2**128
-     * round to infinity: the reference (struct '=f') reports that as
-     * OverflowError. Checking first also keeps the conversion defined C. */
+     * round to infinity. struct reports that as OverflowError for a float
+     * argument and as struct.error for an int one; FieldRangeError is both.
+     * Checking first also keeps the C conversion defined. */
     if (isfinite(x) && fabs(x) >= 0x1.ffffffp127) {
-        PyErr_SetString(PyExc_OverflowError, "float too large to pack with f format");
+        PyErr_Format(tld_FieldRangeError, "float32 field cannot hold %R (too large for 32-bit float)", value);
         return -1;
     }
     float f = (float)x;

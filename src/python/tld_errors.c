@@ -68,6 +68,7 @@ PyObject *tld_raise(int code)
         type = PyExc_IndexError;
         break;
     case TLD_E_COUNT_RANGE:
+    case TLD_E_TRAITS_TOO_LONG: /* the reference's struct.pack of the u16 size fails */
         type = tld_FieldRangeError;
         break;
     case TLD_E_INVALID_ARG:

@@ -143,33 +143,36 @@ static int convert_descriptor(PyObject *const *a, tld_event_descriptor *d)
     return 0;
 }
 
-/* The event tag as reset() validates it (ValueError for < 0 or >= 2**28). */
+/* The event tag as reset() validates it: `tag & 0x0FFFFFFF == tag`, so a
+ * negative tag or one of 2**28 or more is a ValueError. */
 static int convert_event_tag(PyObject *tag_obj, uint32_t *tag)
 {
     *tag = 0;
     if (tag_obj == NULL)
         return 0;
-    PyObject *v;
     if (PyLong_Check(tag_obj)) {
-        v = tld_new_ref(tag_obj);
-    } else if (!PyFloat_Check(tag_obj) && Py_TYPE(tag_obj)->tp_as_number &&
-               Py_TYPE(tag_obj)->tp_as_number->nb_index) {
-        v = PyNumber_Index(tag_obj);
-    } else {
-        PyErr_Format(PyExc_TypeError, "unsupported operand type(s) for &: '%.100s' and 'int'",
-                     Py_TYPE(tag_obj)->tp_name);
-        return -1;
+        int overflow;
+        long long t = PyLong_AsLongLongAndOverflow(tag_obj, &overflow);
+        if (t == -1 && PyErr_Occurred())
+            return -1;
+        if (overflow || t < 0 || t > (long long)TLD_MAX_TAG)
+            return tld_raise_int(TLD_E_EVENT_TAG);
+        *tag = (uint32_t)t;
+        return 0;
     }
-    if (v == NULL)
+    uint64_t low;
+    if (tld_int_and_mask(tag_obj, TLD_MAX_TAG, &low) < 0)
         return -1;
-    int overflow;
-    long long t = PyLong_AsLongLongAndOverflow(v, &overflow);
-    Py_DECREF(v);
-    if (t == -1 && PyErr_Occurred())
+    PyObject *low_obj = PyLong_FromUnsignedLongLong(low);
+    if (low_obj == NULL)
         return -1;
-    if (overflow || t < 0 || tld_event_tag_size((uint64_t)t) < 0)
+    int same = PyObject_RichCompareBool(low_obj, tag_obj, Py_EQ);
+    Py_DECREF(low_obj);
+    if (same < 0)
+        return -1;
+    if (!same)
         return tld_raise_int(TLD_E_EVENT_TAG);
-    *tag = (uint32_t)t;
+    *tag = (uint32_t)low;
     return 0;
 }
 

@@ -102,13 +102,14 @@ static int Provider_init(PyObject *op, PyObject *args, PyObject *kwds)
         return -1;
     if (memchr(name_p, 0, (size_t)name_len) != NULL)
         return raise_name_error("Field name must not contain 0x00 bytes.", name);
+    int have_group = group_id != Py_None;
+    if (tld_provider_traits_size((size_t)name_len, have_group) > 0xFFFF)
+        return tld_raise_int(TLD_E_TRAITS_TOO_LONG);
     /* Copy the name: the id conversions below may run Python code. */
     PyObject *name_copy = PyBytes_FromStringAndSize(name_p, name_len);
     if (name_copy == NULL)
         return -1;
-
     tld_guid group, provider_id;
-    int have_group = group_id != Py_None;
     int rc = -1;
     if ((!have_group || guid_of(group_id, &group) == 0) && guid_of(id, &provider_id) == 0) {
         int status = tld_provider_open(&self->provider, PyBytes_AS_STRING(name_copy), (size_t)name_len,
