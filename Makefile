@@ -11,7 +11,7 @@ ASAN_PY := $(ASAN_VENV)/bin/python
 PIP_QUIET := --quiet --disable-pip-version-check
 REFERENCE := .cache/reference/traceloggingdynamic/__init__.py
 SANITIZE_ARGS := -Csetup-args=-Db_sanitize=address,undefined -Csetup-args=-Db_lundef=false \
-                 -Csetup-args=-Dc_args=-fno-sanitize-recover=all -Csetup-args=-Dbuildtype=debugoptimized
+                 -Csetup-args=-Dc_args=-fno-sanitize-recover=all -Csetup-args=-Dbuildtype=debugoptimized -Csetup-args=-Db_lto=false
 SANITIZER_RUNTIME = $(shell gcc -print-file-name=libasan.so):$(shell gcc -print-file-name=libubsan.so)
 
 .PHONY: demo test test-c test-python test-sanitize bench install clean
@@ -51,7 +51,7 @@ test-sanitize: $(REFERENCE)
 	$(ASAN_PY) -m pip install $(PIP_QUIET) meson meson-python ninja pytest
 	$(ASAN_PY) -m pip install $(PIP_QUIET) --no-build-isolation $(SANITIZE_ARGS) .
 	test -f build/asan/build.ninja || $(ASAN_VENV)/bin/meson setup build/asan -Db_sanitize=address,undefined \
-	    -Dc_args=-fno-sanitize-recover=all -Dbuildtype=debugoptimized
+	    -Dc_args=-fno-sanitize-recover=all -Dbuildtype=debugoptimized -Db_lto=false
 	ASAN_OPTIONS=detect_leaks=1 $(ASAN_VENV)/bin/meson test -C build/asan --print-errorlogs
 	LD_PRELOAD=$(SANITIZER_RUNTIME) ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	    TLD_REFERENCE_PATH=$(CURDIR)/$(REFERENCE) TLD_SANITIZED=1 $(ASAN_PY) -m pytest -q -p no:cacheprovider tests/python

@@ -10,7 +10,9 @@
 
 #include "tracelogging/tld.h"
 
-/* ---- types ---- */
+/* ---- types ----
+ * Both have an instance __dict__ like the reference's Python classes (see
+ * TLD_EAGER_INSTANCE_DICT for why it may be created up front). */
 
 typedef struct {
     PyObject_HEAD
@@ -32,6 +34,7 @@ typedef struct {
 } ProviderObject;
 
 extern PyTypeObject EventBuilder_Type;
+extern PyGetSetDef tld_dict_getset[]; /* __dict__ for both types */
 extern PyTypeObject Provider_Type;
 
 /* ---- module-wide objects (set up by tld_binding_init) ---- */

@@ -15,8 +15,14 @@
 
 #include <math.h>
 #include <string.h>
+#include <structmember.h>
 
 PyObject *tld_uuid_type;
+
+/* Where uuid.UUID keeps its `int` slot (it has __slots__), so add_guid can
+ * read the value without an attribute lookup; -1 if UUID is not laid out
+ * that way (then the attribute is looked up). */
+static Py_ssize_t uuid_int_offset = -1;
 
 int tld_convert_init(void)
 {
@@ -25,7 +31,15 @@ int tld_convert_init(void)
         return -1;
     tld_uuid_type = PyObject_GetAttrString(uuid_module, "UUID");
     Py_DECREF(uuid_module);
-    return tld_uuid_type ? 0 : -1;
+    if (tld_uuid_type == NULL)
+        return -1;
+    PyObject *descr = PyDict_GetItemString(((PyTypeObject *)tld_uuid_type)->tp_dict, "int");
+    if (descr != NULL && Py_TYPE(descr) == &PyMemberDescr_Type) {
+        PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+        if (member->type == T_OBJECT_EX)
+            uuid_int_offset = member->offset;
+    }
+    return 0;
 }
 
 /* ---- argument binding ---- */
@@ -200,8 +214,41 @@ static int range_error(PyObject *v, int size, int is_signed)
     return -1;
 }
 
+static void store_int(uint8_t *dst, int size, uint64_t bits)
+{
+    switch (size) {
+    case 1: dst[0] = (uint8_t)bits; break;
+    case 2: store_le16(dst, (uint16_t)bits); break;
+    case 4: store_le32(dst, (uint32_t)bits); break;
+    default: store_le64(dst, bits); break;
+    }
+}
+
 int tld_pack_int(PyObject *value, int size, int is_signed, uint8_t *dst)
 {
+    /* Fast path: an exact int that fits in a long long (no Python code can
+     * run, nothing to reference-count). Out-of-range values take the slow
+     * path, which reports them. */
+    if (PyLong_CheckExact(value)) {
+        int overflow = 0;
+        long long x;
+        if (!tld_compact_long(value, &x))
+            x = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (!overflow && !(x == -1 && PyErr_Occurred())) {
+            int fits;
+            if (size == 8)
+                fits = is_signed || x >= 0;
+            else if (is_signed)
+                fits = x >= -(1LL << (size * 8 - 1)) && x < (1LL << (size * 8 - 1));
+            else
+                fits = x >= 0 && x < (1LL << (size * 8));
+            if (fits) {
+                store_int(dst, size, (uint64_t)x);
+                return 0;
+            }
+        }
+        PyErr_Clear();
+    }
     PyObject *v = struct_integer(value);
     if (v == NULL)
         return -1;
@@ -236,12 +283,7 @@ int tld_pack_int(PyObject *value, int size, int is_signed, uint8_t *dst)
     Py_DECREF(v);
     if (rc < 0)
         return -1;
-    switch (size) {
-    case 1: dst[0] = (uint8_t)bits; break;
-    case 2: store_le16(dst, (uint16_t)bits); break;
-    case 4: store_le32(dst, (uint32_t)bits); break;
-    default: store_le64(dst, bits); break;
-    }
+    store_int(dst, size, bits);
     return 0;
 }
 
@@ -379,12 +421,14 @@ int tld_uuid_bytes_le(PyObject *value, uint8_t out[16], PyObject **generic)
     if (Py_TYPE(value) == (PyTypeObject *)tld_uuid_type) {
         /* Read the UUID's 128-bit `int` slot instead of calling the
          * bytes_le property, which runs Python code. */
-        static PyObject *int_name;
-        if (int_name == NULL && (int_name = PyUnicode_InternFromString("int")) == NULL)
-            return -1;
-        PyObject *iv = PyObject_GetAttr(value, int_name);
-        if (iv == NULL)
-            return -1;
+        PyObject *iv;
+        if (uuid_int_offset >= 0 && *(PyObject **)((char *)value + uuid_int_offset) != NULL) {
+            iv = tld_new_ref(*(PyObject **)((char *)value + uuid_int_offset));
+        } else {
+            iv = PyObject_GetAttrString(value, "int");
+            if (iv == NULL)
+                return -1;
+        }
         uint8_t be[16];
         int rc = PyLong_Check(iv) ? tld_long_to_be128(iv, be) : -1;
         if (rc < 0 && !PyErr_Occurred())

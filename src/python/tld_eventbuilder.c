@@ -16,7 +16,9 @@ static PyObject *EventBuilder_new(PyTypeObject *type, PyObject *args, PyObject *
     if (self == NULL)
         return NULL;
     self->name_utf8 = PyBytes_FromStringAndSize("", 0);
-    if (self->name_utf8 == NULL) {
+    if (TLD_EAGER_INSTANCE_DICT)
+        self->dict = PyDict_New();
+    if (self->name_utf8 == NULL || (TLD_EAGER_INSTANCE_DICT && self->dict == NULL)) {
         Py_DECREF(self);
         return NULL;
     }
@@ -121,25 +123,31 @@ static const desc_field desc_fields[] = {
 
 static int convert_descriptor(PyObject *const *a, tld_event_descriptor *d)
 {
-    uint8_t packed[7][8];
+    uint64_t value[7];
     for (int i = 0; i < 7; i++) {
         PyObject *v = a[desc_fields[i].arg];
+        long long small;
         if (v == NULL) {
+            value[i] = (uint64_t)desc_fields[i].dflt;
+        } else if (PyLong_CheckExact(v) && tld_compact_long(v, &small) && small >= 0 &&
+                   (desc_fields[i].size == 8 || small >> (8 * desc_fields[i].size) == 0)) {
+            value[i] = (uint64_t)small; /* the common case: a small int in range */
+        } else {
+            uint8_t packed[8] = {0};
+            if (tld_pack_int(v, desc_fields[i].size, 0, packed) < 0)
+                return -1;
+            value[i] = 0;
             for (int k = 0; k < 8; k++)
-                packed[i][k] = (uint8_t)((unsigned long)desc_fields[i].dflt >> (8 * k));
-        } else if (tld_pack_int(v, desc_fields[i].size, 0, packed[i]) < 0) {
-            return -1;
+                value[i] |= (uint64_t)packed[k] << (8 * k);
         }
     }
-    d->id = (uint16_t)(packed[0][0] | packed[0][1] << 8);
-    d->version = packed[1][0];
-    d->channel = packed[2][0];
-    d->level = packed[3][0];
-    d->opcode = packed[4][0];
-    d->task = (uint16_t)(packed[5][0] | packed[5][1] << 8);
-    d->keyword = 0;
-    for (int k = 0; k < 8; k++)
-        d->keyword |= (uint64_t)packed[6][k] << (8 * k);
+    d->id = (uint16_t)value[0];
+    d->version = (uint8_t)value[1];
+    d->channel = (uint8_t)value[2];
+    d->level = (uint8_t)value[3];
+    d->opcode = (uint8_t)value[4];
+    d->task = (uint16_t)value[5];
+    d->keyword = value[6];
     return 0;
 }
 
@@ -336,6 +344,7 @@ PyTypeObject EventBuilder_Type = {
     .tp_members = builder_members,
     .tp_dictoffset = offsetof(EventBuilderObject, dict),
     .tp_weaklistoffset = offsetof(EventBuilderObject, weakrefs),
+    .tp_getset = tld_dict_getset,
 };
 
 int tld_eventbuilder_prepare(void);

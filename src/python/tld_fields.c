@@ -18,6 +18,7 @@
 
 #include "byteorder.h"
 
+#include <limits.h>
 #include <string.h>
 
 /* ---- small data-writing steps ---- */
@@ -239,7 +240,7 @@ static int sid_subauthority_count(PyObject *v, long long *count)
         int overflow;
         *count = PyLong_AsLongLongAndOverflow(item, &overflow);
         if (overflow)
-            *count = -1; /* cannot match any length */
+            *count = LLONG_MAX; /* cannot match any length */
     } else {
         PyErr_Format(PyExc_TypeError, "SID bytes must be integers, not %.100s", Py_TYPE(item)->tp_name);
         rc = -1;
@@ -253,10 +254,12 @@ static int append_sid(tld_event_builder *b, PyObject *v)
     Py_ssize_t n = tld_length(v);
     if (n < 0)
         return -1;
-    long long count;
+    long long count = 0;
     if (sid_subauthority_count(v, &count) < 0)
         return -1;
-    if (count < 0 || count > 255 || n != 8 + 4 * count) {
+    /* `len != 8 + 4 * b[1]` with Python ints: a list item may be any int. */
+    int matches = count >= -(1LL << 40) && count <= (1LL << 40) && (long long)n == 8 + 4 * count;
+    if (!matches) {
         tld_builder_set_error_state(b);
         return tld_raise_int(TLD_E_SID_LENGTH);
     }
@@ -355,11 +358,27 @@ static int append_number_array(tld_event_builder *b, const field_kind *fk, PyObj
         return tld_raise_int(rc);
     store_le16(p, (uint16_t)n);
     if (PyList_CheckExact(vals) || PyTuple_CheckExact(vals)) {
+        /* Bounds for the small-int fast path (compact ints are < 2**30). */
+        long long lo = fk->is_signed ? (fk->size == 1 ? -128 : fk->size == 2 ? -32768 : -(1LL << 31)) : 0;
+        long long hi = fk->size == 1 ? (fk->is_signed ? 127 : 255) : fk->size == 2 ? (fk->is_signed ? 32767 : 65535)
+                                                                                   : (1LL << 31) - 1;
         for (Py_ssize_t i = 0; i < n; i++) {
             /* An element's __index__ may shrink the list: re-check each time. */
             if (i >= PySequence_Fast_GET_SIZE(vals))
                 return raise_length_changed();
-            PyObject *item = tld_new_ref(PySequence_Fast_GET_ITEM(vals, i));
+            PyObject *item = PySequence_Fast_GET_ITEM(vals, i);
+            long long x;
+            if (fk->kind == K_INT && PyLong_CheckExact(item) && tld_compact_long(item, &x) && x >= lo && x <= hi) {
+                uint8_t *dst = p + 2 + i * size;
+                switch (size) {
+                case 1: dst[0] = (uint8_t)x; break;
+                case 2: store_le16(dst, (uint16_t)x); break;
+                case 4: store_le32(dst, (uint32_t)x); break;
+                default: store_le64(dst, (uint64_t)x); break;
+                }
+                continue;
+            }
+            Py_INCREF(item);
             if (fk->kind == K_INT)
                 rc = tld_pack_int(item, fk->size, fk->is_signed, p + 2 + i * size);
             else if (fk->kind == K_FLOAT32)
@@ -370,6 +389,10 @@ static int append_number_array(tld_event_builder *b, const field_kind *fk, PyObj
             if (rc < 0)
                 return -1;
         }
+        /* The reference iterates: a list that grew meanwhile has more
+         * elements than its count, which it reports as an assertion. */
+        if (PySequence_Fast_GET_SIZE(vals) != n)
+            return raise_length_changed();
     } else {
         PyObject *it = PyObject_GetIter(vals);
         if (it == NULL)

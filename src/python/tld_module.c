@@ -7,6 +7,11 @@
 
 int tld_eventbuilder_prepare(void);
 
+PyGetSetDef tld_dict_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyObject *providerid_from_name(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     (void)module;

@@ -26,6 +26,10 @@ static PyObject *Provider_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     self->name_utf8 = tld_new_ref(Py_None);
     self->id = tld_new_ref(Py_None);
     self->group_id = tld_new_ref(Py_None);
+    if (TLD_EAGER_INSTANCE_DICT && (self->dict = PyDict_New()) == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
     return (PyObject *)self;
 }
 
@@ -343,4 +347,5 @@ PyTypeObject Provider_Type = {
     .tp_members = provider_members,
     .tp_dictoffset = offsetof(ProviderObject, dict),
     .tp_weaklistoffset = offsetof(ProviderObject, weakrefs),
+    .tp_getset = tld_dict_getset,
 };
