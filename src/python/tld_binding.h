@@ -29,6 +29,7 @@ typedef struct {
     PyObject *name_utf8;
     PyObject *id;
     PyObject *group_id;
+    PyObject *traits;    /* bytes; kept after close(), as the reference keeps it */
     PyObject *dict;
     PyObject *weakrefs;
 } ProviderObject;

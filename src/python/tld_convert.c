@@ -148,6 +148,14 @@ int tld_copy_bytes(PyObject *value, uint8_t *dst, Py_ssize_t n)
         memcpy(dst, PyByteArray_AS_STRING(value), (size_t)n);
         return 0;
     }
+    /* ctypes slice assignment needs a real sequence; for anything else
+     * (a dict, say) it reports a size mismatch. */
+    PySequenceMethods *sq = Py_TYPE(value)->tp_as_sequence;
+    if (sq == NULL || sq->sq_length == NULL || sq->sq_item == NULL) {
+        PyErr_Format(PyExc_ValueError, "Can only assign sequence of same size (got %.100s)",
+                     Py_TYPE(value)->tp_name);
+        return -1;
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PySequence_GetItem(value, i);
         if (item == NULL)

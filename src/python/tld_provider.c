@@ -118,6 +118,15 @@ static int Provider_init(PyObject *op, PyObject *args, PyObject *kwds)
     if ((!have_group || guid_of(group_id, &group) == 0) && guid_of(id, &provider_id) == 0) {
         int status = tld_provider_open(&self->provider, PyBytes_AS_STRING(name_copy), (size_t)name_len,
                                        &provider_id, have_group ? &group : NULL);
+        if (status == TLD_OK) {
+            size_t traits_len;
+            const uint8_t *traits = tld_provider_traits(self->provider, &traits_len);
+            Py_XSETREF(self->traits, PyBytes_FromStringAndSize((const char *)traits, (Py_ssize_t)traits_len));
+            if (self->traits == NULL) {
+                Py_DECREF(name_copy);
+                return -1;
+            }
+        }
         int throw_on_error = PyObject_IsTrue(throw_obj);
         if (throw_on_error < 0) {
             rc = -1;
@@ -142,6 +151,7 @@ static int Provider_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->name_utf8);
     Py_VISIT(self->id);
     Py_VISIT(self->group_id);
+    Py_VISIT(self->traits);
     Py_VISIT(self->dict);
     return 0;
 }
@@ -152,6 +162,7 @@ static int Provider_clear(PyObject *op)
     Py_CLEAR(self->name_utf8);
     Py_CLEAR(self->id);
     Py_CLEAR(self->group_id);
+    Py_CLEAR(self->traits);
     Py_CLEAR(self->dict);
     return 0;
 }
@@ -266,13 +277,11 @@ static PyObject *Provider_get_traits(PyObject *op, PyObject *unused)
 {
     (void)unused;
     ProviderObject *self = (ProviderObject *)op;
-    if (self->provider == NULL) {
-        PyErr_SetString(PyExc_ValueError, "the provider is closed (or never registered)");
+    if (self->traits == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the provider was never registered");
         return NULL;
     }
-    size_t len;
-    const uint8_t *traits = tld_provider_traits(self->provider, &len);
-    return PyBytes_FromStringAndSize((const char *)traits, (Py_ssize_t)len);
+    return tld_new_ref(self->traits);
 }
 
 static PyObject *Provider_str(PyObject *op)

@@ -383,7 +383,8 @@ class SequenceGenerator:
             calls.append(self.valid_add_call(spec))
             slots += spec.slots
         for _ in range(rng.randint(1, 4)):
-            calls.append(rng.choice([Call('check_state'), self.add_call(), self.valid_add_call(rng.choice(self.methods))]))
+            calls.append(rng.choice([Call('check_state'), self.add_call(),
+                                     self.valid_add_call(rng.choice(self.methods))]))
         if rng.random() < 0.7:
             calls.append(self.reset_call(valid=True))
             calls.append(self.valid_add_call(rng.choice(self.methods)))
@@ -830,12 +831,11 @@ class SequenceGenerator:
         if bad:
             # Items are reduced to 8 bits by the reference: array('h') items
             # are ints (not its buffer's bytes); str items and no len() fail.
-            # Mappings are left out on purpose: the reference's ValueError for
-            # them ("Can only assign sequence of same size") is a ctypes
-            # artefact; ours raises TypeError (reported, not yet decided).
+            # A mapping has a len() but is no sequence: ctypes reports that as
+            # "Can only assign sequence of same size" (ValueError), and so do we.
             return rng.choice(['text', None, 5, [256, 1000, -1, 0], [1, 2.5], (300, -300), [b'a'],
                                memoryview(b'm\0v'), range(3), array.array('h', [1, 300, -2]), Iter([1, 2]),
-                               'x' * 16])
+                               'x' * 16, {1: 'a'}, {}])
         r = rng.random()
         if r < 0.03:
             n = rng.randint(200, 5000)
