@@ -1,7 +1,11 @@
 # The two commands a newcomer needs (see README):
 #   make demo   set up, build, and run the demo
-#   make test   set up, build, and run every test (C, Python, sanitizers)
-# Everything lands in .venv*, build/ and .cache/ inside the checkout.
+#   make test   set up, build, and run every test: `make check` on this
+#               machine's python3, then `make check` again inside Debian
+#               chroots on CPython 3.13 (trixie) and 3.14 (sid)
+# `make check` alone is the suite on one interpreter (C tests, pytest, and
+# both again built with ASan+UBSan). Everything lands in .venv*, build/ and
+# .cache/ inside the checkout (chroots in /var/tmp/pytrace-chroots).
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,12 +13,14 @@ ASAN_VENV := .venv-asan
 PY := $(VENV)/bin/python
 ASAN_PY := $(ASAN_VENV)/bin/python
 PIP_QUIET := --quiet --disable-pip-version-check
+# meson finds ninja on PATH; ours comes from the virtual environment.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 REFERENCE := .cache/reference/traceloggingdynamic/__init__.py
 SANITIZE_ARGS := -Csetup-args=-Db_sanitize=address,undefined -Csetup-args=-Db_lundef=false \
                  -Csetup-args=-Dc_args=-fno-sanitize-recover=all -Csetup-args=-Dbuildtype=debugoptimized -Csetup-args=-Db_lto=false
 SANITIZER_RUNTIME = $(shell gcc -print-file-name=libasan.so):$(shell gcc -print-file-name=libubsan.so)
 
-.PHONY: demo test test-c test-python test-sanitize bench install clean
+.PHONY: demo test check test-c test-python test-sanitize test-versions bench install clean
 
 demo: install build/dev/build.ninja
 	$(VENV)/bin/ninja -C build/dev simple_event
@@ -22,7 +28,13 @@ demo: install build/dev/build.ninja
 	@echo; echo "--- the same kind of event from C (examples/simple_event.c):"
 	build/dev/simple_event
 
-test: test-c test-python test-sanitize
+test: check test-versions
+
+check: test-c test-python test-sanitize
+
+# Needs root (debootstrap, chroot); see scripts/chroot-test.sh.
+test-versions:
+	bash scripts/chroot-test.sh trixie sid
 
 $(VENV)/.tools:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +44,8 @@ $(VENV)/.tools:
 install: $(VENV)/.tools
 	$(PY) -m pip install $(PIP_QUIET) --no-build-isolation .
 
-$(REFERENCE):
-	$(PYTHON) -m pip install $(PIP_QUIET) --no-deps --target .cache/reference traceloggingdynamic==1.0.1
+$(REFERENCE): $(VENV)/.tools
+	$(PY) -m pip install $(PIP_QUIET) --no-deps --target .cache/reference traceloggingdynamic==1.0.1
 
 build/dev/build.ninja: $(VENV)/.tools
 	$(VENV)/bin/meson setup build/dev -Dbuildtype=debug --wipe >/dev/null 2>&1 || \

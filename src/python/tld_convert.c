@@ -331,11 +331,7 @@ int tld_pack_float32(PyObject *value, uint8_t *dst)
         PyErr_Format(tld_FieldRangeError, "float32 field cannot hold %R (too large for 32-bit float)", value);
         return -1;
     }
-    float f = (float)x;
-    uint32_t bits;
-    memcpy(&bits, &f, 4);
-    store_le32(dst, bits);
-    return 0;
+    return tld_pack_float32_bits(x, dst);
 }
 
 int tld_pack_float64(PyObject *value, uint8_t *dst)

@@ -91,6 +91,22 @@ static inline int tld_compact_long(PyObject *v, long long *out)
 #define TLD_EAGER_INSTANCE_DICT (PY_VERSION_HEX < 0x030C0000)
 
 /*
+ * Packs a double as a little-endian IEEE float32, bit for bit as the struct
+ * module does on the running Python (the reference packs with struct). This
+ * matters for NaNs: 3.14 keeps a signaling NaN signaling, older versions
+ * quiet it. PyFloat_Pack4 became public in 3.11 (_PyFloat_Pack4 before).
+ * The caller has already rejected finite values that overflow float32.
+ */
+static inline int tld_pack_float32_bits(double x, uint8_t out[4])
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return PyFloat_Pack4(x, (char *)out, /*le=*/1);
+#else
+    return _PyFloat_Pack4(x, out, /*le=*/1);
+#endif
+}
+
+/*
  * Py_NewRef appeared in 3.10.
  */
 #if PY_VERSION_HEX < 0x030A0000
