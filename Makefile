@@ -1,10 +1,11 @@
 # The two commands a newcomer needs (see README):
 #   make demo   set up, build, and run the demo
 #   make test   set up, build, and run every test: `make check` on this
-#               machine's python3, then `make check` again inside Debian
-#               chroots on CPython 3.13 (trixie) and 3.14 (sid)
-# `make check` alone is the suite on one interpreter (C tests, pytest, and
-# both again built with ASan+UBSan). Everything lands in .venv*, build/ and
+#               machine's python3, a short fuzzing run, then `make check`
+#               again inside Debian chroots on CPython 3.13 (trixie) and
+#               3.14 (sid)
+# `make check` alone is the suite on one interpreter (C tests, pytest, both
+# again built with ASan+UBSan, the C tests with TSan). Everything lands in .venv*, build/ and
 # .cache/ inside the checkout (chroots in /var/tmp/pytrace-chroots).
 
 PYTHON ?= python3
@@ -20,7 +21,7 @@ SANITIZE_ARGS := -Csetup-args=-Db_sanitize=address,undefined -Csetup-args=-Db_lu
                  -Csetup-args=-Dc_args=-fno-sanitize-recover=all -Csetup-args=-Dbuildtype=debugoptimized -Csetup-args=-Db_lto=false
 SANITIZER_RUNTIME = $(shell gcc -print-file-name=libasan.so):$(shell gcc -print-file-name=libubsan.so)
 
-.PHONY: demo test check test-c test-python test-sanitize test-versions bench install clean
+.PHONY: demo test check test-c test-python test-sanitize test-tsan fuzz-smoke test-versions bench install clean
 
 demo: install build/dev/build.ninja
 	$(VENV)/bin/ninja -C build/dev simple_event
@@ -28,9 +29,9 @@ demo: install build/dev/build.ninja
 	@echo; echo "--- the same kind of event from C (examples/simple_event.c):"
 	build/dev/simple_event
 
-test: check test-versions
+test: check fuzz-smoke test-versions
 
-check: test-c test-python test-sanitize
+check: test-c test-python test-sanitize test-tsan
 
 # Needs root (debootstrap, chroot); see scripts/chroot-test.sh.
 test-versions:
@@ -67,6 +68,19 @@ test-sanitize: $(REFERENCE)
 	ASAN_OPTIONS=detect_leaks=1 $(ASAN_VENV)/bin/meson test -C build/asan --print-errorlogs
 	LD_PRELOAD=$(SANITIZER_RUNTIME) ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	    TLD_REFERENCE_PATH=$(CURDIR)/$(REFERENCE) TLD_SANITIZED=1 $(ASAN_PY) -m pytest -q -p no:cacheprovider tests/python
+
+# The C tests (sessions: many writer threads, start/stop under load) with ThreadSanitizer.
+test-tsan: $(VENV)/.tools
+	test -f build/tsan/build.ninja || $(VENV)/bin/meson setup build/tsan -Db_sanitize=thread \
+	    -Dbuildtype=debugoptimized -Db_lto=false
+	$(VENV)/bin/meson test -C build/tsan --print-errorlogs
+
+# A short libFuzzer run over the .etl reader and decoder (needs clang).
+FUZZ_SECONDS ?= 30
+fuzz-smoke:
+	@if command -v clang >/dev/null; then tests/fuzz/run_fuzz.sh $(FUZZ_SECONDS); \
+	else echo "fuzz-smoke: clang not installed, fuzzing skipped"; \
+	     if [ -n "$$CI" ]; then exit 1; fi; fi
 
 bench: install $(REFERENCE)
 	TLD_REFERENCE_PATH=$(CURDIR)/$(REFERENCE) $(PY) bench/bench_event.py

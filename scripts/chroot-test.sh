@@ -324,6 +324,12 @@ copy_tree() {   # DIR
         tar -C "$src" -c --exclude=./.git --exclude='./.venv*' --exclude=./build \
             --exclude=./.cache --exclude='__pycache__' . | tar -x -C "$dir/src"
     fi
+    # The tests read reference files from ../shared/data beside the tree.
+    rm -rf --one-file-system -- "$dir/shared"
+    if [[ -d $src/../shared/data ]]; then
+        mkdir -p "$dir/shared"
+        cp -r "$src/../shared/data" "$dir/shared/data"
+    fi
 }
 
 describe_tree() {

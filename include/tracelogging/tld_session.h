@@ -1,0 +1,148 @@
+/*
+ * tld_session.h — public C API of in-process trace sessions: record the
+ * events of chosen providers into a genuine .etl file (the log-file format of
+ * Windows' ETW, readable by WPA, PerfView, tracefmt and our own decoder),
+ * on any platform, without administrator rights.
+ *
+ * A session is an ETW-style filter plus a destination:
+ *
+ *     tld_session_provider enable[] = {
+ *         { .name = "MyCompany.MyComponent", .name_len = 21, .level = 5 },
+ *     };
+ *     tld_session_config cfg = { .path = "/tmp/trace.etl",
+ *                                .providers = enable, .provider_count = 1 };
+ *     tld_session *s;
+ *     char why[256];
+ *     cfg.error_message = why;
+ *     cfg.error_message_size = sizeof why;
+ *     if (tld_session_start(&s, &cfg) != 0) { fprintf(stderr, "%s\n", why); ... }
+ *     ... providers write events ...
+ *     tld_session_stats st;
+ *     tld_session_stop(s, &st);
+ *
+ * Several sessions may run at once, each with its own file. Starting or
+ * stopping one updates the enable state of every matching provider (so
+ * tld_provider_is_enabled() turns true while a session listens, and false
+ * again when the last one stops); providers opened later pick up the live
+ * sessions. Writing an event never takes a process-wide lock.
+ *
+ * Filtering (ETW's rules, applied per session and per provider entry):
+ *   - level: the event passes when event.level <= entry.level, or when
+ *     either of them is 0 (0 in the entry means every level);
+ *   - keyword: the event passes when event.keyword == 0, or when
+ *     (event.keyword & any) != 0 and (event.keyword & all) == all, where
+ *     `any` is entry.match_any, or all-ones when entry.match_any is 0 (as
+ *     ETW treats a MatchAnyKeyword of 0).
+ * An event is recorded once per session when any of the session's entries
+ * that name its provider accepts it.
+ *
+ * Conventions: functions return 0, a negative TLD_E_* code (tld.h and
+ * below), or a positive errno from the operating system.
+ */
+#ifndef TRACELOGGING_TLD_SESSION_H
+#define TRACELOGGING_TLD_SESSION_H
+
+#include "tracelogging/tld.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Session-specific error codes (-80 .. -89 are reserved for sessions; the
+ * .etl reader uses -64 .. -79). */
+enum {
+    TLD_E_SESSION_CONFIG = -80, /* unusable configuration; the error message says which part */
+};
+
+/* A sentence for any code a session function returns: TLD_E_* codes,
+ * session codes and positive errno values. Never NULL. */
+const char *tld_session_strerror(int code);
+
+/* One provider a session enables. */
+typedef struct tld_session_provider {
+    /* Either an id (matched against tld_provider_id()) ... */
+    const tld_guid *id;
+    /* ... or, when id is NULL, a name matched against the provider's name:
+     * same length and same bytes, ASCII letters compared case-insensitively
+     * (as ETW compares provider names). Not NUL-terminated; name_len > 0. */
+    const char *name;
+    size_t name_len;
+    uint8_t level;             /* 0 = all levels */
+    uint64_t match_any;        /* 0 = all keywords */
+    uint64_t match_all;
+    /* Events accepted by this entry whose keyword shares a bit with this
+     * mask get a STACK_TRACE64 item: the writing thread's return addresses,
+     * innermost first, starting in the function that called
+     * tld_provider_write(). Events with keyword 0 never get stacks. */
+    uint64_t stack_keywords;
+} tld_session_provider;
+
+typedef struct tld_session_config {
+    const char *path;            /* output .etl file (NUL-terminated); created
+                                    with mode 0600 or truncated; a symbolic
+                                    link there is refused (O_NOFOLLOW) */
+    const char *logger_name;     /* recorded in the file header; NULL: "tld-session" */
+    uint32_t buffer_size;        /* bytes per buffer; 0 = 64 KiB; else a multiple
+                                    of 1024 from 4 KiB to 16 MiB. An event larger
+                                    than a buffer (or than 65535 bytes with its
+                                    headers) is dropped and counted as lost. */
+    uint32_t buffer_count;       /* buffers held in memory; 0 = default
+                                    (2 MiB worth, 4..64). Writers wait when all
+                                    of them are waiting for the disk. */
+    uint32_t flush_interval_ms;  /* 0 = 1000: at least this often, events
+                                    reach the file (and survive a crash) */
+    const tld_session_provider *providers;
+    size_t provider_count;       /* may be 0: a session that records nothing */
+    /* Optional: where to write a sentence explaining why start failed. */
+    char *error_message;
+    size_t error_message_size;
+} tld_session_config;
+
+typedef struct tld_session_stats {
+    uint64_t events_written;     /* events stored in the file */
+    uint64_t events_lost;        /* events dropped: too large, or a failed
+                                    file write (also in the file's EventsLost) */
+    uint64_t buffers_written;    /* buffers in the file, header buffer included */
+    int write_error;             /* first errno from writing the file, 0 if none */
+} tld_session_stats;
+
+typedef struct tld_session tld_session;
+
+/*
+ * Creates the file, writes its header and starts recording. The
+ * configuration is copied; nothing in it needs to outlive the call.
+ * Returns 0 and sets *out, or fails with TLD_E_SESSION_CONFIG /
+ * TLD_E_INVALID_ARG (bad configuration), TLD_E_NO_MEMORY, or a positive
+ * errno when the file cannot be created or written (e.g. ENOENT, EACCES,
+ * ELOOP for a symbolic link); then *out is NULL and cfg->error_message
+ * (if given) says what went wrong, naming the path.
+ * Thread-safe; may run while other threads write events.
+ */
+int tld_session_start(tld_session **out, const tld_session_config *cfg);
+
+/*
+ * Stops recording, writes every buffered event, finalizes the file header,
+ * closes the file and frees the session. Threads writing through matching
+ * providers meanwhile are safe: each of their events is either recorded or
+ * not, and none is being copied when the file closes. `stats` may be NULL.
+ * Returns 0, or the first errno met while writing the file (the events lost
+ * to it are counted in stats->events_lost). `s` must be a live session;
+ * stop it exactly once. NULL is allowed and does nothing.
+ */
+int tld_session_stop(tld_session *s, tld_session_stats *stats);
+
+/* Writes everything recorded so far to the file now. Thread-safe.
+ * Returns 0 or an errno. */
+int tld_session_flush(tld_session *s);
+
+/* Current counters of a live session. Thread-safe. */
+void tld_session_get_stats(tld_session *s, tld_session_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TRACELOGGING_TLD_SESSION_H */

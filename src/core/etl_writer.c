@@ -1,0 +1,795 @@
+/*
+ * etl_writer.c — the .etl file writer (see etl_writer.h for the contract
+ * and spec/etl-file.md for every byte written here).
+ *
+ *   writers ──lock──► cur buffer ──full──► full queue ──► flush thread ──► file
+ *                        ▲                                   │
+ *                        └──────────── free list ◄───────────┘
+ *
+ * File layout: buffer i lives at offset i * BufferSize. Buffer 0 holds the
+ * logfile header and nothing else (real files do the same, and etl-parser
+ * skips events in buffer 0). Event buffers get their file slot when they
+ * are first written, by the one thread doing I/O at a time (the `io`
+ * mutex), in the order they were filled, so the file never has holes and
+ * BuffersWritten is simply the next free slot.
+ *
+ * Crash safety: the flush thread writes the partly filled current buffer in
+ * place every flush interval, then keeps filling it in memory. Each write
+ * stores the data first and the 0x48-byte buffer header last, and buffer 0's
+ * BuffersWritten is rewritten only after that, so whatever a SIGKILL
+ * interrupts, a reader that trusts buffer 0 and each buffer's SavedOffset
+ * sees only complete records. The partial write reads bytes below the
+ * snapshot of `used` taken under the lock, while writers only append above
+ * it, so it needs no copy and does not race with them.
+ *
+ * Locks: `lock` guards the buffer lists and counters and is held only to
+ * copy one event (or to move buffer pointers); `io` serializes file writes
+ * and slot numbering and is never taken while holding `lock`.
+ */
+#include "etl_writer.h"
+
+#include "byteorder.h"
+#include "clock.h"
+#include "stack.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- fixed values (spec/etl-file.md) --------------------------------------- */
+
+#define SYSTEM_TRACE_HEADER_SIZE 0x20u
+#define LOGFILE_HEADER_SIZE 0x118u
+#define SYSTEM_TRACE_MARKER64 0xC0020002u
+#define HOOK_LOGFILE_HEADER 0x0000u
+#define HOOK_EXTRA_RECORD 0x0050u
+#define EXTRA_RECORD_SIZE 0x50u
+#define EVENT_HEADER_TYPE64 0xC013u
+#define EVENT_FLAG_EXTENDED_INFO 0x0001u
+#define BUFFER_STATE 3u
+#define BUFFER_FLAG_NORMAL 0x20u
+#define BUFFER_FLAG_FIRST_OR_LAST 0x21u
+#define BUFFER_TYPE_GENERIC 0u
+#define BUFFER_TYPE_HEADER 4u
+#define EXT_RELATED_ACTIVITYID 0x0001u
+#define EXT_STACK_TRACE64 0x0006u
+#define EXT_EVENT_SCHEMA_TL 0x000Bu
+#define EXT_PROV_TRAITS 0x000Cu
+#define EXT_ITEM_HEADER_SIZE 8u
+#define MAX_RECORD_SIZE 0xFFFFu /* EVENT_HEADER.Size is 16 bits */
+
+static size_t align8(size_t n)
+{
+    return (n + 7u) & ~(size_t)7u;
+}
+
+/* ---- state ------------------------------------------------------------------ */
+
+typedef struct etl_buffer {
+    uint8_t *mem;            /* buffer_size bytes; 0xFF beyond `used` */
+    uint32_t used;           /* bytes filled, header included (under `lock`) */
+    uint32_t events;         /* records in it (under `lock`) */
+    /* Below: touched only by the thread holding `io`. */
+    int64_t slot;            /* file index, -1 until first written */
+    uint32_t flushed_used;   /* `used` as last written to the file */
+    uint32_t flushed_events; /* `events` as last written to the file */
+} etl_buffer;
+
+struct etl_writer {
+    int fd;
+    uint32_t buffer_size;
+    uint16_t logger_id;
+    uint32_t flush_interval_ms;
+    uint8_t *filler;          /* buffer_size bytes of 0xFF */
+
+    pthread_mutex_t lock;
+    pthread_cond_t work;      /* flush thread: a buffer filled, or closing */
+    pthread_cond_t space;     /* writers: a buffer came back to the free list */
+    etl_buffer *bufs;
+    uint32_t buffer_count, buffers_allocated;
+    etl_buffer *cur;          /* NULL until the first event after a seal */
+    etl_buffer **full;        /* ring of sealed buffers, fill order */
+    uint32_t full_head, full_count;
+    etl_buffer **free_list;
+    uint32_t free_count;
+    uint64_t events_accepted;
+    uint64_t events_too_large;
+    int closing;
+
+    pthread_mutex_t io;
+    uint8_t *header0;         /* buffer 0 image, header0_used bytes meaningful */
+    uint32_t header0_used;
+    int64_t next_slot;        /* = BuffersWritten */
+    /* Read by get_stats without `io`. */
+    atomic_uint_least64_t buffers_written;
+    atomic_uint_least64_t events_lost_io;
+    atomic_int write_error;
+
+    pthread_t thread;
+    int thread_started;
+};
+
+/* ---- file output ------------------------------------------------------------ */
+
+/* Writes all of buf at off; 0 or errno. */
+static int pwrite_all(int fd, const uint8_t *buf, size_t len, uint64_t off)
+{
+    while (len > 0) {
+        ssize_t n = pwrite(fd, buf, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        if (n == 0)
+            return EIO;
+        buf += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+static void note_write_error(etl_writer *w, int err)
+{
+    int expected = 0;
+    atomic_compare_exchange_strong(&w->write_error, &expected, err);
+}
+
+/* ---- layout ----------------------------------------------------------------- */
+
+static void fill_buffer_header(uint8_t *h, const etl_writer *w, uint32_t used, uint64_t timestamp,
+                               uint64_t sequence, uint16_t flag, uint16_t type)
+{
+    memset(h, 0, ETL_WRITER_BUFFER_HEADER_SIZE);
+    store_le32(h + 0x00, w->buffer_size);
+    store_le32(h + 0x04, used);             /* SavedOffset */
+    store_le32(h + 0x08, used);             /* CurrentOffset */
+    store_le32(h + 0x0C, 0);                /* ReferenceCount */
+    store_le64(h + 0x10, timestamp);
+    store_le64(h + 0x18, sequence);
+    store_le64(h + 0x20, 0);                /* ClockType/Frequency */
+    store_le16(h + 0x28, 0);                /* ProcessorIndex */
+    store_le16(h + 0x2A, w->logger_id);
+    store_le32(h + 0x2C, BUFFER_STATE);
+    store_le32(h + 0x30, used);             /* Offset (filled bytes) */
+    store_le16(h + 0x34, flag);
+    store_le16(h + 0x36, type);
+}
+
+/* UTF-8 to NUL-terminated UTF-16LE. Malformed bytes become U+FFFD. Writes
+ * at most `cap` bytes when out != NULL; returns the bytes needed. */
+static size_t utf8_to_utf16le(const char *s, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    for (;;) {
+        uint32_t cp;
+        unsigned c = *p;
+        int extra;
+        if (c == 0) {
+            cp = 0;
+            extra = 0;
+        } else if (c < 0x80) {
+            cp = c;
+            extra = 0;
+        } else if ((c & 0xE0) == 0xC0) {
+            cp = c & 0x1F;
+            extra = 1;
+        } else if ((c & 0xF0) == 0xE0) {
+            cp = c & 0x0F;
+            extra = 2;
+        } else if ((c & 0xF8) == 0xF0) {
+            cp = c & 0x07;
+            extra = 3;
+        } else {
+            cp = 0xFFFD;
+            extra = -1;
+        }
+        p++;
+        for (int i = 0; i < extra; i++) {
+            if ((*p & 0xC0) != 0x80) {
+                cp = 0xFFFD;
+                break;
+            }
+            cp = (cp << 6) | (*p++ & 0x3F);
+        }
+        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            cp = 0xFFFD;
+        uint16_t units[2];
+        int nunits = 1;
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            units[0] = (uint16_t)(0xD800 + (cp >> 10));
+            units[1] = (uint16_t)(0xDC00 + (cp & 0x3FF));
+            nunits = 2;
+        } else {
+            units[0] = (uint16_t)cp;
+        }
+        for (int i = 0; i < nunits; i++) {
+            if (out != NULL && n + 2 <= cap)
+                store_le16(out + n, units[i]);
+            n += 2;
+        }
+        if (c == 0)
+            return n;
+    }
+}
+
+static void store_system_trace_header(uint8_t *p, uint16_t size, uint16_t hook, uint64_t ticks)
+{
+    store_le32(p + 0x00, SYSTEM_TRACE_MARKER64);
+    store_le16(p + 0x04, size);
+    store_le16(p + 0x06, hook);
+    store_le32(p + 0x08, tld_thread_id());
+    store_le32(p + 0x0C, tld_process_id());
+    store_le64(p + 0x10, ticks);            /* SystemTime */
+    store_le32(p + 0x18, 0);                /* KernelTime */
+    store_le32(p + 0x1C, 0);                /* UserTime */
+}
+
+/*
+ * Builds buffer 0 in w->header0: buffer header, SYSTEM_TRACE_HEADER +
+ * TRACE_LOGFILE_HEADER + names, and the extra 0x50-byte system record.
+ * Returns TLD_E_INVALID_ARG when the names do not fit in one buffer.
+ */
+static int build_header0(etl_writer *w, const char *logger_name, const char *path)
+{
+    size_t logger_bytes = utf8_to_utf16le(logger_name, NULL, 0);
+    size_t path_bytes = utf8_to_utf16le(path, NULL, 0);
+    size_t rec = SYSTEM_TRACE_HEADER_SIZE + LOGFILE_HEADER_SIZE + logger_bytes + path_bytes;
+    size_t used = ETL_WRITER_BUFFER_HEADER_SIZE + align8(rec) + EXTRA_RECORD_SIZE;
+    if (rec > 0xFFFF || used > w->buffer_size)
+        return TLD_E_INVALID_ARG;
+
+    uint8_t *b = w->header0;
+    memset(b, 0xFF, w->buffer_size);
+    uint64_t start_ticks = tld_clock_ticks();
+    uint64_t start_filetime = tld_clock_filetime_now();
+
+    fill_buffer_header(b, w, (uint32_t)used, 0, 0, BUFFER_FLAG_FIRST_OR_LAST, BUFFER_TYPE_HEADER);
+
+    uint8_t *r = b + ETL_WRITER_BUFFER_HEADER_SIZE;
+    memset(r, 0, align8(rec));
+    store_system_trace_header(r, (uint16_t)rec, HOOK_LOGFILE_HEADER, start_ticks);
+
+    uint8_t *h = r + SYSTEM_TRACE_HEADER_SIZE;
+    store_le32(h + 0x00, w->buffer_size);
+    h[0x04] = 0x0a; h[0x05] = 0x00; h[0x06] = 0x01; h[0x07] = 0x05; /* Version */
+    store_le32(h + 0x08, 19041);                        /* ProviderVersion: a Windows build */
+    store_le32(h + 0x0C, tld_processor_count());
+    store_le64(h + 0x10, start_filetime);               /* EndTime, fixed up on flush */
+    store_le32(h + 0x18, 156250);                       /* TimerResolution */
+    store_le32(h + 0x1C, 0);                            /* MaximumFileSize */
+    store_le32(h + 0x20, 1);                            /* LogFileMode: sequential */
+    store_le32(h + 0x24, 1);                            /* BuffersWritten, fixed up */
+    store_le32(h + 0x28, 1);                            /* StartBuffers */
+    store_le32(h + 0x2C, 8);                            /* PointerSize */
+    store_le32(h + 0x30, 0);                            /* EventsLost, fixed up */
+    store_le32(h + 0x34, tld_cpu_speed_mhz());          /* CpuSpeedInMHz (never 0) */
+    /* 0x38..0x48 LoggerName/LogFileName slots: 0. 0x48: TIME_ZONE_INFORMATION
+     * for UTC: Bias 0, StandardName "UTC", all dates and biases 0. */
+    static const char utc[] = "UTC";
+    for (size_t i = 0; i < 3; i++) {
+        store_le16(h + 0x48 + 4 + 2 * i, (uint16_t)utc[i]);        /* StandardName */
+        store_le16(h + 0x48 + 4 + 64 + 16 + 4 + 2 * i, (uint16_t)utc[i]); /* DaylightName */
+    }
+    store_le64(h + 0xF8, tld_clock_boot_filetime());    /* BootTime */
+    store_le64(h + 0x100, tld_clock_frequency());       /* PerfFreq */
+    store_le64(h + 0x108, start_filetime);              /* StartTime */
+    store_le32(h + 0x110, 1);                           /* ReservedFlags: QPC clock */
+    store_le32(h + 0x114, 0);                           /* BuffersLost */
+    uint8_t *names = h + LOGFILE_HEADER_SIZE;
+    utf8_to_utf16le(logger_name, names, logger_bytes);
+    utf8_to_utf16le(path, names + logger_bytes, path_bytes);
+
+    /* The undocumented 0x50-byte record real files carry: header, 48 zero bytes. */
+    uint8_t *x = r + align8(rec);
+    memset(x, 0, EXTRA_RECORD_SIZE);
+    store_system_trace_header(x, EXTRA_RECORD_SIZE, HOOK_EXTRA_RECORD, start_ticks);
+
+    w->header0_used = (uint32_t)used;
+    return TLD_OK;
+}
+
+static size_t ext_item_size(size_t data_len)
+{
+    return align8(EXT_ITEM_HEADER_SIZE + data_len);
+}
+
+size_t etl_record_size(const etl_writer_event *ev)
+{
+    size_t n = ETL_WRITER_EVENT_HEADER_SIZE;
+    if (ev->traits_len)
+        n += ext_item_size(ev->traits_len);
+    if (ev->meta_len)
+        n += ext_item_size(ev->meta_len);
+    if (ev->stack_len)
+        n += ext_item_size(8 * (1 + ev->stack_len));
+    if (ev->related_activity_id)
+        n += ext_item_size(16);
+    return n + ev->data_len;
+}
+
+/* Writes one extended item at p; returns the bytes used. The caller has
+ * checked that everything fits in 16 bits. */
+static size_t put_ext_item(uint8_t *p, uint16_t type, int more, const void *data, size_t len)
+{
+    size_t size = ext_item_size(len);
+    store_le16(p + 0, (uint16_t)size);
+    store_le16(p + 2, type);
+    store_le16(p + 4, more ? 1 : 0);        /* Linkage: another item follows */
+    store_le16(p + 6, (uint16_t)len);
+    memcpy(p + EXT_ITEM_HEADER_SIZE, data, len);
+    memset(p + EXT_ITEM_HEADER_SIZE + len, 0, size - EXT_ITEM_HEADER_SIZE - len);
+    return size;
+}
+
+/* Formats the record (`size` from etl_record_size) at p, zero-padded to 8. */
+static void format_record(uint8_t *p, size_t size, const etl_writer_event *ev, uint64_t timestamp)
+{
+    int items = (ev->traits_len != 0) + (ev->meta_len != 0) + (ev->stack_len != 0) +
+                (ev->related_activity_id != NULL);
+    store_le16(p + 0x00, (uint16_t)size);
+    store_le16(p + 0x02, EVENT_HEADER_TYPE64);
+    store_le16(p + 0x04, items ? EVENT_FLAG_EXTENDED_INFO : 0);
+    store_le16(p + 0x06, 0);                /* EventProperty */
+    store_le32(p + 0x08, ev->thread_id);
+    store_le32(p + 0x0C, ev->process_id);
+    store_le64(p + 0x10, timestamp);
+    memcpy(p + 0x18, ev->provider_id->bytes_le, 16);
+    tld_event_descriptor_pack(ev->desc, p + 0x28);
+    store_le32(p + 0x38, 0);                /* KernelTime */
+    store_le32(p + 0x3C, 0);                /* UserTime */
+    if (ev->activity_id)
+        memcpy(p + 0x40, ev->activity_id->bytes_le, 16);
+    else
+        memset(p + 0x40, 0, 16);
+
+    uint8_t *q = p + ETL_WRITER_EVENT_HEADER_SIZE;
+    if (ev->traits_len)
+        q += put_ext_item(q, EXT_PROV_TRAITS, --items > 0, ev->traits, ev->traits_len);
+    if (ev->meta_len)
+        q += put_ext_item(q, EXT_EVENT_SCHEMA_TL, --items > 0, ev->meta, ev->meta_len);
+    if (ev->stack_len) {
+        size_t len = 8 * (1 + ev->stack_len);
+        store_le16(q + 0, (uint16_t)ext_item_size(len));
+        store_le16(q + 2, EXT_STACK_TRACE64);
+        store_le16(q + 4, --items > 0);
+        store_le16(q + 6, (uint16_t)len);
+        store_le64(q + 8, 0);               /* MatchId */
+        for (size_t i = 0; i < ev->stack_len; i++)
+            store_le64(q + 16 + 8 * i, ev->stack[i]);
+        q += ext_item_size(len);
+    }
+    if (ev->related_activity_id)
+        q += put_ext_item(q, EXT_RELATED_ACTIVITYID, --items > 0, ev->related_activity_id->bytes_le, 16);
+    if (ev->data_len)
+        memcpy(q, ev->data, ev->data_len);
+    memset(p + size, 0, align8(size) - size);
+}
+
+/* ---- buffer lists (caller holds `lock`) -------------------------------------- */
+
+static void push_full(etl_writer *w, etl_buffer *b)
+{
+    w->full[(w->full_head + w->full_count) % w->buffer_count] = b;
+    w->full_count++;
+}
+
+static etl_buffer *pop_full(etl_writer *w)
+{
+    etl_buffer *b = w->full[w->full_head];
+    w->full_head = (w->full_head + 1) % w->buffer_count;
+    w->full_count--;
+    return b;
+}
+
+static int allocate_buffer(etl_writer *w)
+{
+    etl_buffer *b = &w->bufs[w->buffers_allocated];
+    b->mem = malloc(w->buffer_size);
+    if (b->mem == NULL)
+        return TLD_E_NO_MEMORY;
+    memset(b->mem, 0xFF, w->buffer_size);
+    w->free_list[w->free_count++] = b;
+    w->buffers_allocated++;
+    return TLD_OK;
+}
+
+/* A fresh buffer to fill, or NULL when all are in use. */
+static etl_buffer *take_free(etl_writer *w)
+{
+    if (w->free_count == 0 && w->buffers_allocated < w->buffer_count)
+        allocate_buffer(w); /* on failure, wait for one to come back */
+    if (w->free_count == 0)
+        return NULL;
+    etl_buffer *b = w->free_list[--w->free_count];
+    b->used = ETL_WRITER_BUFFER_HEADER_SIZE;
+    b->events = 0;
+    b->slot = -1;
+    b->flushed_used = 0;
+    b->flushed_events = 0;
+    return b;
+}
+
+/* ---- writing events ------------------------------------------------------------ */
+
+int etl_writer_write(etl_writer *w, const etl_writer_event *ev)
+{
+    size_t size = etl_record_size(ev);
+    size_t room = align8(size);
+    if (size > MAX_RECORD_SIZE || room > w->buffer_size - ETL_WRITER_BUFFER_HEADER_SIZE) {
+        pthread_mutex_lock(&w->lock);
+        w->events_too_large++;
+        pthread_mutex_unlock(&w->lock);
+        return EMSGSIZE;
+    }
+    pthread_mutex_lock(&w->lock);
+    etl_buffer *b;
+    for (;;) {
+        b = w->cur;
+        if (b != NULL && b->used + room <= w->buffer_size)
+            break;
+        if (b != NULL) {
+            push_full(w, b);
+            w->cur = NULL;
+            pthread_cond_signal(&w->work);
+        }
+        w->cur = take_free(w);
+        if (w->cur == NULL)
+            pthread_cond_wait(&w->space, &w->lock); /* every buffer waits for the disk */
+    }
+    /* The timestamp is read under the lock: file order is time order. */
+    format_record(b->mem + b->used, size, ev, tld_clock_ticks());
+    b->used += (uint32_t)room;
+    b->events++;
+    w->events_accepted++;
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+}
+
+/* ---- flushing (caller holds `io`, not `lock`) --------------------------------- */
+
+static uint64_t slot_offset(const etl_writer *w, int64_t slot)
+{
+    return (uint64_t)slot * w->buffer_size;
+}
+
+/* Writes a sealed buffer (no writer touches it any more) completely.
+ * Returns 0 or errno; on failure its unwritten events count as lost. */
+static int write_sealed(etl_writer *w, etl_buffer *b)
+{
+    int fresh = b->slot < 0;
+    if (fresh)
+        b->slot = w->next_slot++;
+    uint32_t from = fresh ? ETL_WRITER_BUFFER_HEADER_SIZE : b->flushed_used;
+    fill_buffer_header(b->mem, w, b->used, tld_clock_ticks(), (uint64_t)b->slot,
+                       BUFFER_FLAG_NORMAL, BUFFER_TYPE_GENERIC);
+    uint64_t off = slot_offset(w, b->slot);
+    int err = pwrite_all(w->fd, b->mem + from, w->buffer_size - from, off + from);
+    if (err == 0)
+        err = pwrite_all(w->fd, b->mem, ETL_WRITER_BUFFER_HEADER_SIZE, off);
+    if (err != 0) {
+        note_write_error(w, err);
+        atomic_fetch_add(&w->events_lost_io, b->events - b->flushed_events);
+        if (fresh)
+            w->next_slot--; /* nothing later has a slot yet: reuse it */
+        return err;
+    }
+    b->flushed_used = b->used;
+    b->flushed_events = b->events;
+    return 0;
+}
+
+/* Writes the filled part of the current buffer in place; writers may keep
+ * appending above `used` meanwhile. */
+static int write_partial(etl_writer *w, etl_buffer *b, uint32_t used, uint32_t events)
+{
+    int fresh = b->slot < 0;
+    if (fresh)
+        b->slot = w->next_slot++;
+    uint64_t off = slot_offset(w, b->slot);
+    uint32_t from = fresh ? ETL_WRITER_BUFFER_HEADER_SIZE : b->flushed_used;
+    int err = pwrite_all(w->fd, b->mem + from, used - from, off + from);
+    if (err == 0 && fresh)
+        err = pwrite_all(w->fd, w->filler, w->buffer_size - used, off + used);
+    if (err == 0) {
+        uint8_t h[ETL_WRITER_BUFFER_HEADER_SIZE];
+        fill_buffer_header(h, w, used, tld_clock_ticks(), (uint64_t)b->slot,
+                           BUFFER_FLAG_NORMAL, BUFFER_TYPE_GENERIC);
+        err = pwrite_all(w->fd, h, sizeof h, off);
+    }
+    if (err != 0) {
+        /* Nothing is lost yet: the events stay in memory for the next try. */
+        note_write_error(w, err);
+        if (fresh) {
+            w->next_slot--;
+            b->slot = -1;
+        }
+        return err;
+    }
+    b->flushed_used = used;
+    b->flushed_events = events;
+    return 0;
+}
+
+/* Fixes up buffer 0's counters and writes its filled part. */
+static int rewrite_header0(etl_writer *w)
+{
+    uint8_t *h = w->header0 + ETL_WRITER_BUFFER_HEADER_SIZE + SYSTEM_TRACE_HEADER_SIZE;
+    pthread_mutex_lock(&w->lock);
+    uint64_t lost = w->events_too_large;
+    pthread_mutex_unlock(&w->lock);
+    lost += atomic_load(&w->events_lost_io);
+    store_le64(h + 0x10, tld_clock_filetime_now());                       /* EndTime */
+    store_le32(h + 0x24, (uint32_t)w->next_slot);                          /* BuffersWritten */
+    store_le32(h + 0x30, lost > UINT32_MAX ? UINT32_MAX : (uint32_t)lost); /* EventsLost */
+    int err = pwrite_all(w->fd, w->header0, w->header0_used, 0);
+    if (err != 0)
+        note_write_error(w, err);
+    else
+        atomic_store(&w->buffers_written, (uint64_t)w->next_slot);
+    return err;
+}
+
+/* Writes every sealed buffer, then (when `partial`) the current one,
+ * rewriting buffer 0 after each. Returns 0 or the first errno. */
+static int flush_pending(etl_writer *w, int partial)
+{
+    int rc = 0;
+    pthread_mutex_lock(&w->io);
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        if (w->full_count > 0) {
+            etl_buffer *b = pop_full(w);
+            pthread_mutex_unlock(&w->lock);
+            int err = write_sealed(w, b);
+            /* Buffer 0 after every buffer: a crash leaves at most one
+             * written buffer that BuffersWritten does not count yet. Also
+             * after a failed one, to record EventsLost as soon as we can
+             * (buffer 0 overwrites blocks that already exist). */
+            int err0 = rewrite_header0(w);
+            if (rc == 0)
+                rc = err ? err : err0;
+            memset(b->mem, 0xFF, w->buffer_size);
+            pthread_mutex_lock(&w->lock);
+            w->free_list[w->free_count++] = b;
+            pthread_cond_broadcast(&w->space);
+            pthread_mutex_unlock(&w->lock);
+            continue;
+        }
+        etl_buffer *b = w->cur;
+        /* Only once the queue is empty, so slots stay in fill order. */
+        if (!partial || b == NULL || b->used == ETL_WRITER_BUFFER_HEADER_SIZE || b->used == b->flushed_used) {
+            pthread_mutex_unlock(&w->lock);
+            break;
+        }
+        uint32_t used = b->used, events = b->events;
+        pthread_mutex_unlock(&w->lock);
+        int err = write_partial(w, b, used, events);
+        if (err == 0)
+            err = rewrite_header0(w);
+        if (rc == 0)
+            rc = err;
+        break;
+    }
+    pthread_mutex_unlock(&w->io);
+    return rc;
+}
+
+int etl_writer_flush(etl_writer *w)
+{
+    return flush_pending(w, 1);
+}
+
+static void deadline_after(struct timespec *ts, uint32_t ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static int deadline_passed(const struct timespec *ts)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > ts->tv_sec || (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
+}
+
+/* The flush thread: full buffers as soon as they fill, the partial buffer
+ * every flush interval. */
+static void *flush_thread_main(void *arg)
+{
+    etl_writer *w = arg;
+    struct timespec next_partial;
+    deadline_after(&next_partial, w->flush_interval_ms);
+    pthread_mutex_lock(&w->lock);
+    while (!w->closing) {
+        if (w->full_count == 0)
+            pthread_cond_timedwait(&w->work, &w->lock, &next_partial);
+        if (w->closing)
+            break;
+        int due = deadline_passed(&next_partial);
+        pthread_mutex_unlock(&w->lock);
+        flush_pending(w, due);
+        if (due)
+            deadline_after(&next_partial, w->flush_interval_ms);
+        pthread_mutex_lock(&w->lock);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* ---- open / close --------------------------------------------------------------- */
+
+static void set_error(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+{
+    if (err != NULL && errlen > 0)
+        snprintf(err, errlen, fmt, a, b);
+}
+
+static void free_writer(etl_writer *w)
+{
+    if (w->bufs != NULL)
+        for (uint32_t i = 0; i < w->buffers_allocated; i++)
+            free(w->bufs[i].mem);
+    free(w->bufs);
+    free(w->full);
+    free(w->free_list);
+    free(w->header0);
+    free(w->filler);
+    pthread_mutex_destroy(&w->lock);
+    pthread_mutex_destroy(&w->io);
+    pthread_cond_destroy(&w->work);
+    pthread_cond_destroy(&w->space);
+    free(w);
+}
+
+int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, size_t errlen)
+{
+    if (out == NULL || cfg == NULL || cfg->path == NULL) {
+        set_error(err, errlen, "%s%s", "no output path given for the trace file", "");
+        return TLD_E_INVALID_ARG;
+    }
+    *out = NULL;
+    uint32_t bs = cfg->buffer_size;
+    if (bs < ETL_WRITER_MIN_BUFFER_SIZE || bs > ETL_WRITER_MAX_BUFFER_SIZE || bs % 1024 != 0) {
+        set_error(err, errlen, "%s%s",
+                  "buffer size must be a multiple of 1024 bytes between 4 KiB and 16 MiB", "");
+        return TLD_E_INVALID_ARG;
+    }
+    if (cfg->buffer_count < 2 || cfg->flush_interval_ms == 0) {
+        set_error(err, errlen, "%s%s", "a trace needs at least 2 buffers and a flush interval above 0", "");
+        return TLD_E_INVALID_ARG;
+    }
+    etl_writer *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return TLD_E_NO_MEMORY;
+    w->fd = -1;
+    w->buffer_size = bs;
+    w->buffer_count = cfg->buffer_count;
+    w->logger_id = cfg->logger_id;
+    w->flush_interval_ms = cfg->flush_interval_ms;
+    w->next_slot = 1;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_mutex_init(&w->io, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->work, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&w->space, NULL);
+
+    w->bufs = calloc(w->buffer_count, sizeof *w->bufs);
+    w->full = calloc(w->buffer_count, sizeof *w->full);
+    w->free_list = calloc(w->buffer_count, sizeof *w->free_list);
+    w->header0 = malloc(bs);
+    w->filler = malloc(bs);
+    /* Two buffers up front, so writers always make progress. */
+    if (w->bufs == NULL || w->full == NULL || w->free_list == NULL || w->header0 == NULL ||
+        w->filler == NULL || allocate_buffer(w) != TLD_OK || allocate_buffer(w) != TLD_OK) {
+        free_writer(w);
+        return TLD_E_NO_MEMORY;
+    }
+    memset(w->filler, 0xFF, bs);
+
+    const char *logger = cfg->logger_name ? cfg->logger_name : "tld-session";
+    if (build_header0(w, logger, cfg->path) != TLD_OK) {
+        set_error(err, errlen, "trace file path '%s' or logger name '%s' is too long for the first buffer; use a larger buffer size",
+                  cfg->path, logger);
+        free_writer(w);
+        return TLD_E_INVALID_ARG;
+    }
+
+    w->fd = open(cfg->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (w->fd < 0) {
+        int e = errno;
+        set_error(err, errlen, "cannot create trace file '%s': %s", cfg->path, strerror(e));
+        free_writer(w);
+        return e;
+    }
+    int e = pwrite_all(w->fd, w->header0, bs, 0);
+    if (e != 0) {
+        set_error(err, errlen, "cannot write trace file '%s': %s", cfg->path, strerror(e));
+        close(w->fd);
+        free_writer(w);
+        return e;
+    }
+    atomic_store(&w->buffers_written, 1);
+    e = pthread_create(&w->thread, NULL, flush_thread_main, w);
+    if (e != 0) {
+        set_error(err, errlen, "cannot start the flush thread for '%s': %s", cfg->path, strerror(e));
+        close(w->fd);
+        free_writer(w);
+        return e;
+    }
+    w->thread_started = 1;
+    *out = w;
+    return 0;
+}
+
+void etl_writer_get_stats(etl_writer *w, etl_writer_stats *st)
+{
+    pthread_mutex_lock(&w->lock);
+    uint64_t accepted = w->events_accepted;
+    uint64_t too_large = w->events_too_large;
+    pthread_mutex_unlock(&w->lock);
+    uint64_t lost_io = atomic_load(&w->events_lost_io);
+    st->events_written = accepted - lost_io;
+    st->events_lost = too_large + lost_io;
+    st->events_too_large = too_large;
+    st->buffers_written = atomic_load(&w->buffers_written);
+    st->write_error = atomic_load(&w->write_error);
+}
+
+int etl_writer_close(etl_writer *w, etl_writer_stats *st)
+{
+    if (w == NULL)
+        return 0;
+    pthread_mutex_lock(&w->lock);
+    w->closing = 1;
+    pthread_cond_signal(&w->work);
+    pthread_mutex_unlock(&w->lock);
+    if (w->thread_started)
+        pthread_join(w->thread, NULL);
+
+    pthread_mutex_lock(&w->lock);
+    if (w->cur != NULL && w->cur->events > 0)
+        push_full(w, w->cur);
+    else if (w->cur != NULL)
+        w->free_list[w->free_count++] = w->cur;
+    w->cur = NULL;
+    pthread_mutex_unlock(&w->lock);
+    flush_pending(w, 0);
+
+    /* The last buffer carries flag 0x21, as in real files. */
+    pthread_mutex_lock(&w->io);
+    if (w->next_slot > 1) {
+        uint8_t flag[2];
+        store_le16(flag, BUFFER_FLAG_FIRST_OR_LAST);
+        int err = pwrite_all(w->fd, flag, 2, slot_offset(w, w->next_slot - 1) + 0x34);
+        if (err != 0)
+            note_write_error(w, err);
+    }
+    rewrite_header0(w);
+    pthread_mutex_unlock(&w->io);
+    if (close(w->fd) != 0)
+        note_write_error(w, errno);
+
+    etl_writer_stats local;
+    etl_writer_get_stats(w, st ? st : &local);
+    int rc = atomic_load(&w->write_error);
+    free_writer(w);
+    return rc;
+}

@@ -1,0 +1,111 @@
+/*
+ * etl_writer.h — writes one .etl file (Event Trace Log, the format of
+ * Windows' ETW log files; layout in spec/etl-file.md): buffer 0 with the
+ * logfile header, then fixed-size buffers of TraceLogging event records.
+ *
+ * A writer belongs to one session. Any number of threads may call
+ * etl_writer_write() at once: each event is copied into the current
+ * in-memory buffer under the writer's lock (which is also where its
+ * timestamp is taken, so timestamps never decrease in file order). Full
+ * buffers go to a queue that a background thread writes to the file; it
+ * also flushes the partly filled current buffer every flush interval, in
+ * place, and rewrites buffer 0's counters after each flush, so a process
+ * killed at any moment leaves a file readable up to its last flush.
+ *
+ * Nothing is dropped for speed: when every buffer is waiting for the disk,
+ * writers wait. Events are dropped only when they cannot be stored (larger
+ * than a buffer, or the file write failed, e.g. disk full); they are counted
+ * in the header's EventsLost and in the stats.
+ */
+#ifndef TLD_ETL_WRITER_H
+#define TLD_ETL_WRITER_H
+
+#include "tracelogging/tld.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ETL_WRITER_BUFFER_HEADER_SIZE 0x48u
+#define ETL_WRITER_EVENT_HEADER_SIZE 0x50u
+#define ETL_WRITER_MIN_BUFFER_SIZE 4096u
+#define ETL_WRITER_MAX_BUFFER_SIZE (16u * 1024u * 1024u)
+
+typedef struct etl_writer etl_writer;
+
+typedef struct etl_writer_config {
+    const char *path;          /* created or truncated; O_NOFOLLOW, mode 0600 */
+    const char *logger_name;   /* UTF-8, recorded in the header; NULL: "tld-session" */
+    uint32_t buffer_size;      /* multiple of 1024 in [ETL_WRITER_MIN_BUFFER_SIZE, ETL_WRITER_MAX_BUFFER_SIZE] */
+    uint32_t buffer_count;     /* in-memory buffers, >= 2 (allocated as needed) */
+    uint32_t flush_interval_ms;/* > 0: how often the partial buffer reaches the file */
+    uint16_t logger_id;        /* small number written in every buffer header */
+} etl_writer_config;
+
+/* One event to record. All pointers are borrowed for the call. */
+typedef struct etl_writer_event {
+    const tld_guid *provider_id;
+    const tld_event_descriptor *desc;
+    const uint8_t *traits;                 /* PROV_TRAITS item, may be empty */
+    size_t traits_len;
+    const uint8_t *meta;                   /* EVENT_SCHEMA_TL item, may be empty */
+    size_t meta_len;
+    const uint8_t *data;                   /* user data */
+    size_t data_len;
+    const tld_guid *activity_id;           /* NULL: all zero */
+    const tld_guid *related_activity_id;   /* NULL: no RELATED_ACTIVITYID item */
+    const uint64_t *stack;                 /* return addresses, innermost first */
+    size_t stack_len;                      /* 0: no STACK_TRACE64 item */
+    uint32_t process_id;
+    uint32_t thread_id;
+} etl_writer_event;
+
+typedef struct etl_writer_stats {
+    uint64_t events_written;   /* events in the file (or waiting in memory, before close) */
+    uint64_t events_lost;      /* too large + lost to write errors */
+    uint64_t events_too_large; /* part of events_lost */
+    uint64_t buffers_written;  /* buffers in the file, buffer 0 included */
+    int write_error;           /* first errno from writing the file, 0 if none */
+} etl_writer_stats;
+
+/*
+ * Creates the file, writes buffer 0 and starts the flush thread. On failure
+ * returns a negative TLD_E_* code (bad configuration, no memory) or a
+ * positive errno (file could not be created or written), writes a sentence
+ * saying what failed into err[errlen] (when err != NULL) and leaves no file
+ * handle or thread behind (the file may have been created).
+ */
+int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, size_t errlen);
+
+/*
+ * Records one event. Thread-safe. Returns 0 when the event is in a buffer,
+ * or EMSGSIZE (positive errno) when the record would not fit in one buffer
+ * or in ETW's 16-bit record size; that event is counted as lost. May wait
+ * while every buffer is waiting for the disk. Must not be called
+ * concurrently with or after etl_writer_close().
+ */
+int etl_writer_write(etl_writer *w, const etl_writer_event *ev);
+
+/* Size in bytes of the record etl_writer_write() would store for `ev`,
+ * before 8-byte alignment. */
+size_t etl_record_size(const etl_writer_event *ev);
+
+/*
+ * Writes every full buffer and the partly filled current one to the file
+ * and rewrites buffer 0, now, from the calling thread. Thread-safe.
+ * Returns 0 or the errno of a failed write.
+ */
+int etl_writer_flush(etl_writer *w);
+
+/* Current counters. Thread-safe. */
+void etl_writer_get_stats(etl_writer *w, etl_writer_stats *st);
+
+/*
+ * Stops the flush thread, writes everything still in memory, marks the last
+ * buffer, rewrites buffer 0, closes the file and frees the writer. `st` may
+ * be NULL. Returns 0 or the first errno met while writing the file (events
+ * lost to it are in st->events_lost). No etl_writer_write() may be running
+ * or start during or after this call.
+ */
+int etl_writer_close(etl_writer *w, etl_writer_stats *st);
+
+#endif

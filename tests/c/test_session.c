@@ -1,0 +1,551 @@
+/*
+ * test_session.c — in-process sessions through the public API
+ * (tld_session.h + tld.h): ETW enable semantics (level, MatchAny, MatchAll,
+ * several sessions, names and ids, providers opened after a session
+ * starts, is_enabled flipping back), stacks and activity ids in the file,
+ * many threads with exact per-thread counts and order, sessions starting
+ * and stopping while 4 threads write, a file that cannot be created, and a
+ * writer process killed with SIGKILL (started with posix_spawn, no fork)
+ * whose file must stay readable up to its last flush.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "tracelogging/tld.h"
+#include "tracelogging/tld_session.h"
+
+#include "etl_test_parse.h"
+#include "check.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define NAME(s) s, (sizeof s - 1)
+
+static char tmpdir[256];
+
+static const char *tmp_path(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s/%s", tmpdir, name);
+    return out;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Writes one event "E" with fields thread (u32) and seq (u32). */
+static int write_seq(tld_provider *p, tld_event_builder *b, uint8_t level, uint64_t keyword,
+                     uint32_t thread, uint32_t seq)
+{
+    tld_event_descriptor d = tld_event_descriptor_default(level, keyword);
+    tld_builder_reset(b, NAME("E"), &d, 0);
+    tld_builder_add_uint32(b, NAME("thread"), thread, 0, 0);
+    tld_builder_add_uint32(b, NAME("seq"), seq, 0, 0);
+    return tld_provider_write(p, b, NULL, NULL);
+}
+
+static uint32_t ev_thread(const tp_event *e) { return load_le32(e->data); }
+static uint32_t ev_seq(const tp_event *e) { return load_le32(e->data + 4); }
+static uint8_t ev_level(const tp_event *e) { return e->desc[4]; }
+static uint64_t ev_keyword(const tp_event *e) { return load_le64(e->desc + 8); }
+
+static tld_session *start(const char *path, const tld_session_provider *prov, size_t n, uint32_t bs)
+{
+    char why[512] = "";
+    tld_session_config cfg = {.path = path, .providers = prov, .provider_count = n, .buffer_size = bs,
+                              .error_message = why, .error_message_size = sizeof why};
+    tld_session *s = NULL;
+    int rc = tld_session_start(&s, &cfg);
+    if (rc != 0)
+        fprintf(stderr, "tld_session_start: %s (%s)\n", why, tld_session_strerror(rc));
+    CHECK_EQ_INT(rc, 0);
+    return s;
+}
+
+static void stop_and_load(tld_session *s, const char *path, tp_file *f, tld_session_stats *st)
+{
+    tld_session_stats local;
+    CHECK_EQ_INT(tld_session_stop(s, st ? st : &local), 0);
+    CHECK_EQ_INT(tp_load(f, path, 1), 0);
+    CHECK_EQ_INT(f->problems, 0);
+    CHECK_EQ_INT(f->count, (st ? st : &local)->events_written);
+}
+
+/* ---- enable semantics ---------------------------------------------------- */
+
+static void test_single_session_rules(void)
+{
+    tld_provider *p;
+    CHECK_EQ_INT(tld_provider_open(&p, NAME("SessTest.Rules"), NULL, NULL), 0);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 0, 0), 0);
+
+    char path[300];
+    /* Name matched case-insensitively; level 3, MatchAny 0x0F, MatchAll 0x03. */
+    tld_session_provider prov[] = {{.name = "sesstest.RULES", .name_len = 14, .level = 3,
+                                    .match_any = 0x0F, .match_all = 0x03}};
+    tld_session *s = start(tmp_path(path, sizeof path, "rules.etl"), prov, 1, 0);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 0, 0), 1);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 3, 0x03), 1);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 4, 0x03), 0);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 3, 0x01), 0);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 3, 0x30), 0);
+
+    /* Write a grid of level x keyword; exactly ETW's matches are recorded. */
+    static const uint8_t levels[] = {0, 1, 3, 4, 5};
+    static const uint64_t keywords[] = {0, 0x01, 0x03, 0x07, 0x13, 0x30, 0x8000000000000003ull};
+    tld_event_builder b;
+    tld_builder_init(&b, 0, 0);
+    unsigned want = 0;
+    for (size_t i = 0; i < sizeof levels; i++)
+        for (size_t k = 0; k < sizeof keywords / sizeof keywords[0]; k++) {
+            uint8_t lv = levels[i];
+            uint64_t kw = keywords[k];
+            int ok = (lv == 0 || lv <= 3) && (kw == 0 || ((kw & 0x0F) && (kw & 0x03) == 0x03));
+            want += ok;
+            CHECK_EQ_INT(write_seq(p, &b, lv, kw, 0, (uint32_t)(i * 100 + k)), 0);
+        }
+    tp_file f;
+    stop_and_load(s, path, &f, NULL);
+    CHECK_EQ_INT(f.count, want);
+    for (size_t j = 0; j < f.count; j++) {
+        uint8_t lv = ev_level(&f.events[j]);
+        uint64_t kw = ev_keyword(&f.events[j]);
+        CHECK((lv == 0 || lv <= 3) && (kw == 0 || ((kw & 0x0F) && (kw & 0x03) == 0x03)));
+        CHECK(memcmp(f.events[j].provider, tld_provider_id(p)->bytes_le, 16) == 0);
+    }
+    tp_free(&f);
+    /* is_enabled flips back when the last session stops. */
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 0, 0), 0);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 3, 0x03), 0);
+
+    /* MatchAny 0 means every keyword; level 0 means every level. */
+    tld_session_provider all[] = {{.id = tld_provider_id(p)}};
+    s = start(tmp_path(path, sizeof path, "all.etl"), all, 1, 0);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 255, 0x8000000000000000ull), 1);
+    CHECK_EQ_INT(write_seq(p, &b, 255, 0x8000000000000000ull, 0, 1), 0);
+    CHECK_EQ_INT(write_seq(p, &b, 0, 0, 0, 2), 0);
+    stop_and_load(s, path, &f, NULL);
+    CHECK_EQ_INT(f.count, 2);
+    tp_free(&f);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 0, 0), 0);
+    tld_builder_destroy(&b);
+    tld_provider_close(p);
+}
+
+static void test_several_sessions(void)
+{
+    tld_provider *p, *other;
+    CHECK_EQ_INT(tld_provider_open(&p, NAME("SessTest.Multi"), NULL, NULL), 0);
+    CHECK_EQ_INT(tld_provider_open(&other, NAME("SessTest.Other"), NULL, NULL), 0);
+    char path1[300], path2[300];
+    tld_session_provider p1[] = {{.name = "SessTest.Multi", .name_len = 14, .level = 2, .match_any = 0x1}};
+    tld_session_provider p2[] = {{.id = tld_provider_id(p), .level = 5, .match_any = 0x2}};
+    tld_session *s1 = start(tmp_path(path1, sizeof path1, "multi1.etl"), p1, 1, 0);
+    tld_session *s2 = start(tmp_path(path2, sizeof path2, "multi2.etl"), p2, 1, 0);
+    CHECK_EQ_INT(tld_provider_is_enabled(other, 0, 0), 0);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 5, 0x2), 1);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 2, 0x1), 1);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 6, 0x2), 0);
+    /* Conservative: (5, 0x1) looks enabled, though no session takes it. */
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 5, 0x1), 1);
+
+    tld_event_builder b;
+    tld_builder_init(&b, 0, 0);
+    write_seq(p, &b, 5, 0x1, 0, 1); /* neither */
+    write_seq(p, &b, 2, 0x1, 0, 2); /* s1 */
+    write_seq(p, &b, 5, 0x2, 0, 3); /* s2 */
+    write_seq(p, &b, 1, 0x3, 0, 4); /* both */
+    write_seq(other, &b, 1, 0x3, 0, 5); /* neither */
+
+    tld_session_stats st2;
+    tp_file f;
+    stop_and_load(s2, path2, &f, &st2);
+    CHECK_EQ_INT(f.count, 2);
+    if (f.count == 2) {
+        CHECK_EQ_INT(ev_seq(&f.events[0]), 3);
+        CHECK_EQ_INT(ev_seq(&f.events[1]), 4);
+    }
+    tp_free(&f);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 5, 0x2), 0);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 2, 0x1), 1);
+
+    /* A provider opened while a session runs is enabled at once. */
+    tld_provider *late;
+    CHECK_EQ_INT(tld_provider_open(&late, NAME("SESSTEST.MULTI"), NULL, NULL), 0);
+    CHECK_EQ_INT(tld_provider_is_enabled(late, 2, 0x1), 1);
+    write_seq(late, &b, 2, 0x1, 0, 6);
+
+    stop_and_load(s1, path1, &f, NULL);
+    CHECK_EQ_INT(f.count, 3);
+    if (f.count == 3) {
+        CHECK_EQ_INT(ev_seq(&f.events[0]), 2);
+        CHECK_EQ_INT(ev_seq(&f.events[1]), 4);
+        CHECK_EQ_INT(ev_seq(&f.events[2]), 6);
+        CHECK(memcmp(f.events[2].provider, tld_provider_id(late)->bytes_le, 16) == 0);
+    }
+    tp_free(&f);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 0, 0), 0);
+    CHECK_EQ_INT(tld_provider_is_enabled(late, 0, 0), 0);
+    tld_builder_destroy(&b);
+    tld_provider_close(late);
+    tld_provider_close(other);
+    tld_provider_close(p);
+}
+
+/* ---- stacks and activity ids -------------------------------------------- */
+
+static volatile int sink_result;
+
+__attribute__((noinline)) static void write_with_stack(tld_provider *p, tld_event_builder *b,
+                                                        const tld_guid *act, const tld_guid *rel)
+{
+    sink_result = tld_provider_write(p, b, act, rel);
+    sink_result += 0; /* keeps the call from being a tail call */
+}
+
+static void test_stacks_and_activities(void)
+{
+    tld_provider *p;
+    CHECK_EQ_INT(tld_provider_open(&p, NAME("SessTest.Stack"), NULL, NULL), 0);
+    char path[300];
+    tld_session_provider prov[] = {{.name = "SessTest.Stack", .name_len = 14, .stack_keywords = 0x10}};
+    tld_session *s = start(tmp_path(path, sizeof path, "stack.etl"), prov, 1, 0);
+    tld_event_builder b;
+    tld_builder_init(&b, 0, 0);
+    tld_guid act = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
+    tld_guid rel = {{0xf0, 0xe0, 0xd0, 0xc0, 0xb0, 0xa0, 0x90, 0x80, 0x70, 0x60, 0x50, 0x40, 0x30, 0x20, 0x10, 0}};
+    tld_event_descriptor d = tld_event_descriptor_default(4, 0x11);
+    tld_builder_reset(&b, NAME("WithStack"), &d, 0);
+    write_with_stack(p, &b, &act, &rel);
+    d = tld_event_descriptor_default(4, 0x01);
+    tld_builder_reset(&b, NAME("NoStack"), &d, 0);
+    write_with_stack(p, &b, NULL, NULL);
+    tp_file f;
+    stop_and_load(s, path, &f, NULL);
+    CHECK_EQ_INT(f.count, 2);
+    if (f.count == 2) {
+        const tp_event *e = &f.events[0];
+        CHECK(e->has_stack);
+        CHECK(e->stack_count >= 2);
+        uint64_t first = e->stack_count ? load_le64(e->stack) : 0;
+        uintptr_t fn = (uintptr_t)write_with_stack;
+        if (!(first > fn && first < fn + 512))
+            fprintf(stderr, "stack[0] = 0x%llx, write_with_stack at 0x%llx\n",
+                    (unsigned long long)first, (unsigned long long)fn);
+        CHECK(first > fn && first < fn + 512); /* starts in the caller of tld_provider_write */
+        CHECK(memcmp(e->activity, act.bytes_le, 16) == 0);
+        CHECK(e->related != NULL && memcmp(e->related, rel.bytes_le, 16) == 0);
+        const tp_event *e2 = &f.events[1];
+        static const uint8_t zero[16];
+        CHECK(!e2->has_stack);
+        CHECK(e2->related == NULL);
+        CHECK(memcmp(e2->activity, zero, 16) == 0);
+        /* The metadata blob is the builder's, byte for byte. */
+        CHECK(e2->meta_len > 10 && memcmp(e2->meta + 3, "NoStack", 8) == 0);
+        CHECK(e2->traits_len == 2 + 14 + 1 && memcmp(e2->traits + 2, "SessTest.Stack", 15) == 0);
+    }
+    tp_free(&f);
+    tld_builder_destroy(&b);
+    tld_provider_close(p);
+}
+
+/* ---- many threads, exact counts ------------------------------------------- */
+
+typedef struct writer_arg {
+    tld_provider *p;
+    uint32_t index;
+    uint32_t count;            /* 0: until `stop` */
+    atomic_int *stop;
+    uint32_t written;
+    uint32_t tid;
+} writer_arg;
+
+static void *writer_main(void *argp)
+{
+    writer_arg *a = argp;
+    tld_event_builder b;
+    tld_builder_init(&b, 0, 0);
+    uint32_t seq = 0;
+    for (;;) {
+        if (a->count ? seq >= a->count : atomic_load(a->stop) != 0)
+            break;
+        if (tld_provider_is_enabled(a->p, 4, 1))
+            write_seq(a->p, &b, 4, 1, a->index, seq);
+        seq++;
+        if (a->count == 0 && seq % 32 == 0)
+            sleep_ms(0), sched_yield();
+    }
+    a->written = seq;
+    tld_builder_destroy(&b);
+    return NULL;
+}
+
+/* Every thread's events appear in order; `contiguous`: without gaps. */
+static void check_thread_order(const tp_file *f, unsigned threads, int contiguous, uint32_t *counts)
+{
+    int64_t last[16];
+    uint32_t tids[16] = {0};
+    for (unsigned t = 0; t < threads; t++) {
+        last[t] = -1;
+        counts[t] = 0;
+    }
+    int bad = 0;
+    for (size_t i = 0; i < f->count; i++) {
+        uint32_t t = ev_thread(&f->events[i]), seq = ev_seq(&f->events[i]);
+        if (t >= threads) {
+            bad++;
+            continue;
+        }
+        if (tids[t] == 0)
+            tids[t] = f->events[i].tid;
+        if (f->events[i].tid != tids[t])
+            bad++;
+        if (contiguous ? (last[t] >= 0 && seq != last[t] + 1) : (int64_t)seq <= last[t])
+            bad++;
+        last[t] = seq;
+        counts[t]++;
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
+static void test_many_threads(void)
+{
+    enum { THREADS = 4, EACH = 100000 };
+    tld_provider *p;
+    CHECK_EQ_INT(tld_provider_open(&p, NAME("SessTest.Threads"), NULL, NULL), 0);
+    char path[300];
+    tld_session_provider prov[] = {{.name = "SessTest.Threads", .name_len = 16}};
+    char why[256];
+    /* Few small buffers: writers run into backpressure and must not lose events. */
+    tld_session_config cfg = {.path = tmp_path(path, sizeof path, "threads.etl"), .providers = prov,
+                              .provider_count = 1, .buffer_size = 16384, .buffer_count = 3,
+                              .error_message = why, .error_message_size = sizeof why};
+    tld_session *s;
+    CHECK_EQ_INT(tld_session_start(&s, &cfg), 0);
+    pthread_t th[THREADS];
+    writer_arg args[THREADS];
+    for (unsigned t = 0; t < THREADS; t++) {
+        args[t] = (writer_arg){.p = p, .index = t, .count = EACH};
+        pthread_create(&th[t], NULL, writer_main, &args[t]);
+    }
+    for (unsigned t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    tld_session_stats st;
+    tp_file f;
+    stop_and_load(s, path, &f, &st);
+    CHECK_EQ_INT(st.events_written, THREADS * EACH);
+    CHECK_EQ_INT(st.events_lost, 0);
+    CHECK_EQ_INT(f.count, THREADS * EACH);
+    CHECK_EQ_INT(f.buffers_written, st.buffers_written);
+    uint32_t counts[THREADS];
+    check_thread_order(&f, THREADS, 1, counts);
+    for (unsigned t = 0; t < THREADS; t++)
+        CHECK_EQ_INT(counts[t], EACH);
+    tp_free(&f);
+    unlink(path);
+    tld_provider_close(p);
+}
+
+/* ---- sessions starting and stopping while 4 threads write ------------------- */
+
+static void test_start_stop_while_writing(void)
+{
+    enum { THREADS = 4, CYCLES = 20 };
+    tld_provider *p;
+    CHECK_EQ_INT(tld_provider_open(&p, NAME("SessTest.Churn"), NULL, NULL), 0);
+    atomic_int stop = 0;
+    pthread_t th[THREADS];
+    writer_arg args[THREADS];
+    for (unsigned t = 0; t < THREADS; t++) {
+        args[t] = (writer_arg){.p = p, .index = t, .stop = &stop};
+        pthread_create(&th[t], NULL, writer_main, &args[t]);
+    }
+    /* Identical filters, so the enable state never changes while some
+     * session is live, and each file holds a gap-free run per thread. */
+    tld_session_provider prov[] = {{.name = "SessTest.Churn", .name_len = 14, .level = 4}};
+    uint64_t total = 0;
+    for (int c = 0; c < CYCLES; c++) {
+        char pa[300], pb[300];
+        snprintf(pa, sizeof pa, "%s/churn-a-%d.etl", tmpdir, c);
+        snprintf(pb, sizeof pb, "%s/churn-b-%d.etl", tmpdir, c);
+        tld_session *a = start(pa, prov, 1, 8192);
+        sleep_ms(3);
+        tld_session *b2 = start(pb, prov, 1, 8192);
+        sleep_ms(3);
+        const char *paths[2] = {pa, pb};
+        tld_session *order[2] = {a, b2};
+        if (c % 2) { /* stop in either order */
+            paths[0] = pb, paths[1] = pa;
+            order[0] = b2, order[1] = a;
+        }
+        for (int k = 0; k < 2; k++) {
+            tld_session_stats st;
+            tp_file f;
+            stop_and_load(order[k], paths[k], &f, &st);
+            CHECK_EQ_INT(st.events_lost, 0);
+            uint32_t counts[THREADS];
+            check_thread_order(&f, THREADS, 1, counts);
+            total += f.count;
+            tp_free(&f);
+            unlink(paths[k]);
+            if (k == 0)
+                sleep_ms(2);
+        }
+        CHECK_EQ_INT(tld_provider_is_enabled(p, 4, 1), 0);
+        sleep_ms(1);
+    }
+    atomic_store(&stop, 1);
+    for (unsigned t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    CHECK(total > 0);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 0, 0), 0);
+    printf("start/stop while writing: %d cycles, %llu events recorded, %u+%u+%u+%u written\n", CYCLES,
+           (unsigned long long)total, args[0].written, args[1].written, args[2].written, args[3].written);
+    tld_provider_close(p);
+}
+
+/* ---- errors ------------------------------------------------------------------------ */
+
+static void test_errors(void)
+{
+    tld_provider *p;
+    CHECK_EQ_INT(tld_provider_open(&p, NAME("SessTest.Errors"), NULL, NULL), 0);
+    char path[300], why[512] = "";
+    tld_session_provider prov[] = {{.name = "SessTest.Errors", .name_len = 15}};
+    tld_session_config cfg = {.path = tmp_path(path, sizeof path, "missing/dir/x.etl"), .providers = prov,
+                              .provider_count = 1, .error_message = why, .error_message_size = sizeof why};
+    tld_session *s = (tld_session *)1;
+    CHECK_EQ_INT(tld_session_start(&s, &cfg), ENOENT);
+    CHECK(s == NULL);
+    CHECK(strstr(why, "cannot create trace file") != NULL && strstr(why, path) != NULL);
+    CHECK(strstr(tld_session_strerror(ENOENT), "No such file") != NULL);
+    CHECK_EQ_INT(tld_provider_is_enabled(p, 0, 0), 0);
+
+    tld_session_provider nameless[] = {{.level = 1}};
+    cfg.path = tmp_path(path, sizeof path, "x.etl");
+    cfg.providers = nameless;
+    CHECK_EQ_INT(tld_session_start(&s, &cfg), TLD_E_SESSION_CONFIG);
+    CHECK(strstr(why, "needs an id or a non-empty name") != NULL);
+
+    cfg.providers = prov;
+    cfg.buffer_size = 1000;
+    CHECK_EQ_INT(tld_session_start(&s, &cfg), TLD_E_SESSION_CONFIG);
+    CHECK(strstr(why, "buffer size") != NULL);
+
+    /* An event too large for a buffer is dropped, counted, and reported. */
+    cfg.buffer_size = 4096;
+    CHECK_EQ_INT(tld_session_start(&s, &cfg), 0);
+    tld_event_builder b;
+    tld_builder_init(&b, 0, 0);
+    tld_event_descriptor d = tld_event_descriptor_default(4, 0);
+    tld_builder_reset(&b, NAME("Big"), &d, 0);
+    static uint8_t blob[5000];
+    tld_builder_add_binary(&b, NAME("blob"), blob, sizeof blob, 0, 0);
+    CHECK_EQ_INT(tld_provider_write(p, &b, NULL, NULL), EMSGSIZE);
+    write_seq(p, &b, 4, 0, 0, 0);
+    tld_session_stats st;
+    tp_file f;
+    stop_and_load(s, path, &f, &st);
+    CHECK_EQ_INT(st.events_lost, 1);
+    CHECK_EQ_INT(f.events_lost, 1);
+    CHECK_EQ_INT(f.count, 1);
+    tp_free(&f);
+    tld_builder_destroy(&b);
+    tld_provider_close(p);
+    CHECK_EQ_INT(tld_session_stop(NULL, NULL), 0);
+}
+
+/* ---- SIGKILL ------------------------------------------------------------------------ */
+
+static int kill_child(const char *path)
+{
+    tld_provider *p;
+    if (tld_provider_open(&p, NAME("SessTest.Kill"), NULL, NULL) != 0)
+        return 2;
+    tld_session_provider prov[] = {{.name = "SessTest.Kill", .name_len = 13}};
+    tld_session_config cfg = {.path = path, .providers = prov, .provider_count = 1,
+                              .buffer_size = 4096, .flush_interval_ms = 5};
+    tld_session *s;
+    if (tld_session_start(&s, &cfg) != 0)
+        return 3;
+    tld_event_builder b;
+    tld_builder_init(&b, 0, 0);
+    for (uint32_t seq = 0;; seq++) {
+        write_seq(p, &b, 4, 0, 0, seq);
+        if (seq % 16 == 15)
+            sleep_ms(1);
+    }
+}
+
+static void test_sigkill(void)
+{
+    char path[300];
+    tmp_path(path, sizeof path, "killed.etl");
+    char *argv[] = {(char *)"/proc/self/exe", (char *)"--kill-child", path, NULL};
+    pid_t pid;
+    CHECK_EQ_INT(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ), 0);
+    sleep_ms(400);
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+    tp_file f;
+    CHECK_EQ_INT(tp_load(&f, path, 2), 0);
+    CHECK_EQ_INT(f.problems, 0);
+    /* Buffer 0 counts every buffer but at most the one being written. */
+    CHECK(f.buffers_written >= 2);
+    CHECK((uint64_t)f.buffers_written * f.buffer_size <= f.len);
+    CHECK(f.len <= (uint64_t)(f.buffers_written + 1) * f.buffer_size);
+    /* The file holds a prefix of what was written: 0, 1, 2, ... */
+    CHECK(f.count > 100);
+    size_t bad = 0;
+    for (size_t i = 0; i < f.count; i++)
+        bad += ev_seq(&f.events[i]) != i;
+    CHECK_EQ_INT(bad, 0);
+    printf("SIGKILL: %zu events in %u buffers readable (file %zu bytes)\n", f.count, f.buffers_written, f.len);
+    tp_free(&f);
+}
+
+int main(int argc, char **argv)
+{
+    (void)check_hex;
+    if (argc == 3 && strcmp(argv[1], "--kill-child") == 0)
+        return kill_child(argv[2]);
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_session.XXXXXX");
+    if (mkdtemp(tmpdir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_single_session_rules();
+    test_several_sessions();
+    test_stacks_and_activities();
+    test_errors();
+    test_many_threads();
+    test_start_stop_while_writing();
+    test_sigkill();
+    int rc = check_report("test_session");
+    if (rc == 0) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", tmpdir);
+    } else {
+        fprintf(stderr, "files kept in %s\n", tmpdir);
+    }
+    return rc;
+}

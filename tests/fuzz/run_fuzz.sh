@@ -1,0 +1,56 @@
+#!/bin/sh
+# run_fuzz.sh — builds the libFuzzer target for the .etl reader + TraceLogging
+# decoder (tests/fuzz/fuzz_etl_decode.c) with clang, ASan and UBSan, makes a
+# seed corpus (hand-built files from tests/c/test_etl_reader.c and pieces of
+# the real Windows file), and fuzzes for SECONDS (default 120). `make check`
+# runs it briefly when clang is installed.
+#
+#   tests/fuzz/run_fuzz.sh [SECONDS]
+#
+# Environment: OUT (default build/fuzz), TLD_AMSI_ETL (default
+# ../shared/data/AMSITrace.etl relative to the repository).
+set -eu
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-build/fuzz}
+AMSI=${TLD_AMSI_ETL:-$(pwd)/../shared/data/AMSITrace.etl}
+mkdir -p "$OUT"
+INC="-Iinclude -Isrc/core -Isrc/platform"
+WARN="-std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE"
+READER="src/core/etl_reader.c src/core/tl_decoder.c src/core/json_writer.c"
+# The builder is only needed by the seed generator (to make events); errors.c for tld_strerror.
+CORE="src/core/event_builder.c src/core/event_fields.c src/core/event_descriptor.c src/core/errors.c"
+CC=${CC:-clang}
+SECS=${1:-120}
+$CC $WARN -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $INC \
+    -o "$OUT/fuzz_etl_decode" tests/fuzz/fuzz_etl_decode.c $READER src/core/errors.c -lm
+CORPUS="$OUT/fuzz_corpus"
+SEEDS="$OUT/fuzz_seeds"
+mkdir -p "$CORPUS" "$SEEDS"
+# Seeds: hand-built files from the test program, then pieces of the real
+# file. The target's first byte picks a mode: odd = the bytes as a file,
+# even = records behind a synthetic buffer header of 256 << ((b >> 1) & 3).
+$CC $WARN -O1 $INC -o "$OUT/test_etl_reader_seeds" tests/c/test_etl_reader.c $READER $CORE -lm
+"$OUT/test_etl_reader_seeds" --seeds "$SEEDS"
+python3 - "$AMSI" "$SEEDS" <<'PY'
+import os, random, sys
+src, out = sys.argv[1], sys.argv[2]
+data = open(src, 'rb').read()
+bs = int.from_bytes(data[:4], 'little')
+def put(name, b):
+    open(os.path.join(out, name), 'wb').write(b)
+put('amsi_full', b'\x01' + data)
+for n in (0x300, 0x2000, 0x8000):
+    put(f'amsi_prefix_{n:x}', b'\x01' + data[:n])
+# Records of buffer 1 behind a synthetic 2 KiB buffer header (mode byte 6):
+# the two 364-byte AmsiScript events at 0x708 and 0x878.
+recs = data[bs + 0x708: bs + 0x9e8]
+put('amsi_records', b'\x06' + recs)
+rnd = random.Random(1)
+for i in range(24):
+    b = bytearray(recs if i % 2 else data[:0x300] + data[bs:bs + 0x1000])
+    for _ in range(1 + i % 5):
+        b[rnd.randrange(len(b))] ^= 1 << rnd.randrange(8)
+    put(f'amsi_flip_{i}', (b'\x06' if i % 2 else b'\x01') + bytes(b))
+PY
+"$OUT/fuzz_etl_decode" -max_total_time="$SECS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 "$CORPUS" "$SEEDS"
