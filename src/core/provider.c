@@ -33,6 +33,10 @@ struct tld_provider {
     atomic_uint level_plus1;
     atomic_uint_least64_t any_keyword;
     atomic_uint_least64_t all_keyword;
+    struct sink_state {           /* each sink's wish, combined into the atomics above */
+        unsigned level_plus1;
+        uint64_t any, all;
+    } sink_states[MAX_SINKS];     /* under the registry lock */
     struct tld_provider *next; /* registry list, under the registry lock */
 };
 
@@ -165,13 +169,36 @@ const char *tld_provider_name(const tld_provider *p, size_t *len)
     return p->name;
 }
 
-void tld_provider_set_enable_state(tld_provider *p, unsigned level_plus1, uint64_t any, uint64_t all)
+void tld_provider_set_enable_state(tld_provider *p, const tld_sink *sink, unsigned level_plus1,
+                                   uint64_t any, uint64_t all)
 {
+    int n = atomic_load(&sink_count);
+    for (int i = 0; i < n; i++) {
+        if (sinks[i] == sink) {
+            p->sink_states[i].level_plus1 = level_plus1;
+            p->sink_states[i].any = any;
+            p->sink_states[i].all = all;
+        }
+    }
+    /* Conservative union over sinks: highest level, any bit, common bits. */
+    unsigned combined_level = 0;
+    uint64_t combined_any = 0, combined_all = ~(uint64_t)0;
+    for (int i = 0; i < n; i++) {
+        const struct sink_state *st = &p->sink_states[i];
+        if (st->level_plus1 == 0)
+            continue;
+        if (st->level_plus1 > combined_level)
+            combined_level = st->level_plus1;
+        combined_any |= st->any;
+        combined_all &= st->all;
+    }
+    if (combined_level == 0)
+        combined_all = 0;
     /* Masks first, level last: a reader that sees the new level also sees
      * masks at least as new (release/acquire on level_plus1). */
-    atomic_store_explicit(&p->any_keyword, any, memory_order_relaxed);
-    atomic_store_explicit(&p->all_keyword, all, memory_order_relaxed);
-    atomic_store_explicit(&p->level_plus1, level_plus1, memory_order_release);
+    atomic_store_explicit(&p->any_keyword, combined_any, memory_order_relaxed);
+    atomic_store_explicit(&p->all_keyword, combined_all, memory_order_relaxed);
+    atomic_store_explicit(&p->level_plus1, combined_level, memory_order_release);
 }
 
 void tld_provider_for_each(void (*fn)(tld_provider *p, void *ctx), void *ctx)

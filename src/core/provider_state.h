@@ -8,14 +8,19 @@
 
 #include "tracelogging/tld.h"
 
+struct tld_sink;
+
 /*
- * Sets the combined filter of everything that listens to `p`:
- * `level_plus1` is 0 when nobody listens, else the highest listener level
- * plus one (256 when some listener takes every level); `any` is the union of
- * the listeners' MatchAny masks; `all` is a mask every listener's MatchAll
- * contains (their intersection). Callers hold the registry lock.
+ * Sets what one sink's listeners want from `p`: `level_plus1` is 0 when none
+ * of them listens, else their highest level plus one (256 when some
+ * listener takes every level); `any` is the union of their MatchAny masks;
+ * `all` is a mask every listener's MatchAll contains (their intersection).
+ * The provider combines the states of all sinks (ETW and sessions do not
+ * overwrite each other) into what tld_provider_is_enabled() reads. Callers
+ * hold the registry lock (tld_provider_for_each and provider_opened do).
  */
-void tld_provider_set_enable_state(tld_provider *p, unsigned level_plus1, uint64_t any, uint64_t all);
+void tld_provider_set_enable_state(tld_provider *p, const struct tld_sink *sink, unsigned level_plus1,
+                                   uint64_t any, uint64_t all);
 
 /* Calls fn(p, ctx) for every open provider, under the registry lock. */
 void tld_provider_for_each(void (*fn)(tld_provider *p, void *ctx), void *ctx);

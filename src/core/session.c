@@ -186,6 +186,8 @@ static int session_verdict(const struct tld_session *s, const tld_provider *p, c
 /* Combines every matching entry of every session in `set` (conservatively:
  * highest level, union of MatchAny, intersection of MatchAll) and stores it
  * in the provider. Caller holds the registry lock. */
+static const tld_sink session_sink; /* defined with its callbacks below */
+
 static void compute_enable_state(tld_provider *p, const session_set *set)
 {
     unsigned level_plus1 = 0;
@@ -207,7 +209,7 @@ static void compute_enable_state(tld_provider *p, const session_set *set)
     }
     if (!matched)
         all = 0;
-    tld_provider_set_enable_state(p, level_plus1, any, all);
+    tld_provider_set_enable_state(p, &session_sink, level_plus1, any, all);
 }
 
 static void recompute_one(tld_provider *p, void *ctx)
