@@ -51,6 +51,7 @@
 #include "provider_state.h"
 #include "sink.h"
 #include "stack.h"
+#include "tld_mutex.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -215,6 +216,40 @@ static void compute_enable_state(tld_provider *p, const session_set *set)
 static void recompute_one(tld_provider *p, void *ctx)
 {
     compute_enable_state(p, ctx);
+}
+
+/* ---- fork ------------------------------------------------------------------------ */
+
+/*
+ * A forked child inherits the live sessions but not their flush threads, and
+ * possibly locks held by threads that do not exist in it: writing into an
+ * inherited session could block forever once its buffers fill. So the child
+ * starts with no sessions (the parent's stay the parent's; their memory is
+ * left alone in the child) and its providers disabled; it may start its own.
+ * The two locks are held across fork() so the child never inherits them
+ * half-taken.
+ */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&sessions_lock);
+    tld_registry_lock();
+}
+
+static void fork_parent(void)
+{
+    tld_registry_unlock();
+    pthread_mutex_unlock(&sessions_lock);
+}
+
+static void fork_child(void)
+{
+    atomic_store(&live_sessions, NULL);
+    for (int ph = 0; ph < 2; ph++)
+        for (int sh = 0; sh < READER_SHARDS; sh++)
+            atomic_store(&readers[ph][sh].count, 0); /* in-flight writers were other threads */
+    tld_registry_unlock();
+    tld_provider_for_each(recompute_one, NULL);
+    pthread_mutex_unlock(&sessions_lock);
 }
 
 /* ---- the sink ------------------------------------------------------------------ */
@@ -412,6 +447,7 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
             return rc;
         }
         sink_registered = 1;
+        pthread_atfork(fork_prepare, fork_parent, fork_child);
     }
     next->count = 0;
     for (size_t i = 0; old != NULL && i < old->count; i++)

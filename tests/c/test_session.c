@@ -521,6 +521,54 @@ static void test_sigkill(void)
     tp_free(&f);
 }
 
+/* ---- fork: the child starts without the parent's sessions ------------------- */
+
+static void test_fork(void)
+{
+    tld_provider *p;
+    CHECK_EQ_INT(tld_provider_open(&p, NAME("SessTest.Fork"), NULL, NULL), 0);
+    char path[300];
+    tld_session_provider prov[] = {{.name = "SessTest.Fork", .name_len = 13}};
+    tld_session *s = start(tmp_path(path, sizeof path, "fork.etl"), prov, 1, 4096);
+    tld_event_builder b;
+    tld_builder_init(&b, 0, 0);
+    CHECK_EQ_INT(write_seq(p, &b, 5, 1, 0, 0), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        /* Inherited sessions are gone: nothing is enabled, and writing far
+         * more than the parent's buffers hold neither blocks nor records. */
+        int ok = !tld_provider_is_enabled(p, 5, 1);
+        for (uint32_t i = 0; i < 50000 && ok; i++)
+            ok = write_seq(p, &b, 5, 1, 9, i) == 0;
+        _exit(ok ? 0 : 3);
+    }
+    CHECK(child > 0);
+    int status = -1;
+    for (int waited = 0; waited < 300; waited++) { /* at most ~30 s */
+        if (waitpid(child, &status, WNOHANG) == child)
+            break;
+        sleep_ms(100);
+    }
+    if (!WIFEXITED(status)) {
+        kill(child, SIGKILL);
+        waitpid(child, &status, 0);
+    }
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* The parent's session is unaffected. */
+    CHECK(tld_provider_is_enabled(p, 5, 1));
+    CHECK_EQ_INT(write_seq(p, &b, 5, 1, 0, 1), 0);
+    tld_session_stats st;
+    tp_file f;
+    stop_and_load(s, path, &f, &st);
+    CHECK_EQ_INT(f.count, 2);
+    for (size_t i = 0; i < f.count; i++)
+        CHECK_EQ_INT(ev_thread(&f.events[i]), 0);
+    tp_free(&f);
+    unlink(path);
+    tld_builder_destroy(&b);
+    tld_provider_close(p);
+}
+
 int main(int argc, char **argv)
 {
     (void)check_hex;
@@ -538,6 +586,7 @@ int main(int argc, char **argv)
     test_many_threads();
     test_start_stop_while_writing();
     test_sigkill();
+    test_fork();
     int rc = check_report("test_session");
     if (rc == 0) {
         char cmd[300];
