@@ -74,8 +74,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
-import hashlib
-import importlib.util
 import itertools
 import json
 import os
@@ -87,8 +85,6 @@ import time
 import uuid
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-DEFAULT_REFERENCE_PATH = REPO_ROOT / '.cache' / 'reference' / 'traceloggingdynamic' / '__init__.py'
-REFERENCE_SHA256 = '5319c688ead7bca15e2757bdf3efd24600b5c7058f5009130e45c85329511e3d'
 REFERENCE_MODULE_NAME = 'tld_reference_bench'
 
 UNROLL = 10  # short calls are repeated this many times per loop iteration
@@ -147,28 +143,15 @@ class _StandInWinDLL:
 
 
 def load_reference():
-    path = pathlib.Path(os.environ.get('TLD_REFERENCE_PATH') or DEFAULT_REFERENCE_PATH)
-    if not path.is_file():
-        sys.exit(f'bench: reference traceloggingdynamic 1.0.1 not found at {path}; set TLD_REFERENCE_PATH '
-                 f'or run: pip install --no-deps --target {REPO_ROOT / ".cache" / "reference"} '
-                 'traceloggingdynamic==1.0.1 (or use --only ours)')
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != REFERENCE_SHA256:
-        sys.exit(f'bench: {path} is not traceloggingdynamic 1.0.1 (sha256 {digest})')
-    spec = importlib.util.spec_from_file_location(REFERENCE_MODULE_NAME, path)
-    module = importlib.util.module_from_spec(spec)
-    had_windll = hasattr(ctypes, 'WinDLL')
-    saved = getattr(ctypes, 'WinDLL', None)
-    ctypes.WinDLL = _StandInWinDLL
+    """The reference, loaded by the test suite's loader (tests/python/
+    reference_impl.py: path, version check) with this benchmark's stand-in."""
+    sys.path.insert(0, str(REPO_ROOT / 'tests' / 'python'))
+    import reference_impl
     try:
-        sys.modules[REFERENCE_MODULE_NAME] = module
-        spec.loader.exec_module(module)
-    finally:
-        if had_windll:
-            ctypes.WinDLL = saved
-        else:
-            del ctypes.WinDLL
-    return module, path
+        module = reference_impl.load_reference(_StandInWinDLL, REFERENCE_MODULE_NAME)
+    except reference_impl.ReferenceUnavailable as e:
+        sys.exit(f'bench: {e} (or use --only ours)')
+    return module, reference_impl.reference_path()
 
 
 # ---------------------------------------------------------------------------

@@ -112,14 +112,15 @@ DUMMY_DLL_CALLS: list = []
 _reference_cache: types.ModuleType | None = None
 
 
-def load_reference() -> types.ModuleType:
-    """Import the reference module (once) and return it.
+def load_reference(windll_stand_in: type | None = None, module_name: str = REFERENCE_MODULE_NAME) -> types.ModuleType:
+    """Import the reference module and return it (cached for the default
+    stand-in; the benchmark passes its own stand-in and module name).
 
     Raises ``ReferenceUnavailable`` when the file is missing or has the wrong
     content; callers decide between skip and failure (see ``require_reference``).
     """
     global _reference_cache
-    if _reference_cache is not None:
+    if windll_stand_in is None and _reference_cache is not None:
         return _reference_cache
     if sys.flags.optimize:
         # The reference signals several errors with `assert`; under -O it
@@ -136,25 +137,26 @@ def load_reference() -> types.ModuleType:
             f'{path} is not traceloggingdynamic {REFERENCE_VERSION} '
             f'(sha256 {digest}, expected {REFERENCE_SHA256})')
 
-    spec = importlib.util.spec_from_file_location(REFERENCE_MODULE_NAME, path)
+    spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     had_windll = hasattr(ctypes, 'WinDLL')
     saved_windll = getattr(ctypes, 'WinDLL', None)
     # The stand-in is needed only while the Provider class body runs; even on
     # Windows we use it so that loading the reference never registers with ETW.
-    ctypes.WinDLL = _DummyWinDLL
+    ctypes.WinDLL = windll_stand_in or _DummyWinDLL
     try:
-        sys.modules[REFERENCE_MODULE_NAME] = module
+        sys.modules[module_name] = module
         spec.loader.exec_module(module)
     except BaseException:
-        sys.modules.pop(REFERENCE_MODULE_NAME, None)
+        sys.modules.pop(module_name, None)
         raise
     finally:
         if had_windll:
             ctypes.WinDLL = saved_windll
         else:
             del ctypes.WinDLL
-    _reference_cache = module
+    if windll_stand_in is None:
+        _reference_cache = module
     return module
 
 
