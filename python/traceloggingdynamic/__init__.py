@@ -13,6 +13,25 @@ Example::
         eb.reset(b'MyEvent', 5, 0x21)
         eb.add_bool32(b'MyField', True)
         provider.write(eb)
+
+Recording (any platform, no administrator rights): ``Session(path,
+providers)`` writes the events of the given providers into an ``.etl``
+file; ``etl.EtlFile`` decodes one (also available here as ``EtlFile``)::
+
+    with Session('trace.etl', ['MyCompany.MyComponent:5']) as session:
+        ...  # code that writes events
+    for event in EtlFile('trace.etl').events():
+        print(event['event'], event['fields'])
+
+A session can also start with the interpreter, from the environment:
+
+- ``TRACELOGGING_SESSION_FILE``: the ``.etl`` file to write (``{pid}`` in
+  it becomes the process id);
+- ``TRACELOGGING_SESSION_PROVIDERS``: comma-separated provider specs
+  ``NAME_OR_GUID[:LEVEL[:ANY[:ALL]]]`` (required);
+- ``TRACELOGGING_SESSION_STACKS``: keyword mask of events that carry stacks.
+
+Command line: ``python -m traceloggingdynamic record|decode|id`` (``--help``).
 """
 
 from ._tld import (
@@ -20,9 +39,14 @@ from ._tld import (
     FieldRangeError,
     FieldTypeError,
     Provider,
+    Session,
     providerid_from_name,
     providerid_from_name_bytes_utf8,
 )
+from .sessions import ProviderSpec, SessionStats
+
+# The reference module's __all__; the session API is importable by name
+# (Session, ProviderSpec, SessionStats, EtlFile) but not exported by `*`.
 
 __all__ = (
     'providerid_from_name',
@@ -86,3 +110,12 @@ class OutType:
     """Date/time in UTC (filetime/systemtime)."""
     _CHAIN = 128
     _TYPE_MASK = 127
+
+
+def __getattr__(name):
+    # EtlFile lives in .etl, imported on first use: it pulls in json, which
+    # an interpreter started with a session (see _autostart) does not need.
+    if name == 'EtlFile':
+        from .etl import EtlFile
+        return EtlFile
+    raise AttributeError(f"module 'traceloggingdynamic' has no attribute {name!r}")

@@ -1,8 +1,12 @@
 """Type stubs for traceloggingdynamic (C implementation)."""
 
+import os
 import struct
 import uuid
-from typing import Optional, Sequence, Tuple, Union
+from typing import Iterable, Optional, Sequence, Tuple, Union
+
+from .etl import EtlFile as EtlFile
+from .sessions import ProviderSpec as ProviderSpec, SessionStats as SessionStats
 
 BytesLike = Union[bytes, bytearray]
 
@@ -124,4 +128,25 @@ class Provider:
               related_activity_id: Optional[uuid.UUID] = None) -> int: ...
     def _get_traits(self) -> bytes: ...
     def __enter__(self) -> "Provider": ...
+    def __exit__(self, *exc: object) -> bool: ...
+
+class Session:
+    """An in-process trace session writing an .etl file (see the class docstring)."""
+    path: Union[str, bytes]
+    providers: Tuple[Union[str, ProviderSpec], ...]
+    stacks: int
+    buffer_size: int
+    flush_interval: float
+    logger_name: Optional[str]
+    def __init__(self, path: Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"],
+                 providers: Iterable[Union[str, ProviderSpec]], *, stacks: int = 0,
+                 buffer_size: int = 65536, flush_interval: float = 1.0,
+                 logger_name: Optional[str] = None) -> None: ...
+    @property
+    def running(self) -> bool: ...
+    def start(self) -> None: ...
+    def stop(self) -> SessionStats: ...
+    def flush(self) -> None: ...
+    def stats(self) -> SessionStats: ...
+    def __enter__(self) -> "Session": ...
     def __exit__(self, *exc: object) -> bool: ...

@@ -1,26 +1,254 @@
-"""``python -m traceloggingdynamic``: small command-line helpers.
+"""``python -m traceloggingdynamic``: record and decode traces, provider ids.
+
+``record -o OUT.etl --provider SPEC [...] [--stacks KEYWORDS] -- script.py args``
+(or ``-- -m module args``) runs a Python program in this process with a
+trace session live, then says on stderr where the trace went and how many
+events it holds. The program's exit status is ours.
+
+``decode FILE.etl [--format json|text] [--summary]`` prints one JSON object
+(or text line) per event, or a summary. Damage goes to stderr; the exit
+status is 0 when the file decoded fully, 1 when damage was reported, 2 for
+usage errors and files that cannot be read.
 
 ``id NAME...`` prints the provider id ETW tools derive from each name
 (what ``tracelog -guid *NAME`` enables).
 """
 
 import argparse
+import collections
+import json
+import os
+import runpy
 import sys
+import threading
+import traceback
 
-from . import providerid_from_name
+from . import Session, providerid_from_name
+from .etl import EtlFile
+from .sessions import ProviderSpec, _parse_keyword
+
+EXIT_OK, EXIT_DAMAGED, EXIT_USAGE = 0, 1, 2
+
+
+def _build_parser():
+    parser = argparse.ArgumentParser(prog='python -m traceloggingdynamic',
+                                     description='Record and decode TraceLogging traces (.etl files).')
+    sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
+
+    rec = sub.add_parser(
+        'record', help='run a Python program with a trace session live',
+        usage='%(prog)s -o OUT.etl --provider SPEC [--provider SPEC ...] [--stacks KEYWORDS] '
+              '[--buffer-size N] [--flush-interval SEC] -- (script.py | -m module) [args ...]',
+        description='Runs script.py (or -m module) in this process, as `python script.py args` would, '
+                    'while a session records the given providers into OUT.etl.')
+    rec.add_argument('-o', '--output', required=True, metavar='OUT.etl', help='the .etl file to write')
+    rec.add_argument('-p', '--provider', action='append', required=True, metavar='SPEC',
+                     help='NAME_OR_GUID[:LEVEL[:ANY[:ALL]]]: a GUID, *Name (GUID hashed from Name) or a '
+                          'provider name; LEVEL 0-255 (default 5); ANY/ALL keyword masks. Repeatable.')
+    rec.add_argument('--stacks', default='0', metavar='KEYWORDS',
+                     help='keyword mask (decimal or 0x hex) of events that get the native stack')
+    rec.add_argument('--buffer-size', type=int, default=65536, metavar='N',
+                     help='bytes per buffer: a multiple of 1024 from 4096 to 16 MiB (default 65536)')
+    rec.add_argument('--flush-interval', type=float, default=1.0, metavar='SEC',
+                     help='seconds between writes to the file (default 1.0)')
+    rec.add_argument('target', nargs=argparse.REMAINDER, help='script.py args, or -m module args')
+
+    dec = sub.add_parser('decode', help='print the events of an .etl file',
+                         description='Prints one JSON object per event (or one text line), or a summary.')
+    dec.add_argument('file', metavar='FILE.etl')
+    dec.add_argument('--format', choices=('json', 'text'), default='json')
+    dec.add_argument('--summary', action='store_true',
+                     help='print events per provider and event name, the time span and lost events instead')
+
+    id_cmd = sub.add_parser('id', help='print the provider id derived from provider names')
+    id_cmd.add_argument('names', nargs='+', metavar='NAME')
+    return parser
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m traceloggingdynamic',
-                                     description='TraceLogging helpers.')
-    sub = parser.add_subparsers(dest='command', required=True)
-    id_cmd = sub.add_parser('id', help='print the provider id derived from provider names')
-    id_cmd.add_argument('names', nargs='+', metavar='NAME')
+    parser = _build_parser()
     args = parser.parse_args(argv)
     if args.command == 'id':
         for name in args.names:
             print(f'{providerid_from_name(name)}  {name}')
-    return 0
+        return EXIT_OK
+    if args.command == 'decode':
+        return _decode(args)
+    return _record(parser, args)
+
+
+# ---- decode ----
+
+def _error(message):
+    print(f'python -m traceloggingdynamic: {message}', file=sys.stderr)
+
+
+def _decode(args):
+    try:
+        etl = EtlFile(args.file)
+    except OSError as e:
+        _error(f'cannot read {args.file}: {e.strerror or e}')
+        return EXIT_USAGE
+    except ValueError as e:
+        _error(str(e))
+        return EXIT_USAGE
+    shown = 0
+
+    def report_damage():
+        nonlocal shown
+        while shown < len(etl.errors):
+            print(f'{args.file}: {etl.errors[shown]}', file=sys.stderr)
+            shown += 1
+
+    try:
+        if args.summary:
+            _print_summary(etl, report_damage)
+        else:
+            out = sys.stdout
+            for line in etl.lines(args.format):
+                out.write(line)
+                out.write('\n')
+                if len(etl.errors) > shown:
+                    out.flush()
+                    report_damage()
+            out.flush()
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as cat does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    report_damage()
+    return EXIT_DAMAGED if etl.errors else EXIT_OK
+
+
+def _print_summary(etl, report_damage):
+    per_event = collections.Counter()
+    first = last = None
+    for line in etl.lines('json'):
+        ev = json.loads(line)
+        provider = ev.get('provider') or '{%s}' % ev.get('provider_id')
+        name = ev.get('event') or f'id {ev.get("id")}'
+        per_event[provider, name] += 1
+        t = ev.get('time')
+        if t is not None:
+            first = t if first is None or t < first else first
+            last = t if last is None or t > last else last
+        report_damage()
+    header, counts = etl.header, etl.counts
+    total = sum(per_event.values())
+    print(f'file: {etl.path}')
+    print(f'events: {total}')
+    print(f'time span: {first or "-"} .. {last or "-"}')
+    lost = header.get('events_lost') if header.get('present') else None
+    print(f'lost events (header EventsLost): {lost if lost is not None else "unknown (no logfile header)"}')
+    print(f'damaged: {counts["damaged_records"]} records, {counts["damaged_buffers"]} buffers, '
+          f'{counts["undecodable_events"]} events not fully decoded')
+    if per_event:
+        print()
+        width = max(len(str(n)) for n in per_event.values())
+        by_provider = collections.Counter()
+        for (provider, _), n in per_event.items():
+            by_provider[provider] += n
+        for provider, n in sorted(by_provider.items(), key=lambda kv: (-kv[1], kv[0])):
+            print(f'{n:>{width}}  {provider}')
+            for (p, name), m in sorted(per_event.items(), key=lambda kv: (-kv[1], kv[0])):
+                if p == provider:
+                    print(f'{m:>{width}}    {name}')
+
+
+# ---- record ----
+
+def _record(parser, args):
+    target = list(args.target)
+    if target and target[0] == '--':
+        target.pop(0)
+    if not target:
+        parser.error('record: give the program to run after --, e.g. `-- script.py args` or `-- -m module args`')
+    if target[0] == '-m' and len(target) < 2:
+        parser.error('record: -m needs a module name')
+    if target[0] != '-m' and not os.path.isfile(target[0]):
+        _error(f"record: can't open file {target[0]!r}: no such file")
+        return EXIT_USAGE
+    try:
+        stacks = _parse_keyword(args.stacks, '--stacks')
+        specs = [ProviderSpec.parse(text) for text in args.provider]
+        session = Session(args.output, specs, stacks=stacks, buffer_size=args.buffer_size,
+                          flush_interval=args.flush_interval)
+        session.start()
+    except (ValueError, TypeError) as e:
+        _error(f'record: {e}')
+        return EXIT_USAGE
+    except OSError as e:
+        _error(f'record: cannot create {args.output}: {e.strerror or e}')
+        return EXIT_USAGE
+    try:
+        status = _run_target(target)
+    finally:
+        stats = session.stop()
+        print(f'trace written to {args.output}: {stats.events_written} events, '
+              f'{stats.events_lost} lost, {stats.buffers_written} buffers', file=sys.stderr)
+    return status
+
+
+def _run_target(target):
+    """Runs `script.py args` or `-m module args` like the interpreter would.
+
+    Returns the exit status: SystemExit's code, 1 after an uncaught exception
+    (printed as Python prints it), else 0. KeyboardInterrupt propagates.
+    """
+    saved_argv, saved_path0 = sys.argv[:], sys.path[0] if sys.path else None
+    try:
+        if target[0] == '-m':
+            sys.argv = [target[1]] + target[2:]  # run_module puts the module's path in argv[0]
+            if sys.path:
+                sys.path[0] = os.getcwd()
+            runpy.run_module(target[1], run_name='__main__', alter_sys=True)
+        else:
+            sys.argv = target[:]
+            if sys.path:
+                sys.path[0] = os.path.dirname(os.path.abspath(target[0]))
+            runpy.run_path(target[0], run_name='__main__')
+        _join_threads()
+        return EXIT_OK
+    except SystemExit as e:
+        _join_threads()
+        return _exit_status(e.code)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # the target's uncaught exception, shown as Python shows it
+        # Drop our frames and runpy's, which `python script.py` would not show.
+        tb = e.__traceback__
+        ours = {__file__, runpy.__file__, '<frozen runpy>'}
+        while tb is not None and tb.tb_frame.f_code.co_filename in ours:
+            tb = tb.tb_next
+        e.__traceback__ = tb  # the default hook prints the exception's own traceback
+        try:
+            sys.excepthook(type(e), e, tb)
+        except Exception:
+            traceback.print_exception(type(e), e, tb)
+        return 1
+    finally:
+        sys.argv = saved_argv
+        if saved_path0 is not None and sys.path:
+            sys.path[0] = saved_path0
+
+
+def _join_threads():
+    """Waits for the program's non-daemon threads, as the interpreter does
+    before exiting, so their events are recorded before the session stops."""
+    for t in threading.enumerate():
+        if t is not threading.current_thread() and not t.daemon:
+            t.join()
+
+
+def _exit_status(code):
+    """What the interpreter makes of sys.exit(code)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
 
 
 if __name__ == '__main__':

@@ -37,6 +37,13 @@ typedef struct {
 extern PyTypeObject EventBuilder_Type;
 extern PyGetSetDef tld_dict_getset[]; /* __dict__ for both types */
 extern PyTypeObject Provider_Type;
+extern PyTypeObject Session_Type;       /* tld_session_py.c */
+
+/* atexit hook stopping every running Session (tld_session_py.c). */
+PyObject *tld_stop_all_sessions(PyObject *module, PyObject *unused);
+/* _tld.decode_etl() and its iterator type (tld_decode_py.c). */
+PyObject *tld_decode_etl(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+int tld_decode_prepare(void);
 
 /* ---- module-wide objects (set up by tld_binding_init) ---- */
 

@@ -1,7 +1,9 @@
 /*
  * tld_module.c — the traceloggingdynamic._tld extension module: the
- * provider-id functions and the registration of EventBuilder, Provider and
- * the exception classes. The package's __init__.py re-exports them.
+ * provider-id functions and the registration of EventBuilder, Provider,
+ * Session, decode_etl and the exception classes (and of the atexit hook
+ * that stops sessions left running). The package's __init__.py re-exports
+ * them.
  */
 #include "tld_binding.h"
 
@@ -61,6 +63,15 @@ static PyMethodDef module_methods[] = {
      METH_FASTCALL | METH_KEYWORDS,
      "providerid_from_name_bytes_utf8(providername_utf8)\n--\n\n"
      "providerid_from_name() for a UTF-8 encoded name (bytes-like)."},
+    {"decode_etl", (PyCFunction)(void (*)(void))tld_decode_etl, METH_FASTCALL | METH_KEYWORDS,
+     "decode_etl(path, format='json')\n--\n\n"
+     "Opens an .etl file and returns an iterator of str lines, one per event: JSON objects\n"
+     "(format='json') or one-line text (format='text'), decoded as the iteration goes. The\n"
+     "iterator's `header` is a dict of the logfile header and `errors` a list of sentences\n"
+     "about damage, growing as it is met. OSError when the file cannot be read, ValueError\n"
+     "when it is not an .etl file."},
+    {"_stop_all_sessions", tld_stop_all_sessions, METH_NOARGS,
+     "_stop_all_sessions($module, /)\n--\n\nStops every running Session (registered with atexit)."},
     {"_noop", (PyCFunction)(void (*)(void))noop, METH_FASTCALL | METH_KEYWORDS,
      "_noop($module, /, *args, **kwargs)\n--\n\nDoes nothing (benchmark baseline)."},
     {NULL, NULL, 0, NULL},
@@ -69,14 +80,30 @@ static PyMethodDef module_methods[] = {
 static struct PyModuleDef tld_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "traceloggingdynamic._tld",
-    .m_doc = "C core of traceloggingdynamic: TraceLogging event encoding and providers.",
+    .m_doc = "C core of traceloggingdynamic: TraceLogging event encoding, providers, sessions, .etl decoding.",
     .m_size = -1,
     .m_methods = module_methods,
 };
 
+/* atexit.register(module._stop_all_sessions): sessions left running are
+ * stopped (their files completed) before the interpreter shuts down. */
+static int register_atexit(PyObject *module)
+{
+    PyObject *atexit = PyImport_ImportModule("atexit");
+    if (atexit == NULL)
+        return -1;
+    PyObject *hook = PyObject_GetAttrString(module, "_stop_all_sessions");
+    PyObject *r = hook ? PyObject_CallMethod(atexit, "register", "O", hook) : NULL;
+    Py_XDECREF(r);
+    Py_XDECREF(hook);
+    Py_DECREF(atexit);
+    return r ? 0 : -1;
+}
+
 PyMODINIT_FUNC PyInit__tld(void)
 {
-    if (tld_convert_init() < 0 || tld_eventbuilder_prepare() < 0 || PyType_Ready(&Provider_Type) < 0)
+    if (tld_convert_init() < 0 || tld_eventbuilder_prepare() < 0 || PyType_Ready(&Provider_Type) < 0 ||
+        PyType_Ready(&Session_Type) < 0 || tld_decode_prepare() < 0)
         return NULL;
     PyObject *m = PyModule_Create(&tld_module);
     if (m == NULL)
@@ -84,6 +111,8 @@ PyMODINIT_FUNC PyInit__tld(void)
     if (tld_errors_init(m) < 0 ||
         PyModule_AddObject(m, "EventBuilder", tld_new_ref((PyObject *)&EventBuilder_Type)) < 0 ||
         PyModule_AddObject(m, "Provider", tld_new_ref((PyObject *)&Provider_Type)) < 0 ||
+        PyModule_AddObject(m, "Session", tld_new_ref((PyObject *)&Session_Type)) < 0 ||
+        register_atexit(m) < 0 ||
         PyModule_AddIntConstant(m, "POINTER_SIZE", (long)sizeof(void *)) < 0) {
         Py_DECREF(m);
         return NULL;

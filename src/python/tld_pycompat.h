@@ -119,4 +119,34 @@ static inline PyObject *tld_new_ref(PyObject *o)
 #define tld_new_ref Py_NewRef
 #endif
 
+/*
+ * Saving and restoring the pending exception around code that must not
+ * disturb it (finalizers). 3.12 replaced the (type, value, traceback)
+ * triple by one exception object and deprecated PyErr_Fetch/PyErr_Restore.
+ */
+typedef struct tld_saved_error {
+    PyObject *exc;
+#if PY_VERSION_HEX < 0x030C0000
+    PyObject *type, *tb;
+#endif
+} tld_saved_error;
+
+static inline void tld_error_save(tld_saved_error *saved)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    saved->exc = PyErr_GetRaisedException();
+#else
+    PyErr_Fetch(&saved->type, &saved->exc, &saved->tb);
+#endif
+}
+
+static inline void tld_error_restore(tld_saved_error *saved)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(saved->exc);
+#else
+    PyErr_Restore(saved->type, saved->exc, saved->tb);
+#endif
+}
+
 #endif

@@ -1,0 +1,65 @@
+"""Starts a trace session from the environment at interpreter start.
+
+Imported by ``traceloggingdynamic-session.pth`` (installed at the top of
+site-packages) only when ``TRACELOGGING_SESSION_FILE`` is set, so an
+interpreter started without it pays nothing. Variables:
+
+- ``TRACELOGGING_SESSION_FILE``: the ``.etl`` file to write. A ``{pid}`` in
+  it becomes the process id, and then child Python processes (which inherit
+  the variables) each write their own file. Without ``{pid}`` the variables
+  are removed from ``os.environ`` once read, so children do not overwrite
+  the file.
+- ``TRACELOGGING_SESSION_PROVIDERS`` (required): comma-separated provider
+  specs, ``NAME_OR_GUID[:LEVEL[:ANY[:ALL]]]`` each (see ``sessions.py``).
+- ``TRACELOGGING_SESSION_STACKS`` (optional): keyword mask (decimal or 0x
+  hex) of the events that carry the writing thread's stack.
+
+The session is stopped at interpreter exit. If a variable is malformed or
+the file cannot be created, one warning line goes to stderr and the program
+runs without a session; nothing here may stop it from starting.
+"""
+
+import os
+import sys
+
+from . import Session
+from .sessions import ProviderSpec, _parse_keyword
+
+FILE_VAR = 'TRACELOGGING_SESSION_FILE'
+PROVIDERS_VAR = 'TRACELOGGING_SESSION_PROVIDERS'
+STACKS_VAR = 'TRACELOGGING_SESSION_STACKS'
+
+session = None
+"""The running Session, or None when none could be started."""
+
+
+def _session_from_environment(environ):
+    """A started Session built from `environ`; ValueError/OSError say what was wrong."""
+    path = environ.get(FILE_VAR, '')
+    if not path.strip():
+        raise ValueError(f'{FILE_VAR} is empty; set it to the .etl file to write')
+    providers_text = environ.get(PROVIDERS_VAR, '')
+    specs = [ProviderSpec.parse(part) for part in providers_text.split(',') if part.strip()]
+    if not specs:
+        raise ValueError(f'{PROVIDERS_VAR} is not set or empty; set it to comma-separated '
+                         'provider specs such as "MyProvider:5" or "*MyProvider:4:0x10"')
+    stacks_text = environ.get(STACKS_VAR, '').strip()
+    stacks = _parse_keyword(stacks_text, STACKS_VAR) if stacks_text else 0
+    per_process = '{pid}' in path
+    s = Session(path.replace('{pid}', str(os.getpid())), specs, stacks=stacks)
+    s.start()
+    if not per_process:
+        for name in (FILE_VAR, PROVIDERS_VAR, STACKS_VAR):
+            os.environ.pop(name, None)
+    return s
+
+
+def _autostart():
+    global session
+    try:
+        session = _session_from_environment(os.environ)
+    except Exception as e:  # never keep the program from starting
+        sys.stderr.write(f'traceloggingdynamic: no trace session started from the environment: {e}\n')
+
+
+_autostart()
