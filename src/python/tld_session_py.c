@@ -128,13 +128,14 @@ static int warn_lost(SessionObject *self, const tld_session_stats *st)
         return 0;
     if (st->write_error != 0)
         return PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
-                                "trace session %R lost %llu events: writing the file failed (%s); "
+                                "trace session %R lost %llu event%s: writing the file failed (%s); "
                                 "check the free space and permissions where it is written",
-                                self->path, (unsigned long long)st->events_lost, strerror(st->write_error));
+                                self->path, (unsigned long long)st->events_lost, st->events_lost == 1 ? "" : "s",
+                                strerror(st->write_error));
     return PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
-                            "trace session %R lost %llu events: they did not fit in one buffer "
+                            "trace session %R lost %llu event%s: too large for one buffer "
                             "(%u bytes; at most 64 KiB per event); raise buffer_size or write smaller events",
-                            self->path, (unsigned long long)st->events_lost,
+                            self->path, (unsigned long long)st->events_lost, st->events_lost == 1 ? "" : "s",
                             (unsigned)(self->buffer_size ? self->buffer_size : 65536));
 }
 

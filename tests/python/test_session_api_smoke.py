@@ -115,3 +115,17 @@ def test_environment_autostart_bad_variables_warn_once(tmp_path):
     assert run.returncode == 0 and run.stdout == 'ran\n'
     assert run.stderr.count('\n') == 1 and "'Name:999'" in run.stderr
     assert not (tmp_path / 'x.etl').exists()
+
+
+def test_lost_events_warn_on_stop(tmp_path):
+    import pytest
+    with tld.Provider(PROVIDER.encode()) as provider:
+        session = tld.Session(tmp_path / 'lost.etl', [PROVIDER], buffer_size=4096)
+        session.start()
+        eb = tld.EventBuilder()
+        eb.reset(b'TooBig', 5, 1)
+        eb.add_binary_bytes(b'blob', b'x' * 5000)
+        provider.write(eb)
+        with pytest.warns(RuntimeWarning, match='lost 1 event: too large for one buffer'):
+            stats = session.stop()
+    assert stats.events_lost == 1 and stats.events_written == 0
