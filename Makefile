@@ -1,8 +1,8 @@
 # The two commands a newcomer needs (see README):
 #   make demo   set up, build, and run the demo
 #   make test   set up, build, and run every test: `make check` on this
-#               machine's python3, a short fuzzing run, then `make check`
-#               again inside Debian chroots on CPython 3.13 (trixie) and
+#               machine's python3, a short fuzzing run, the thunk tests
+#               on aarch64 under qemu, then `make check` again inside Debian chroots on CPython 3.13 (trixie) and
 #               3.14 (sid)
 # `make check` alone is the suite on one interpreter (C tests, pytest, both
 # again built with ASan+UBSan, the C tests with TSan). Everything lands in .venv*, build/ and
@@ -21,7 +21,7 @@ SANITIZE_ARGS := -Csetup-args=-Db_sanitize=address,undefined -Csetup-args=-Db_lu
                  -Csetup-args=-Dc_args=-fno-sanitize-recover=all -Csetup-args=-Dbuildtype=debugoptimized -Csetup-args=-Db_lto=false
 SANITIZER_RUNTIME = $(shell gcc -print-file-name=libasan.so):$(shell gcc -print-file-name=libubsan.so)
 
-.PHONY: demo test check test-c test-python test-sanitize test-tsan fuzz-smoke test-versions bench install clean
+.PHONY: demo test check test-c test-python test-sanitize test-tsan test-aarch64 fuzz-smoke test-versions bench install clean
 
 demo: install build/dev/build.ninja
 	$(VENV)/bin/ninja -C build/dev simple_event
@@ -29,7 +29,7 @@ demo: install build/dev/build.ninja
 	@echo; echo "--- the same kind of event from C (examples/simple_event.c):"
 	build/dev/simple_event
 
-test: check fuzz-smoke test-versions
+test: check fuzz-smoke test-aarch64 test-versions
 
 check: test-c test-python test-sanitize test-tsan
 
@@ -74,6 +74,11 @@ test-tsan: $(VENV)/.tools
 	test -f build/tsan/build.ninja || $(VENV)/bin/meson setup build/tsan -Db_sanitize=thread \
 	    -Dbuildtype=debugoptimized -Db_lto=false
 	$(VENV)/bin/meson test -C build/tsan --print-errorlogs
+
+# The thunk arena and jitdump C tests cross-built for aarch64 and run under
+# qemu-aarch64-static (Debian gcc-aarch64-linux-gnu, qemu-user-static).
+test-aarch64:
+	bash tests/c/run_aarch64_thunk_test.sh
 
 # A short libFuzzer run over the .etl reader and decoder (needs clang).
 FUZZ_SECONDS ?= 30
