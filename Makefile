@@ -17,6 +17,8 @@ PIP_QUIET := --quiet --disable-pip-version-check
 # meson finds ninja on PATH; ours comes from the virtual environment.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 REFERENCE := .cache/reference/traceloggingdynamic/__init__.py
+# Third-party .etl readers the interop tests check our files with.
+INTEROP_PARSERS := etl-parser==1.0.1 dissect.etl==3.14
 SANITIZE_ARGS := -Csetup-args=-Db_sanitize=address,undefined -Csetup-args=-Db_lundef=false \
                  -Csetup-args=-Dc_args=-fno-sanitize-recover=all -Csetup-args=-Dbuildtype=debugoptimized -Csetup-args=-Db_lto=false
 SANITIZER_RUNTIME = $(shell gcc -print-file-name=libasan.so):$(shell gcc -print-file-name=libubsan.so)
@@ -39,7 +41,7 @@ test-versions:
 
 $(VENV)/.tools:
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install $(PIP_QUIET) meson meson-python ninja pytest
+	$(PY) -m pip install $(PIP_QUIET) meson meson-python ninja pytest $(INTEROP_PARSERS)
 	touch $@
 
 install: $(VENV)/.tools
@@ -61,7 +63,7 @@ test-python: install $(REFERENCE)
 # The whole suite again with the extension and C tests built with ASan+UBSan.
 test-sanitize: $(REFERENCE)
 	test -x $(ASAN_PY) || $(PYTHON) -m venv $(ASAN_VENV)
-	$(ASAN_PY) -m pip install $(PIP_QUIET) meson meson-python ninja pytest
+	$(ASAN_PY) -m pip install $(PIP_QUIET) meson meson-python ninja pytest $(INTEROP_PARSERS)
 	$(ASAN_PY) -m pip install $(PIP_QUIET) --no-build-isolation $(SANITIZE_ARGS) .
 	test -f build/asan/build.ninja || $(ASAN_VENV)/bin/meson setup build/asan -Db_sanitize=address,undefined \
 	    -Dc_args=-fno-sanitize-recover=all -Dbuildtype=debugoptimized -Db_lto=false

@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -792,4 +793,14 @@ int etl_writer_close(etl_writer *w, etl_writer_stats *st)
     int rc = atomic_load(&w->write_error);
     free_writer(w);
     return rc;
+}
+
+int etl_writer_file_identity(const etl_writer *w, uint64_t *dev, uint64_t *ino)
+{
+    struct stat st;
+    if (fstat(w->fd, &st) != 0)
+        return -errno;
+    *dev = (uint64_t)st.st_dev;
+    *ino = (uint64_t)st.st_ino;
+    return 0;
 }

@@ -108,4 +108,8 @@ void etl_writer_get_stats(etl_writer *w, etl_writer_stats *st);
  */
 int etl_writer_close(etl_writer *w, etl_writer_stats *st);
 
+/* The device and inode of the file being written (to tell whether another
+ * writer already owns a path). Returns 0 or -errno. */
+int etl_writer_file_identity(const etl_writer *w, uint64_t *dev, uint64_t *ino);
+
 #endif

@@ -59,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MAX_SESSIONS 64               /* as ETW allows per machine */
 #define DEFAULT_BUFFER_SIZE (64u * 1024u)
@@ -87,6 +88,7 @@ typedef struct session_set {
 
 struct tld_session {
     etl_writer *writer;
+    uint64_t file_dev, file_ino; /* so a second session cannot truncate this file */
     session_filter *filters;
     size_t filter_count;
     session_set *spare;        /* allocated at start, so stop cannot fail */
@@ -378,6 +380,23 @@ static uint32_t default_buffer_count(uint32_t buffer_size)
     return n < 4 ? 4 : n > 64 ? 64 : n;
 }
 
+/* True when `path` names the file of a live session (opening it again with
+ * O_TRUNC would destroy that trace). A race with a concurrent start of the
+ * same path is possible but harmless beyond what the user asked for. */
+static int path_in_use(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0;
+    int in_use = 0;
+    unsigned token = read_begin();
+    session_set *set = atomic_load(&live_sessions);
+    for (size_t i = 0; set != NULL && i < set->count && !in_use; i++)
+        in_use = set->items[i]->file_dev == (uint64_t)st.st_dev && set->items[i]->file_ino == (uint64_t)st.st_ino;
+    read_end(token);
+    return in_use;
+}
+
 int tld_session_start(tld_session **out, const tld_session_config *cfg)
 {
     if (out == NULL || cfg == NULL) {
@@ -417,7 +436,16 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     wc.buffer_count = cfg->buffer_count ? cfg->buffer_count : default_buffer_count(wc.buffer_size);
     if (wc.buffer_count < 2)
         wc.buffer_count = 2;
+    if (path_in_use(cfg->path)) {
+        say(cfg, "trace file '%s' is being written by another running session; stop it or choose another path",
+            cfg->path);
+        free(next);
+        free_session(s);
+        return TLD_E_SESSION_CONFIG;
+    }
     rc = etl_writer_open(&s->writer, &wc, cfg->error_message, cfg->error_message_size);
+    if (rc == 0)
+        etl_writer_file_identity(s->writer, &s->file_dev, &s->file_ino);
     if (rc != 0) {
         if (rc == TLD_E_INVALID_ARG)
             rc = TLD_E_SESSION_CONFIG;

@@ -36,7 +36,7 @@
  *
  * Text shape: "<time> <provider>/<event> <level> <pid> <tid> name=value ..."
  * with values written as in JSON (strings quoted), or, for non-TraceLogging
- * events, "<time> {<provider_id>}/<id> <level> <pid> <tid> payload=<hex>".
+ * events, "<time> {<provider_id>}/<id> <level> <pid> <tid> payload="<hex>" (quoted like other string values).
  */
 #ifndef TLD_TL_DECODER_H
 #define TLD_TL_DECODER_H

@@ -569,6 +569,41 @@ static void test_fork(void)
     tld_provider_close(p);
 }
 
+/* ---- a second session may not truncate a live session's file ------------ */
+
+static void test_same_path_refused(void)
+{
+    tld_provider *p;
+    CHECK_EQ_INT(tld_provider_open(&p, NAME("SessTest.Same"), NULL, NULL), 0);
+    char path[300];
+    tld_session_provider prov[] = {{.name = "SessTest.Same", .name_len = 13}};
+    tld_session *first = start(tmp_path(path, sizeof path, "same.etl"), prov, 1, 4096);
+    tld_event_builder b;
+    tld_builder_init(&b, 0, 0);
+    CHECK_EQ_INT(write_seq(p, &b, 5, 1, 0, 0), 0);
+    char why[512] = "";
+    tld_session_config cfg = {.path = path, .providers = prov, .provider_count = 1,
+                              .error_message = why, .error_message_size = sizeof why};
+    tld_session *second = NULL;
+    CHECK_EQ_INT(tld_session_start(&second, &cfg), TLD_E_SESSION_CONFIG);
+    CHECK(second == NULL);
+    CHECK(strstr(why, "another running session") != NULL);
+    CHECK_EQ_INT(write_seq(p, &b, 5, 1, 0, 1), 0);
+    tld_session_stats st;
+    tp_file f;
+    stop_and_load(first, path, &f, &st);
+    CHECK_EQ_INT(f.count, 2); /* the first session's file was left alone */
+    tp_free(&f);
+    /* Once stopped, the path is free again. */
+    tld_session *again = start(path, prov, 1, 4096);
+    CHECK(again != NULL);
+    if (again)
+        tld_session_stop(again, &st);
+    unlink(path);
+    tld_builder_destroy(&b);
+    tld_provider_close(p);
+}
+
 int main(int argc, char **argv)
 {
     (void)check_hex;
@@ -587,6 +622,7 @@ int main(int argc, char **argv)
     test_start_stop_while_writing();
     test_sigkill();
     test_fork();
+    test_same_path_refused();
     int rc = check_report("test_session");
     if (rc == 0) {
         char cmd[300];
