@@ -268,20 +268,29 @@ static int append_sid(tld_event_builder *b, PyObject *v)
 
 /* ---- one value ---- */
 
+static size_t number_size(const field_kind *fk)
+{
+    return fk->kind == K_FLOAT64 ? 8 : fk->kind == K_FLOAT32 ? 4 : fk->size;
+}
+
+/* Packs one numeric value of the field's kind at dst. */
+static int pack_number(const field_kind *fk, PyObject *v, uint8_t *dst)
+{
+    if (fk->kind == K_INT)
+        return tld_pack_int(v, fk->size, fk->is_signed, dst);
+    if (fk->kind == K_FLOAT32)
+        return tld_pack_float32(v, dst);
+    return tld_pack_float64(v, dst);
+}
+
 static int append_number(tld_event_builder *b, const field_kind *fk, PyObject *v)
 {
-    size_t size = fk->kind == K_FLOAT64 ? 8 : fk->kind == K_FLOAT32 ? 4 : fk->size;
+    size_t size = number_size(fk);
     int rc;
     uint8_t *p = tld_builder_data_reserve(b, size, &rc);
     if (p == NULL)
         return tld_raise_int(rc);
-    if (fk->kind == K_INT)
-        rc = tld_pack_int(v, fk->size, fk->is_signed, p);
-    else if (fk->kind == K_FLOAT32)
-        rc = tld_pack_float32(v, p);
-    else
-        rc = tld_pack_float64(v, p);
-    if (rc < 0)
+    if (pack_number(fk, v, p) < 0)
         return -1;
     tld_builder_data_commit(b, size);
     return 0;
@@ -348,7 +357,7 @@ static int append_number_array(tld_event_builder *b, const field_kind *fk, PyObj
     Py_ssize_t n = tld_length(vals);
     if (n < 0)
         return -1;
-    size_t size = fk->kind == K_FLOAT64 ? 8 : fk->kind == K_FLOAT32 ? 4 : fk->size;
+    size_t size = number_size(fk);
     /* Anything longer than the data limit fails the reserve; clamp first so
      * the multiplication cannot overflow. */
     size_t total = (size_t)n > TLD_MAX_DATA_SIZE ? (size_t)TLD_MAX_DATA_SIZE + 1 : 2 + (size_t)n * size;
@@ -379,12 +388,7 @@ static int append_number_array(tld_event_builder *b, const field_kind *fk, PyObj
                 continue;
             }
             Py_INCREF(item);
-            if (fk->kind == K_INT)
-                rc = tld_pack_int(item, fk->size, fk->is_signed, p + 2 + i * size);
-            else if (fk->kind == K_FLOAT32)
-                rc = tld_pack_float32(item, p + 2 + i * size);
-            else
-                rc = tld_pack_float64(item, p + 2 + i * size);
+            rc = pack_number(fk, item, p + 2 + i * size);
             Py_DECREF(item);
             if (rc < 0)
                 return -1;
@@ -405,12 +409,7 @@ static int append_number_array(tld_event_builder *b, const field_kind *fk, PyObj
                 Py_DECREF(it);
                 return raise_length_changed();
             }
-            if (fk->kind == K_INT)
-                rc = tld_pack_int(item, fk->size, fk->is_signed, p + 2 + i * size);
-            else if (fk->kind == K_FLOAT32)
-                rc = tld_pack_float32(item, p + 2 + i * size);
-            else
-                rc = tld_pack_float64(item, p + 2 + i * size);
+            rc = pack_number(fk, item, p + 2 + i * size);
             Py_DECREF(item);
             if (rc < 0) {
                 Py_DECREF(it);
