@@ -37,7 +37,7 @@ check: test-c test-python test-sanitize test-tsan
 
 # Needs root (debootstrap, chroot); see scripts/chroot-test.sh.
 test-versions:
-	bash scripts/chroot-test.sh trixie sid
+	bash scripts/chroot-test.sh --with-perf trixie sid
 
 $(VENV)/.tools:
 	$(PYTHON) -m venv $(VENV)
