@@ -120,3 +120,31 @@ def test_instrumented_capture_does_not_run_perf(tmp_path):
     proc = run(['-m', 'etwtrace', '--instrumented', '--capture', etl, '--', SCRIPTS / 'basic.py'])
     assert 'perf samples' not in proc.stderr
     assert not Path(str(etl) + '.perf.data').exists()
+
+
+def test_perf_by_hand_with_jitdump_variable(tmp_path):
+    """The documented manual recipe, without the CLI's orchestration:
+    ETWTRACE_JITDUMP=1, perf record -k 1 --call-graph dwarf, perf inject --jit."""
+    assert PERF, 'perf is not installed but CI is set: install linux-perf'
+    raw, data, cache = tmp_path / 'raw.data', tmp_path / 'perf.data', tmp_path / 'buildid'
+    cmd = ['perf', 'record', '-q', '-k', '1', '--call-graph', 'dwarf', '-F', '999', '--no-buildid-cache',
+           '-o', str(raw), '--', sys.executable, '-m', 'etwtrace', '--no-perf', '--',
+           str(SCRIPTS / 'busy.py'), BUSY_SECONDS]
+    rec = subprocess.run(cmd, env=clean_env(ETWTRACE_JITDUMP='1'), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, timeout=300)
+    assert rec.returncode == 0, rec.stderr
+    inj = subprocess.run(['perf', '--buildid-dir', str(cache), 'inject', '--jit', '-i', str(raw), '-o', str(data)],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert inj.returncode == 0, inj.stdout
+    chains = [_python_names(c) for c in _chains(data)]
+    in_c = [c for c in chains if c and c[0] == 'c']
+    assert in_c and sum(c[:3] == ['c', 'b', 'a'] for c in in_c) >= len(in_c) * 0.8, in_c[:10]
+    pids = {int(m.group(1)) for m in re.finditer(r'jitted-(\d+)-', ' '.join(map(str, Path('/tmp').glob('jitted-*'))))}
+    for pid in pids:
+        if Path(f'/tmp/jit-{pid}.dump').exists() and 'busy.py' in Path(f'/tmp/jit-{pid}.dump').read_bytes().decode(
+                'latin-1'):
+            for p in [f'/tmp/perf-{pid}.map', f'/tmp/jit-{pid}.dump', *map(str, Path('/tmp').glob(f'jitted-{pid}-*.so'))]:
+                try:
+                    os.unlink(p)
+                except FileNotFoundError:
+                    pass
