@@ -6,6 +6,7 @@
  * them.
  */
 #include "tld_binding.h"
+#include "tld_capi.h"
 
 int tld_eventbuilder_prepare(void);
 
@@ -100,6 +101,12 @@ static int register_atexit(PyObject *module)
     return r ? 0 : -1;
 }
 
+/* Providers and sessions for the other extensions of this distribution
+ * (see tld_capi.h). */
+static const tld_capi capi = {
+    TLD_CAPI_VERSION, tld_provider_open, tld_provider_close, tld_provider_is_enabled, tld_provider_write,
+};
+
 PyMODINIT_FUNC PyInit__tld(void)
 {
     if (tld_convert_init() < 0 || tld_eventbuilder_prepare() < 0 || PyType_Ready(&Provider_Type) < 0 ||
@@ -113,6 +120,7 @@ PyMODINIT_FUNC PyInit__tld(void)
         PyModule_AddObject(m, "Provider", tld_new_ref((PyObject *)&Provider_Type)) < 0 ||
         PyModule_AddObject(m, "Session", tld_new_ref((PyObject *)&Session_Type)) < 0 ||
         register_atexit(m) < 0 ||
+        PyModule_AddObject(m, "_C_API", PyCapsule_New((void *)&capi, TLD_CAPI_NAME, NULL)) < 0 ||
         PyModule_AddIntConstant(m, "POINTER_SIZE", (long)sizeof(void *)) < 0) {
         Py_DECREF(m);
         return NULL;
