@@ -1,25 +1,296 @@
 """etwtrace: make Python functions visible to native profilers.
 
-Not implemented yet in this distribution: importing works, enabling raises
-NotImplementedError with a pointer to the tracking issue. See README.
+Stack-sampling mode (the default) runs every Python function through its
+own small native thunk, so native stack samplers (ETW, perf, gdb, the
+stacks our in-process sessions attach to events) see one distinct return
+address per Python function; a ``PythonFunction`` event (and on Linux a
+perf map entry) maps each thunk back to the function. Instrumented mode
+writes ``PythonFunctionPush``/``PythonFunctionPop`` for every call instead.
+All events come from the provider "Python"
+(99a10640-320d-4b37-9e26-c311d86da7ab); record them with
+``traceloggingdynamic.Session`` or ``python -m etwtrace --capture``.
+
+Both API generations work::
+
+    with etwtrace.tracing(with_threads=False):     # seed generation
+        etwtrace.custom_mark("text")
+    token = etwtrace.enable(); etwtrace.disable(token)
+    etwtrace.enable_if("USE_TRACING", with_threads=True)
+
+    with etwtrace.StackSamplingTracer():           # later generation
+        etwtrace.mark("marker event")
+        with etwtrace.mark_range("start/stop span"):
+            ...
+    etwtrace.enable_if("ENABLE_VAR", "TYPE_VAR")   # TYPE_VAR: stack | instrumented
 """
 
-__all__ = ('enable', 'disable', 'tracing')
+import os as _os
+import sys as _sys
+import threading as _threading
 
-_NOT_YET = ('etwtrace is not implemented yet in this build (stack-sampling and instrumented '
-            'modes land with the etwtrace issue); traceloggingdynamic is available.')
+from . import _etwtrace
+
+__all__ = (
+    'tracing', 'enable', 'disable', 'enable_if', 'custom_mark', 'StackSamplingTracer', 'InstrumentedTracer',
+    'mark', 'mark_range', 'is_active', 'get_ignored_files', 'get_include_prefixes',
+)
+__version__ = _etwtrace.__version__
+
+_tracer = None  # the active tracer, if any (one per process)
+
+# The package's own files and threading never get thunks or events.
+_OWN_FILES = frozenset(f for f in (__file__, _etwtrace.__file__, _threading.__file__) if f)
+_etwtrace.get_ignored_files().update(_OWN_FILES)
+
+if hasattr(_os, 'register_at_fork'):
+    _os.register_at_fork(after_in_child=_etwtrace._after_fork_child)
 
 
-def enable(*args, **kwargs):
-    """Not implemented yet: raises NotImplementedError."""
-    raise NotImplementedError(_NOT_YET)
+def get_ignored_files():
+    """The live set of source file names whose functions are never traced."""
+    return _etwtrace.get_ignored_files()
 
 
-def disable(*args, **kwargs):
-    """Not implemented yet: raises NotImplementedError."""
-    raise NotImplementedError(_NOT_YET)
+def get_include_prefixes():
+    """The live list of path prefixes; when not empty, only files under them are traced."""
+    return _etwtrace.get_include_prefixes()
 
 
-def tracing(*args, **kwargs):
-    """Not implemented yet: raises NotImplementedError."""
-    raise NotImplementedError(_NOT_YET)
+class _RangeMark:
+    """Context manager writing a PythonMark start (opcode 1) and stop (opcode 2)."""
+
+    __slots__ = ('mark',)
+
+    def __init__(self, mark):
+        self.mark = mark
+
+    def __enter__(self):
+        _etwtrace.write_mark(self.mark, 1)
+        return self
+
+    def __exit__(self, *exc_info):
+        _etwtrace.write_mark(self.mark, 2)
+
+
+class _NullRange:
+    """What mark_range() returns when no tracer is active."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        pass
+
+
+class _Tracer:
+    """Common part of StackSamplingTracer and InstrumentedTracer."""
+
+    _mode = None
+
+    def __init__(self, with_threads=True):
+        self._with_threads = bool(with_threads)
+        self._token = None
+
+    def __enter__(self):
+        self.enable()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.disable()
+
+    def __repr__(self):
+        state = 'enabled' if self._token is not None else 'disabled'
+        return f'<{type(self).__name__} {state}>'
+
+    def enable(self):
+        """Starts tracing the calling thread and threads started from now on.
+
+        RuntimeError when a trace is already active, or (stack sampling) when
+        another frame-evaluation hook such as CPython's ``-X perf`` is.
+        """
+        global _tracer
+        self.ignore(*_OWN_FILES)
+        self._token = _etwtrace.enable(self._mode, self._with_threads)
+        _tracer = self
+
+    def disable(self):
+        """Stops tracing (Pops are written for frames still running)."""
+        global _tracer
+        if self._token is None:
+            return
+        token, self._token = self._token, None
+        if _tracer is self:
+            _tracer = None
+        _etwtrace.disable(token)
+
+    def ignore(self, *files):
+        """Never trace functions whose source file is one of `files`."""
+        _etwtrace.get_ignored_files().update(files)
+
+    def include(self, *prefixes):
+        """Trace only files under these prefixes (all files while the list is empty)."""
+        _etwtrace.get_include_prefixes().extend(prefixes)
+
+    def mark(self, mark):
+        """Writes a PythonMark event with this text."""
+        _etwtrace.write_mark(mark, 0)
+
+    def mark_range(self, mark):
+        """Context manager: PythonMark start on entry, stop on exit."""
+        return _RangeMark(mark)
+
+    def _mark_stack(self, mark):
+        """Writes a PythonStackSample event (sessions attach the native stack)."""
+        _etwtrace.write_mark(mark, 3)
+
+    def _get_technical_info(self):
+        return _etwtrace.info()
+
+
+class StackSamplingTracer(_Tracer):
+    """Python functions appear in native stacks through per-function thunks."""
+
+    _mode = 'stack'
+
+
+class InstrumentedTracer(_Tracer):
+    """PythonFunctionPush/Pop events on every Python and builtin call."""
+
+    _mode = 'instrumented'
+
+
+# ---- seed generation ---------------------------------------------------------
+
+def enable(with_threads=False):
+    """Starts stack-sampling tracing of the calling thread (and of threads
+    started later when `with_threads`). Returns a token for disable()."""
+    tracer = StackSamplingTracer(with_threads=with_threads)
+    tracer.enable()
+    return tracer
+
+
+def disable(token=None):
+    """Stops the trace started by enable() (`token` is what it returned)."""
+    if isinstance(token, _Tracer):
+        if token._token is None:
+            raise RuntimeError('this trace is not enabled')
+        token.disable()
+    elif token is None and _tracer is not None:
+        _tracer.disable()
+    else:
+        raise RuntimeError('etwtrace is not enabled' if _tracer is None else f'{token!r} is not a trace token')
+
+
+class tracing:
+    """Context manager: ``with etwtrace.tracing(with_threads=False): ...``
+    traces the block in stack-sampling mode."""
+
+    def __init__(self, with_threads=False):
+        self._with_threads = with_threads
+        self._token = None
+
+    def __enter__(self):
+        self._token = enable(self._with_threads)
+        return self._token
+
+    def __exit__(self, *exc_info):
+        token, self._token = self._token, None
+        if token is not None:
+            disable(token)
+
+
+def custom_mark(text):
+    """Writes a PythonMark event with this text."""
+    _etwtrace.write_mark(text, 0)
+
+
+# PythonStackSample from C directly: no frame of ours between the caller and
+# the event (instrumented mode reports it as the builtin "_stack_mark").
+_stack_mark = _etwtrace._stack_mark
+
+
+_TRACE_TYPES = {'stack': StackSamplingTracer, '': StackSamplingTracer,
+                'instrumented': InstrumentedTracer, 'instrument': InstrumentedTracer}
+
+
+def _running_etwtrace_cli():
+    """True when this interpreter runs `python -m etwtrace` (never traced)."""
+    argv = list(getattr(_sys, 'orig_argv', None) or [])
+    for i, arg in enumerate(argv[1:], 1):
+        if arg == '-m':
+            return i + 1 < len(argv) and argv[i + 1].split('.')[0] == 'etwtrace'
+        if arg.startswith('-m'):
+            return arg[2:].split('.')[0] == 'etwtrace'
+        if not arg.startswith('-') or arg == '-':
+            return False
+    main = _sys.modules.get('__main__')
+    spec = getattr(main, '__spec__', None)
+    return bool(spec and (spec.name or '').split('.')[0] == 'etwtrace')
+
+
+def _env_on(var):
+    value = _os.environ.get(var)
+    return value is not None and value.strip().lower() not in ('0', 'no', 'false')
+
+
+def enable_if(enable_var, type_var=None, *, with_threads=None):
+    """Enables tracing only when the environment variable `enable_var` is set
+    to something other than "0", "no" or "false" (any case); returns the
+    token (the tracer), or None when tracing stays off.
+
+    Two call forms: ``enable_if("VAR", with_threads=True)`` (stack sampling)
+    and ``enable_if(ENABLE_VAR, TYPE_VAR)``, where the environment variable
+    TYPE_VAR selects "stack" (default) or "instrumented". An empty
+    `enable_var` means always. `python -m etwtrace` itself is never traced.
+    """
+    if isinstance(type_var, bool):  # enable_if("VAR", True): the seed form, positionally
+        with_threads, type_var = type_var, None
+    if enable_var and not _env_on(enable_var):
+        return None
+    if _running_etwtrace_cli():
+        return None
+    if _tracer is not None:
+        return None
+    trace_type = (_os.environ.get(type_var, '') if type_var else '').strip().lower()
+    cls = _TRACE_TYPES.get(trace_type)
+    if cls is None:
+        raise ValueError(f"'{trace_type}' is not a supported trace type. Use 'stack' or 'instrumented'.")
+    tracer = cls(with_threads=True if with_threads is None else with_threads)
+    tracer.enable()
+    return tracer
+
+
+# ---- later generation: module-level marks ------------------------------------
+
+def is_active():
+    """True while a tracer is enabled."""
+    return _tracer is not None
+
+
+def _warn_inactive():
+    import warnings
+    warnings.warn('Unable to mark when global tracer is not enabled', RuntimeWarning, stacklevel=3)
+
+
+def mark(name):
+    """Writes a PythonMark event with this text through the active tracer."""
+    if _tracer is not None:
+        _tracer.mark(name)
+    else:
+        _warn_inactive()
+
+
+def mark_range(name):
+    """Context manager writing PythonMark start/stop events around a block."""
+    if _tracer is not None:
+        return _tracer.mark_range(name)
+    _warn_inactive()
+    return _NullRange()
+
+
+def _mark_stack(name):
+    """Writes a PythonStackSample event through the active tracer."""
+    if _tracer is not None:
+        _tracer._mark_stack(name)
+    else:
+        _warn_inactive()

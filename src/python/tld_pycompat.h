@@ -149,4 +149,205 @@ static inline void tld_error_restore(tld_saved_error *saved)
 #endif
 }
 
+/* ======================================================================
+ * etwtrace: the frame-evaluation hook, code extras, frames and profiling.
+ * Everything the etwtrace extension needs to know about a CPython version
+ * is below; etwtrace_*.c call these and never test PY_VERSION_HEX.
+ * (Free-threaded builds, Py_GIL_DISABLED, are not supported by etwtrace:
+ * its registry and event builder rely on the GIL.)
+ * ====================================================================== */
+
+/*
+ * What the PEP 523 hook receives. 3.9 and 3.10 pass a PyFrameObject; 3.11
+ * made frames internal and passes a struct _PyInterpreterFrame (opaque to
+ * extensions). The hook's type is _PyFrameEvalFunction in both cases.
+ */
+#if PY_VERSION_HEX >= 0x030B0000
+typedef struct _PyInterpreterFrame etw_frame;
+#else
+#include <frameobject.h> /* PyFrameObject's fields are public before 3.11 */
+typedef PyFrameObject etw_frame;
+#endif
+
+/*
+ * The code object a frame runs, without a call or a reference: the eval
+ * hook's hot path. The interpreter frame is not public, so its first words
+ * are mirrored here, per version:
+ *   3.9/3.10: PyFrameObject is public; f->f_code.
+ *   3.11:     _PyInterpreterFrame starts with f_func, f_globals, f_builtins,
+ *             f_locals, then f_code (PyCodeObject *).
+ *   3.12:     f_code moved to the first word.
+ *   3.13:     the first word became f_executable (PyObject *): a code object
+ *             or something else (None for some internal frames), so check.
+ *   3.14:     f_executable is a _PyStackRef: the object pointer with tag
+ *             bits in its low bits (bit 0 = deferred reference).
+ * 3.12+ also has PyUnstable_InterpreterFrame_GetCode() (a strong reference,
+ * one call); etw_frame_code_checked() compares the mirror against it.
+ * Returns a borrowed code object, or NULL when the frame runs no code.
+ */
+typedef struct etw_frame_mirror_311 {
+    PyObject *f_func, *f_globals, *f_builtins, *f_locals;
+    PyObject *f_code;
+} etw_frame_mirror_311;
+
+static inline PyObject *etw_frame_code(etw_frame *f)
+{
+#if PY_VERSION_HEX >= 0x030E0000
+    PyObject *o = (PyObject *)(*(uintptr_t *)f & ~(uintptr_t)3);
+    return (o != NULL && PyCode_Check(o)) ? o : NULL;
+#elif PY_VERSION_HEX >= 0x030D0000
+    PyObject *o = *(PyObject **)f;
+    return (o != NULL && PyCode_Check(o)) ? o : NULL;
+#elif PY_VERSION_HEX >= 0x030C0000
+    return *(PyObject **)f;
+#elif PY_VERSION_HEX >= 0x030B0000
+    return ((etw_frame_mirror_311 *)f)->f_code;
+#else
+    return (PyObject *)f->f_code;
+#endif
+}
+
+/* 1 when the mirror agrees with the interpreter's own accessor for frame
+ * `f` (3.12+), or when there is nothing to compare with (before 3.12). */
+static inline int etw_frame_code_checked(etw_frame *f)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *code = PyUnstable_InterpreterFrame_GetCode(f);
+    PyObject *mine = etw_frame_code(f);
+    int ok = (code == mine) || (mine == NULL && (code == NULL || !PyCode_Check(code)));
+    Py_XDECREF(code);
+    return ok;
+#else
+    (void)f;
+    return 1;
+#endif
+}
+
+/*
+ * The evaluator our thunks call and the hook's getter/setter.
+ * _PyEval_EvalFrameDefault, _PyInterpreterState_GetEvalFrameFunc and
+ * _PyInterpreterState_SetEvalFrameFunc exist (exported, private) from 3.9
+ * to 3.14. The getter returns _PyEval_EvalFrameDefault when no hook is set.
+ * On 3.12+ CPython's own perf trampoline (-X perf, -X perf_jit,
+ * sys.activate_stack_trampoline()) is such a hook: the getter returns it.
+ */
+typedef _PyFrameEvalFunction etw_eval_fn;
+#define etw_default_eval _PyEval_EvalFrameDefault
+#define etw_get_eval_func _PyInterpreterState_GetEvalFrameFunc
+#define etw_set_eval_func _PyInterpreterState_SetEvalFrameFunc
+
+/*
+ * Code extras (PEP 523 co_extra slots). 3.12 renamed the functions to
+ * PyUnstable_Eval_RequestCodeExtraIndex / PyUnstable_Code_GetExtra /
+ * PyUnstable_Code_SetExtra (the _Py names stay as aliases).
+ */
+static inline Py_ssize_t etw_request_code_extra_index(freefunc free_fn)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyUnstable_Eval_RequestCodeExtraIndex(free_fn);
+#else
+    return _PyEval_RequestCodeExtraIndex(free_fn);
+#endif
+}
+
+static inline int etw_code_get_extra_api(PyObject *code, Py_ssize_t index, void **extra)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyUnstable_Code_GetExtra(code, index, extra);
+#else
+    return _PyCode_GetExtra(code, index, extra);
+#endif
+}
+
+static inline int etw_code_set_extra(PyObject *code, Py_ssize_t index, void *extra)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyUnstable_Code_SetExtra(code, index, extra);
+#else
+    return _PyCode_SetExtra(code, index, extra);
+#endif
+}
+
+/*
+ * Reading a code extra without the function call (about half of the
+ * thunk's cost when measured, see spec/linux-profiling.md). PyCodeObject's
+ * `co_extra` is a public field in 3.9..3.14; it points to CPython's
+ * _PyCodeObjectExtra, {Py_ssize_t ce_size; void *ce_extras[];}, unchanged
+ * since 3.6 but in no installed header, hence this mirror. The extension
+ * checks the mirror against the API at import and uses the API if they
+ * disagree.
+ */
+typedef struct etw_code_extra_mirror {
+    Py_ssize_t ce_size;
+    void *ce_extras[1];
+} etw_code_extra_mirror;
+
+static inline void *etw_code_get_extra_inline(PyObject *code, Py_ssize_t index)
+{
+    etw_code_extra_mirror *x = (etw_code_extra_mirror *)((PyCodeObject *)code)->co_extra;
+    return (x != NULL && index < x->ce_size) ? x->ce_extras[index] : NULL;
+}
+
+/*
+ * Qualified name for PythonFunction: co_qualname exists from 3.11; before
+ * it the plain co_name is all a code object knows. Borrowed reference.
+ */
+static inline PyObject *etw_code_qualname(PyCodeObject *co)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return co->co_qualname;
+#else
+    return co->co_name;
+#endif
+}
+
+/*
+ * CPython's own perf map writer (3.12+), shared with its trampolines so
+ * one process's writers do not corrupt each other's lines; NULL before.
+ */
+typedef int (*etw_perfmap_writer_fn)(const void *code_addr, unsigned int code_size, const char *entry_name);
+static inline etw_perfmap_writer_fn etw_python_perfmap_writer(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyUnstable_WritePerfMapEntry;
+#else
+    return NULL;
+#endif
+}
+
+/*
+ * In a forked child, before anything is written through CPython's perf map
+ * writer (3.12+): it keeps the parent's open /tmp/perf-<parent>.map unless
+ * its own trampoline restarts, so close it; the next entry reopens the map
+ * under the child's pid. Nothing to do before 3.12.
+ */
+static inline void etw_python_perfmap_after_fork_child(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyUnstable_PerfMapState_Fini();
+#endif
+}
+
+/*
+ * Instrumented mode uses the C profile function (PyEval_SetProfile) on
+ * every version. On 3.12+ CPython implements it on top of sys.monitoring
+ * (PY_START/PY_RESUME/PY_RETURN/PY_YIELD/PY_UNWIND/CALL/C_RETURN/C_RAISE
+ * mapped back to PyTrace_CALL/RETURN/C_CALL/C_RETURN/C_EXCEPTION) with the
+ * guarantees we rely on: every CALL is followed by one RETURN, through
+ * exceptions (RETURN with a NULL arg) and generators (RETURN on yield, CALL
+ * on resume), and C calls are reported with a PyCFunction object (method
+ * descriptors are bound first). The frame of a CALL event is the callee's.
+ * PyFrame_GetCode (a strong reference) and PyFrame_GetBack are public since
+ * 3.9; PyFrame_GetLineNumber since forever.
+ */
+static inline int etw_frame_object_lasti(PyFrameObject *f)
+{
+    /* 3.11 added PyFrame_GetLasti(); before it f_lasti is a public field. */
+#if PY_VERSION_HEX >= 0x030B0000
+    return PyFrame_GetLasti(f);
+#else
+    return f->f_lasti;
+#endif
+}
+
 #endif
