@@ -17,10 +17,6 @@ from etwtrace_helpers import REPO, SCRIPTS, capture, needs_core, python_events, 
 
 import etwtrace.__main__ as cli
 
-PROFILE_INSTALLED = (Path(cli.__file__).parent / 'profile' / 'python.wprp').is_file()
-needs_profile_install = pytest.mark.xfail(
-    not PROFILE_INSTALLED, strict=True,
-    reason='meson.build does not install python/etwtrace/profile/{python.wprp,python.stacktags} yet')
 
 
 @pytest.mark.parametrize('opt', [[], ['-h'], ['-?'], ['--help'], ['/?'], ['/H'], ['-H']])
@@ -58,7 +54,6 @@ def test_missing_script(capsys, tmp_path):
     assert "can't open file" in capsys.readouterr().err
 
 
-@needs_profile_install
 @pytest.mark.parametrize('opt, name', [('--profile', 'python.wprp'), ('/profile', 'python.wprp'),
                                        ('--stacktags', 'python.stacktags'), ('--STACKTAGS', 'python.stacktags')])
 def test_profile_paths(capsys, opt, name):
