@@ -13,6 +13,7 @@ Two ways to turn addresses into functions, as the upstream tests do:
 """
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -59,11 +60,12 @@ def run(args, *, cwd=SCRIPTS, env=None, check=True, python=sys.executable, timeo
     map etwtrace wrote for that process (/tmp/perf-<pid>.map) is removed."""
     cmd = [str(python), *map(str, args)]
     with subprocess.Popen(cmd, cwd=cwd, env=env or clean_env(), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True) as p:
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as p:
         try:
             out, err = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            p.kill()
+            # Its own process group: forked children holding the pipes go too.
+            os.killpg(p.pid, signal.SIGKILL)
             out, err = p.communicate()
             raise AssertionError(f'{args} did not finish in {timeout} s\nstdout:\n{out}\nstderr:\n{err}')
     _remove(f'/tmp/perf-{p.pid}.map')

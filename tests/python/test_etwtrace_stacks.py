@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from etwtrace_helpers import (SCRIPTS, as_int, capture, clean_env, functions_of, names, needs_core,
+from etwtrace_helpers import (SANITIZED, SCRIPTS, as_int, capture, clean_env, functions_of, names, needs_core,
                               package_files, python_events, run, sampled_stacks)
 
 pytestmark = needs_core
@@ -152,6 +152,10 @@ def test_enable_disable_cycles(tmp_path):
     assert len(pushes) == len(pops) > 0                    # the InstrumentedTracer rounds balance
 
 
+@pytest.mark.skipif(SANITIZED, reason="under GCC 12's libasan the forked child can hang for good: its new "
+                    "session thread blocks in ASan's allocator lock, inherited locked from a parent thread that "
+                    "was allocating at fork() (seen in AsanThread::Init -> SizeClassAllocator64 lock); plain "
+                    "builds run this test on 3.11, 3.13 and 3.14")
 def test_fork(tmp_path):
     parent_etl, child_etl = tmp_path / 'parent.etl', tmp_path / 'child.etl'
     out = run([SCRIPTS / 'forking.py', parent_etl, child_etl]).stdout.split()
