@@ -14,25 +14,24 @@
  *    only after a grace period. Start/stop are serialized by
  *    `sessions_lock`, which the write path never takes.
  *
- * 2. Read-side counters with two phases (the idea of Linux's SRCU). A thread
- *    delivering an event increments readers[phase][shard] (shard = a small
- *    per-thread number, so threads rarely share a cache line), loads the
- *    snapshot, delivers, and decrements the same counter:
+ * 2. Read-side critical sections (read_guard.h; the idea of Linux's SRCU and
+ *    userspace RCU's membarrier flavour). A thread delivering an event
+ *    enters one, loads the snapshot, delivers, and leaves:
  *
  *        writer thread                       stop()
- *        ph = phase; ++readers[ph][me]       publish snapshot without s
- *        set = live_sessions                 flip phase; wait readers[old][*] == 0
- *        ... write into set's sessions ...   flip phase; wait readers[old][*] == 0
- *        --readers[ph][me]                   free old snapshot, close s's file, free s
+ *        tld_read_lock()                     publish snapshot without s
+ *        set = live_sessions                 tld_read_synchronize()
+ *        ... write into set's sessions ...     (membarrier, two phase flips,
+ *        tld_read_unlock()                      wait for older sections)
+ *                                            free old snapshot, close s's file, free s
  *
- *    All of these are sequentially consistent atomics. A reader still
- *    holding the old snapshot incremented its counter before the new one was
- *    published, so whichever phase it chose, one of the two waits sees it
- *    and waits for its decrement. A reader that increments after a wait
- *    looked at its counter loads the snapshot after that, so it sees the new
- *    one. New readers always go to the phase not being waited on, so a stop
- *    cannot be starved by threads writing nonstop; it waits at most for
- *    events already in flight.
+ *    Entering and leaving store to the thread's own record only: no atomic
+ *    read-modify-write and no fence on the write path (the grace period
+ *    makes every running thread execute a memory barrier instead, see
+ *    read_guard.c for why that suffices). New critical sections always go
+ *    to the phase not being waited on, so a stop cannot be starved by
+ *    threads writing nonstop; it waits at most for events already in
+ *    flight.
  *
  * 3. Within a session, the .etl writer has its own mutex (etl_writer.c),
  *    held only while one event is copied into the current buffer, which
@@ -49,12 +48,12 @@
 
 #include "etl_writer.h"
 #include "provider_state.h"
+#include "read_guard.h"
 #include "sink.h"
 #include "stack.h"
 #include "tld_mutex.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,8 +64,6 @@
 #define DEFAULT_BUFFER_SIZE (64u * 1024u)
 #define DEFAULT_FLUSH_MS 1000u
 #define DEFAULT_MEMORY (2u * 1024u * 1024u)
-#define READER_SHARDS 16
-#define CACHE_LINE 64
 
 /* ---- sessions --------------------------------------------------------------- */
 
@@ -99,44 +96,23 @@ static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
 static int sink_registered;    /* under sessions_lock */
 static atomic_uint next_logger_id;
 
-/* ---- read side (see the header comment) ------------------------------------ */
-
-typedef struct reader_counter {
-    _Alignas(CACHE_LINE) atomic_long count;
-} reader_counter;
-
-static reader_counter readers[2][READER_SHARDS];
-static atomic_uint reader_phase;
-static atomic_uint next_shard;
-static _Thread_local unsigned my_shard_plus1;
+/* ---- read side (see the header comment and read_guard.h) ----------------- */
 
 static unsigned read_begin(void)
 {
-    if (my_shard_plus1 == 0)
-        my_shard_plus1 = 1 + atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) % READER_SHARDS;
-    unsigned shard = my_shard_plus1 - 1;
-    unsigned phase = atomic_load(&reader_phase) & 1u;
-    atomic_fetch_add(&readers[phase][shard].count, 1);
-    return phase * READER_SHARDS + shard;
+    return tld_read_lock();
 }
 
 static void read_end(unsigned token)
 {
-    atomic_fetch_sub_explicit(&readers[token / READER_SHARDS][token % READER_SHARDS].count, 1,
-                              memory_order_release);
+    tld_read_unlock(token);
 }
 
 /* Returns once no thread can still hold a snapshot published before the
  * call. Caller holds sessions_lock. */
 static void wait_for_readers(void)
 {
-    for (int round = 0; round < 2; round++) {
-        unsigned old = atomic_load(&reader_phase) & 1u;
-        atomic_store(&reader_phase, old ^ 1u);
-        for (int s = 0; s < READER_SHARDS; s++)
-            while (atomic_load(&readers[old][s].count) != 0)
-                sched_yield();
-    }
+    tld_read_synchronize();
 }
 
 /* ---- filtering ---------------------------------------------------------------- */
@@ -235,10 +211,12 @@ static void fork_prepare(void)
 {
     pthread_mutex_lock(&sessions_lock);
     tld_registry_lock();
+    tld_read_guard_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+    tld_read_guard_fork_parent();
     tld_registry_unlock();
     pthread_mutex_unlock(&sessions_lock);
 }
@@ -246,9 +224,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     atomic_store(&live_sessions, NULL);
-    for (int ph = 0; ph < 2; ph++)
-        for (int sh = 0; sh < READER_SHARDS; sh++)
-            atomic_store(&readers[ph][sh].count, 0); /* in-flight writers were other threads */
+    tld_read_guard_fork_child(); /* in-flight writers were other threads */
     tld_registry_unlock();
     tld_provider_for_each(recompute_one, NULL);
     pthread_mutex_unlock(&sessions_lock);

@@ -1,0 +1,170 @@
+/*
+ * test_read_guard.c — read-side critical sections and grace periods
+ * (src/core/read_guard.h): reader threads, some short-lived so records are
+ * given back and reused, follow a published pointer inside (nested)
+ * critical sections while an updater replaces it, waits a grace period
+ * and poisons the old object; no reader may ever see the poison. Also: a
+ * grace period with nobody reading returns, and a forked child (whose
+ * parent had readers mid-section) can still complete grace periods.
+ */
+#include "read_guard.h"
+
+#include "check.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ALIVE 0x600DF00Du
+#define POISON 0xDEADBEEFu
+
+typedef struct object {
+    atomic_uint state;
+    unsigned value;
+} object;
+
+static _Atomic(object *) published;
+static atomic_int stop;
+static atomic_long bad, sections;
+
+static void read_once(int nested)
+{
+    unsigned outer = tld_read_lock();
+    unsigned inner = nested ? tld_read_lock() : 0;
+    object *o = atomic_load_explicit(&published, memory_order_acquire);
+    for (int i = 0; i < 8; i++)
+        if (atomic_load_explicit(&o->state, memory_order_relaxed) != ALIVE)
+            atomic_fetch_add(&bad, 1);
+    if (nested)
+        tld_read_unlock(inner);
+    if (atomic_load_explicit(&o->state, memory_order_relaxed) != ALIVE)
+        atomic_fetch_add(&bad, 1);
+    tld_read_unlock(outer);
+    atomic_fetch_add_explicit(&sections, 1, memory_order_relaxed);
+}
+
+static void *reader_main(void *arg)
+{
+    long rounds = (long)(intptr_t)arg; /* 0: until stop */
+    for (long i = 0; rounds == 0 ? !atomic_load(&stop) : i < rounds; i++)
+        read_once(i & 1);
+    return NULL;
+}
+
+/* Short-lived readers, one after another: their records are reused. */
+static void *churn_main(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&stop)) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, reader_main, (void *)(intptr_t)200) == 0)
+            pthread_join(t, NULL);
+    }
+    return NULL;
+}
+
+static object *all_objects[4096]; /* freed at the end */
+static unsigned object_count;
+
+static object *make_object(unsigned value)
+{
+    object *o = malloc(sizeof *o);
+    all_objects[object_count++] = o;
+    atomic_init(&o->state, ALIVE);
+    o->value = value;
+    return o;
+}
+
+static void update(unsigned value)
+{
+    object *old = atomic_load(&published);
+    atomic_store_explicit(&published, make_object(value), memory_order_release);
+    tld_read_synchronize();
+    /* Freed only at the end: a reader that got here too early must read POISON, not
+     * reused memory, so the check can see it. */
+    atomic_store_explicit(&old->state, POISON, memory_order_relaxed);
+}
+
+static void test_readers_never_see_poison(void)
+{
+    enum { READERS = 6, UPDATES = 3000 };
+    atomic_store(&published, make_object(0));
+    pthread_t th[READERS + 1];
+    for (int i = 0; i < READERS; i++)
+        pthread_create(&th[i], NULL, reader_main, NULL);
+    pthread_create(&th[READERS], NULL, churn_main, NULL);
+    for (unsigned u = 1; u <= UPDATES; u++) {
+        update(u);
+        if (u % 64 == 0)
+            sched_yield();
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i <= READERS; i++)
+        pthread_join(th[i], NULL);
+    CHECK_EQ_INT(atomic_load(&bad), 0);
+    CHECK(atomic_load(&sections) > UPDATES);
+    for (unsigned i = 0; i < object_count; i++)
+        free(all_objects[i]);
+    printf("read guard: %d grace periods, %ld critical sections, %ld saw freed data\n", UPDATES,
+           atomic_load(&sections), atomic_load(&bad));
+}
+
+static void test_synchronize_alone(void)
+{
+    tld_read_synchronize();
+    unsigned t = tld_read_lock();
+    tld_read_unlock(t);
+    tld_read_synchronize();
+    CHECK(1);
+}
+
+/* A reader thread sits inside a critical section while the process
+ * forks: the child, which does not have that thread, must not wait for it. */
+static atomic_int holding, release_holder;
+
+static void *holder_main(void *arg)
+{
+    (void)arg;
+    unsigned t = tld_read_lock();
+    atomic_store(&holding, 1);
+    while (!atomic_load(&release_holder))
+        sched_yield();
+    tld_read_unlock(t);
+    return NULL;
+}
+
+static void test_fork(void)
+{
+    pthread_atfork(tld_read_guard_fork_prepare, tld_read_guard_fork_parent, tld_read_guard_fork_child);
+    pthread_t th;
+    pthread_create(&th, NULL, holder_main, NULL);
+    while (!atomic_load(&holding))
+        sched_yield();
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(10);
+        tld_read_synchronize();
+        unsigned t = tld_read_lock();
+        tld_read_unlock(t);
+        tld_read_synchronize();
+        _exit(0);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    atomic_store(&release_holder, 1);
+    pthread_join(th, NULL);
+    tld_read_synchronize();
+}
+
+int main(void)
+{
+    (void)check_hex;
+    test_synchronize_alone();
+    test_readers_never_see_poison();
+    test_fork();
+    return check_report("test_read_guard");
+}
