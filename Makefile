@@ -2,8 +2,8 @@
 #   make demo   set up, build, and run the demo
 #   make test   set up, build, and run every test: `make check` on this
 #               machine's python3, a short fuzzing run, the thunk tests
-#               on aarch64 under qemu, then `make check` again inside Debian chroots on CPython 3.13 (trixie) and
-#               3.14 (sid)
+#               on aarch64 under qemu, then the C tests and pytest again
+#               inside Debian chroots on CPython 3.13 (trixie) and 3.14 (sid)
 # `make check` alone is the suite on one interpreter (C tests, pytest, both
 # again built with ASan+UBSan, the C tests with TSan). Everything lands in .venv*, build/ and
 # .cache/ inside the checkout (chroots in /var/tmp/pytrace-chroots).

@@ -6,10 +6,11 @@
 # parts most likely to break across versions (frame-evaluation hook, code
 # extras, frame accessors, perf trampolines) are at our core. This script gives
 # each newer interpreter a Debian chroot, copies the project into it at /src
-# and runs the project's own entry point there, `make -C /src check` (which
-# makes its own virtual environment with the chroot's python3, installs the
-# project and its test dependencies from PyPI, and runs the C tests and
-# pytest). It is used by .ci/run and by hand. It needs root (chroot, mount).
+# and runs the project's own test targets there, `make -C /src test-c
+# test-python` (which make their own virtual environment with the chroot's
+# python3, install the project and its test dependencies from PyPI, and run
+# the C tests and pytest; the sanitizer builds run once, on the host). It is
+# used by .ci/run and by hand. It needs root (chroot, mount).
 #
 # Usage:
 #   scripts/chroot-test.sh [options] [trixie|sid ...]    (default: trixie sid)
@@ -23,7 +24,7 @@
 #   --src DIR       project tree to copy (default: the repository this script
 #                   lives in). A git repository is copied as its HEAD unless
 #                   --worktree is given; any other directory as it stands.
-#   --cmd 'CMD'     run CMD (bash, in /src) instead of `make -C /src check`
+#   --cmd 'CMD'     run CMD (bash, in /src) instead of `make -C /src test-c test-python`
 #   --with-perf     install Debian's linux-perf inside (once per chroot) and
 #                   mount /proc and /sys for the run, so tests can run `perf`
 #                   (a chroot that already has perf gets the mounts anyway)
@@ -427,7 +428,7 @@ run_suite() {   # SUITE
 
 keep=0 worktree=0 with_perf=0 rebuild=0 mode=test shell_suite=""
 src=""
-test_cmd="make -C /src check"
+test_cmd="make -C /src test-c test-python"
 suites=()
 
 while (($#)); do
