@@ -2,29 +2,61 @@
  * etl_writer.c — the .etl file writer (see etl_writer.h for the contract
  * and spec/etl-file.md for every byte written here).
  *
- *   writers ──lock──► cur buffer ──full──► full queue ──► flush thread ──► file
- *                        ▲                                   │
- *                        └──────────── free list ◄───────────┘
+ *   thread A ──(no lock)──► lane A's buffer ─┐
+ *   thread B ──(no lock)──► lane B's buffer ─┼─full─► full queue ──► flush thread ──► file
+ *   threads without a lane ──lock──► shared ─┘   ▲                     │
+ *                                                └──── free list ◄─────┘
+ *
+ * Lanes. The first time a thread writes, it gets a lane of its own (while
+ * there are fewer than buffer_count - 2 of them; later threads share one
+ * buffer under `lock`, the original design). A lane's current buffer is
+ * filled by its owner thread only, so appending an event takes no lock and
+ * no atomic read-modify-write: the owner formats the record above `fill`
+ * and then publishes the new fill level with one release store. Its
+ * timestamp is read by the owner, from a monotonic clock, so timestamps
+ * never decrease within a buffer (spec/etl-file.md) — a lane buffer holds
+ * one thread's events; readers that want one time line merge buffers by
+ * timestamp, as they do for ETW's per-processor buffers. The owner takes
+ * `lock` only when its buffer is full (seal it into the queue, take a free
+ * one, or wait for one: back-pressure, never a drop). A thread finds its
+ * lane through a small thread-local cache keyed by the writer's serial
+ * number (unique per open, so a stale entry never matches a new writer);
+ * on a miss it looks the lane up under `lock` by the thread's token, so a
+ * thread keeps one lane per writer and its events stay in order. Tokens
+ * are addresses of thread-local storage: a thread that exited leaves its
+ * lane to the next thread given the same address, which is harmless (the
+ * dead thread writes nothing more) and keeps lanes from leaking. Buffer
+ * count limits lanes because each one holds a buffer while it fills, and
+ * two must stay in circulation (the shared buffer, and one moving between
+ * the full queue and the free list) so every writer keeps making progress.
  *
  * File layout: buffer i lives at offset i * BufferSize. Buffer 0 holds the
  * logfile header and nothing else (real files do the same, and etl-parser
  * skips events in buffer 0). Event buffers get their file slot when they
  * are first written, by the one thread doing I/O at a time (the `io`
- * mutex), in the order they were filled, so the file never has holes and
- * BuffersWritten is simply the next free slot.
+ * mutex), so the file never has holes and BuffersWritten is simply the
+ * next free slot. A thread's buffers get slots in the order it filled
+ * them: it seals one into the queue before taking the next, and the flush
+ * thread empties the queue before it looks at current buffers, in the same
+ * hold of `lock` (flush_pending), so each thread's events are in order in
+ * the file.
  *
- * Crash safety: the flush thread writes the partly filled current buffer in
- * place every flush interval, then keeps filling it in memory. Each write
- * stores the data first and the 0x48-byte buffer header last, and buffer 0's
- * BuffersWritten is rewritten only after that, so whatever a SIGKILL
- * interrupts, a reader that trusts buffer 0 and each buffer's SavedOffset
- * sees only complete records. The partial write reads bytes below the
- * snapshot of `used` taken under the lock, while writers only append above
- * it, so it needs no copy and does not race with them.
+ * Crash safety: the flush thread writes the partly filled current buffers
+ * (every lane's and the shared one) in place every flush interval, then
+ * they keep filling in memory. Each write stores the data first and the
+ * 0x48-byte buffer header last, and buffer 0's BuffersWritten is rewritten
+ * only after that, so whatever a SIGKILL interrupts, a reader that trusts
+ * buffer 0 and each buffer's SavedOffset sees only complete records. The
+ * partial write reads bytes below the fill level loaded (acquire) under
+ * `lock`, while the owner only appends above it, so it needs no copy and
+ * does not race with it; a buffer sealed meanwhile is written again, whole,
+ * after the partial write (both under `io`) and only then recycled.
  *
- * Locks: `lock` guards the buffer lists and counters and is held only to
- * copy one event (or to move buffer pointers); `io` serializes file writes
- * and slot numbering and is never taken while holding `lock`.
+ * Locks: `lock` guards the buffer lists, the lane table, each lane's
+ * buffer pointer (changed by its owner under `lock`, read by the owner
+ * without it), the shared buffer and the counters other than the lanes'
+ * own; `io` serializes file writes and slot numbering and is never taken
+ * while holding `lock`.
  */
 #include "etl_writer.h"
 
@@ -72,21 +104,39 @@ static size_t align8(size_t n)
 
 /* ---- state ------------------------------------------------------------------ */
 
+/* A buffer's fill level and record count in one word, so that a reader of
+ * both (the flush thread) sees a pair that belongs together. */
+#define FILL_USED(f) ((uint32_t)(f))
+#define FILL_EVENTS(f) ((uint32_t)((f) >> 32))
+#define FILL(used, events) ((uint64_t)(used) | ((uint64_t)(events) << 32))
+
 typedef struct etl_buffer {
-    uint8_t *mem;            /* buffer_size bytes; 0xFF beyond `used` */
-    uint32_t used;           /* bytes filled, header included (under `lock`) */
-    uint32_t events;         /* records in it (under `lock`) */
+    uint8_t *mem;            /* buffer_size bytes; 0xFF beyond the fill level */
+    /* FILL(used, events): bytes filled (header included) and records. Set by
+     * the one thread appending (a lane's owner, or any thread under `lock`
+     * for the shared buffer) with a release store after the record bytes. */
+    atomic_uint_least64_t fill;
     /* Below: touched only by the thread holding `io`. */
     int64_t slot;            /* file index, -1 until first written */
     uint32_t flushed_used;   /* `used` as last written to the file */
     uint32_t flushed_events; /* `events` as last written to the file */
 } etl_buffer;
 
+/* One thread's place to write (see the header comment). */
+typedef struct etl_lane {
+    const void *token;       /* the owner thread's token (under `lock`) */
+    etl_buffer *buf;         /* NULL until its first event; see "Locks" */
+    /* Events stored through this lane: written by the owner only (load +
+     * store, no read-modify-write), read by get_stats. */
+    atomic_uint_least64_t accepted;
+} etl_lane;
+
 struct etl_writer {
     int fd;
     uint32_t buffer_size;
     uint16_t logger_id;
     uint32_t flush_interval_ms;
+    uint64_t serial;          /* unique per open: keys the thread-local lane cache */
     uint8_t *filler;          /* buffer_size bytes of 0xFF */
 
     pthread_mutex_t lock;
@@ -94,12 +144,16 @@ struct etl_writer {
     pthread_cond_t space;     /* writers: a buffer came back to the free list */
     etl_buffer *bufs;
     uint32_t buffer_count, buffers_allocated;
-    etl_buffer *cur;          /* NULL until the first event after a seal */
+    etl_buffer *cur;          /* the shared buffer; NULL until the first event after a seal */
     etl_buffer **full;        /* ring of sealed buffers, fill order */
     uint32_t full_head, full_count;
     etl_buffer **free_list;
     uint32_t free_count;
-    uint64_t events_accepted;
+    etl_lane *lanes;          /* max_lanes entries, lane_count in use */
+    uint32_t lane_count, max_lanes;
+    etl_buffer **snapshot;    /* flush_pending's list of current buffers (under `io`) */
+    uint64_t *snapshot_fill;
+    uint64_t events_accepted; /* through the shared buffer */
     uint64_t events_too_large;
     int closing;
 
@@ -412,15 +466,110 @@ static etl_buffer *take_free(etl_writer *w)
     if (w->free_count == 0)
         return NULL;
     etl_buffer *b = w->free_list[--w->free_count];
-    b->used = ETL_WRITER_BUFFER_HEADER_SIZE;
-    b->events = 0;
+    atomic_store_explicit(&b->fill, FILL(ETL_WRITER_BUFFER_HEADER_SIZE, 0), memory_order_relaxed);
     b->slot = -1;
     b->flushed_used = 0;
     b->flushed_events = 0;
     return b;
 }
 
+/* Puts a filled buffer in the full queue and wakes the flush thread.
+ * Caller holds `lock`. */
+static void seal(etl_writer *w, etl_buffer *b)
+{
+    push_full(w, b);
+    pthread_cond_signal(&w->work);
+}
+
+/* A buffer to fill: a free one, or, when every buffer waits for the disk,
+ * the first one the flush thread gives back (back-pressure). Caller holds
+ * `lock`, which the wait releases. */
+static etl_buffer *wait_for_free(etl_writer *w)
+{
+    etl_buffer *fresh;
+    while ((fresh = take_free(w)) == NULL)
+        pthread_cond_wait(&w->space, &w->lock);
+    return fresh;
+}
+
+/* ---- lanes --------------------------------------------------------------------- */
+
+/* Writers opened so far, for their serial numbers. */
+static atomic_uint_least64_t writer_serials;
+
+#define LANE_CACHE_SIZE 8 /* writers a thread can alternate between without a lookup */
+
+typedef struct lane_cache_entry {
+    uint64_t serial;          /* 0: empty */
+    etl_lane *lane;           /* NULL: this thread writes through the shared buffer */
+} lane_cache_entry;
+
+static _Thread_local lane_cache_entry lane_cache[LANE_CACHE_SIZE];
+
+/* The calling thread's lane in `w`, creating it when there is room, or NULL
+ * for the shared buffer. Slow path of lane_of_this_thread(). */
+static etl_lane *find_lane(etl_writer *w, lane_cache_entry *entry)
+{
+    const void *token = lane_cache; /* this thread's storage: unique among live threads */
+    pthread_mutex_lock(&w->lock);
+    etl_lane *lane = NULL;
+    for (uint32_t i = 0; i < w->lane_count && lane == NULL; i++)
+        if (w->lanes[i].token == token)
+            lane = &w->lanes[i];
+    if (lane == NULL && w->lane_count < w->max_lanes) {
+        lane = &w->lanes[w->lane_count++];
+        lane->token = token;
+        /* This thread may have written through the shared buffer before
+         * (its cache entry was evicted): seal that buffer now, so its
+         * earlier events get an earlier file slot than its lane's. */
+        if (w->cur != NULL && FILL_EVENTS(atomic_load_explicit(&w->cur->fill, memory_order_relaxed)) > 0) {
+            seal(w, w->cur);
+            w->cur = NULL;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    entry->serial = w->serial;
+    entry->lane = lane;
+    return lane;
+}
+
+static inline etl_lane *lane_of_this_thread(etl_writer *w)
+{
+    lane_cache_entry *entry = &lane_cache[w->serial % LANE_CACHE_SIZE];
+    if (entry->serial == w->serial)
+        return entry->lane;
+    return find_lane(w, entry);
+}
+
 /* ---- writing events ------------------------------------------------------------ */
+
+/* The shared buffer, for threads without a lane: the record is formatted
+ * under `lock`, which is also where its timestamp is read, so file order
+ * is time order within that buffer. */
+static int write_shared(etl_writer *w, const etl_writer_event *ev, size_t size, size_t room)
+{
+    pthread_mutex_lock(&w->lock);
+    etl_buffer *b;
+    uint64_t fill;
+    for (;;) {
+        b = w->cur;
+        fill = b != NULL ? atomic_load_explicit(&b->fill, memory_order_relaxed) : 0;
+        if (b != NULL && FILL_USED(fill) + room <= w->buffer_size)
+            break;
+        if (b != NULL) {
+            seal(w, b);
+            w->cur = NULL;
+        }
+        w->cur = take_free(w);
+        if (w->cur == NULL) /* every buffer waits for the disk; another thread may refill cur meanwhile */
+            pthread_cond_wait(&w->space, &w->lock);
+    }
+    format_record(b->mem + FILL_USED(fill), size, ev, tld_clock_ticks());
+    atomic_store_explicit(&b->fill, fill + FILL(room, 1), memory_order_release);
+    w->events_accepted++;
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+}
 
 int etl_writer_write(etl_writer *w, const etl_writer_event *ev)
 {
@@ -432,27 +581,29 @@ int etl_writer_write(etl_writer *w, const etl_writer_event *ev)
         pthread_mutex_unlock(&w->lock);
         return EMSGSIZE;
     }
-    pthread_mutex_lock(&w->lock);
-    etl_buffer *b;
-    for (;;) {
-        b = w->cur;
-        if (b != NULL && b->used + room <= w->buffer_size)
-            break;
-        if (b != NULL) {
-            push_full(w, b);
-            w->cur = NULL;
-            pthread_cond_signal(&w->work);
-        }
-        w->cur = take_free(w);
-        if (w->cur == NULL)
-            pthread_cond_wait(&w->space, &w->lock); /* every buffer waits for the disk */
+    etl_lane *lane = lane_of_this_thread(w);
+    if (lane == NULL)
+        return write_shared(w, ev, size, room);
+
+    /* Only this thread changes lane->buf and appends to it (header comment). */
+    etl_buffer *b = lane->buf;
+    uint64_t fill = b != NULL ? atomic_load_explicit(&b->fill, memory_order_relaxed) : 0;
+    if (__builtin_expect(b == NULL || FILL_USED(fill) + room > w->buffer_size, 0)) {
+        pthread_mutex_lock(&w->lock);
+        lane->buf = NULL; /* the flush thread must not see b once it is queued */
+        if (b != NULL)
+            seal(w, b);
+        b = wait_for_free(w);
+        lane->buf = b;
+        pthread_mutex_unlock(&w->lock);
+        fill = atomic_load_explicit(&b->fill, memory_order_relaxed);
     }
-    /* The timestamp is read under the lock: file order is time order. */
-    format_record(b->mem + b->used, size, ev, tld_clock_ticks());
-    b->used += (uint32_t)room;
-    b->events++;
-    w->events_accepted++;
-    pthread_mutex_unlock(&w->lock);
+    format_record(b->mem + FILL_USED(fill), size, ev, tld_clock_ticks());
+    /* Release: the flush thread that loads this fill level (acquire) sees
+     * the record bytes below it. */
+    atomic_store_explicit(&b->fill, fill + FILL(room, 1), memory_order_release);
+    atomic_store_explicit(&lane->accepted, atomic_load_explicit(&lane->accepted, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     return 0;
 }
 
@@ -467,11 +618,13 @@ static uint64_t slot_offset(const etl_writer *w, int64_t slot)
  * Returns 0 or errno; on failure its unwritten events count as lost. */
 static int write_sealed(etl_writer *w, etl_buffer *b)
 {
+    uint64_t fill = atomic_load_explicit(&b->fill, memory_order_acquire);
+    uint32_t used = FILL_USED(fill), events = FILL_EVENTS(fill);
     int fresh = b->slot < 0;
     if (fresh)
         b->slot = w->next_slot++;
     uint32_t from = fresh ? ETL_WRITER_BUFFER_HEADER_SIZE : b->flushed_used;
-    fill_buffer_header(b->mem, w, b->used, tld_clock_ticks(), (uint64_t)b->slot,
+    fill_buffer_header(b->mem, w, used, tld_clock_ticks(), (uint64_t)b->slot,
                        BUFFER_FLAG_NORMAL, BUFFER_TYPE_GENERIC);
     uint64_t off = slot_offset(w, b->slot);
     int err = pwrite_all(w->fd, b->mem + from, w->buffer_size - from, off + from);
@@ -479,13 +632,13 @@ static int write_sealed(etl_writer *w, etl_buffer *b)
         err = pwrite_all(w->fd, b->mem, ETL_WRITER_BUFFER_HEADER_SIZE, off);
     if (err != 0) {
         note_write_error(w, err);
-        atomic_fetch_add(&w->events_lost_io, b->events - b->flushed_events);
+        atomic_fetch_add(&w->events_lost_io, events - b->flushed_events);
         if (fresh)
             w->next_slot--; /* nothing later has a slot yet: reuse it */
         return err;
     }
-    b->flushed_used = b->used;
-    b->flushed_events = b->events;
+    b->flushed_used = used;
+    b->flushed_events = events;
     return 0;
 }
 
@@ -566,19 +719,38 @@ static int flush_pending(etl_writer *w, int partial)
             pthread_mutex_unlock(&w->lock);
             continue;
         }
-        etl_buffer *b = w->cur;
-        /* Only once the queue is empty, so slots stay in fill order. */
-        if (!partial || b == NULL || b->used == ETL_WRITER_BUFFER_HEADER_SIZE || b->used == b->flushed_used) {
-            pthread_mutex_unlock(&w->lock);
-            break;
+        /* Only once the queue is empty, in the same hold of `lock`, so
+         * slots stay in each thread's fill order (header comment). */
+        uint32_t n = 0;
+        for (uint32_t i = 0; partial && i <= w->lane_count; i++) {
+            etl_buffer *b = i < w->lane_count ? w->lanes[i].buf : w->cur;
+            if (b == NULL)
+                continue;
+            /* Acquire: the records below this level are complete. */
+            uint64_t fill = atomic_load_explicit(&b->fill, memory_order_acquire);
+            if (FILL_USED(fill) == ETL_WRITER_BUFFER_HEADER_SIZE || FILL_USED(fill) == b->flushed_used)
+                continue;
+            w->snapshot[n] = b;
+            w->snapshot_fill[n++] = fill;
         }
-        uint32_t used = b->used, events = b->events;
         pthread_mutex_unlock(&w->lock);
-        int err = write_partial(w, b, used, events);
-        if (err == 0)
-            err = rewrite_header0(w);
-        if (rc == 0)
-            rc = err;
+        /* A buffer in the snapshot may be sealed meanwhile; it is recycled
+         * only after write_sealed, which needs `io`, which we hold. */
+        int wrote = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t fill = w->snapshot_fill[i];
+            int err = write_partial(w, w->snapshot[i], FILL_USED(fill), FILL_EVENTS(fill));
+            wrote |= err == 0;
+            if (rc == 0)
+                rc = err;
+        }
+        /* Once for all of them: until then BuffersWritten does not count
+         * the new slots, and rewritten old ones were complete at every step. */
+        if (wrote) {
+            int err = rewrite_header0(w);
+            if (rc == 0)
+                rc = err;
+        }
         break;
     }
     pthread_mutex_unlock(&w->io);
@@ -646,6 +818,9 @@ static void free_writer(etl_writer *w)
         for (uint32_t i = 0; i < w->buffers_allocated; i++)
             free(w->bufs[i].mem);
     free(w->bufs);
+    free(w->lanes);
+    free(w->snapshot);
+    free(w->snapshot_fill);
     free(w->full);
     free(w->free_list);
     free(w->header0);
@@ -683,6 +858,8 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
     w->logger_id = cfg->logger_id;
     w->flush_interval_ms = cfg->flush_interval_ms;
     w->next_slot = 1;
+    w->serial = 1 + atomic_fetch_add_explicit(&writer_serials, 1, memory_order_relaxed);
+    w->max_lanes = w->buffer_count - 2;
     pthread_mutex_init(&w->lock, NULL);
     pthread_mutex_init(&w->io, NULL);
     pthread_condattr_t ca;
@@ -695,10 +872,14 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
     w->bufs = calloc(w->buffer_count, sizeof *w->bufs);
     w->full = calloc(w->buffer_count, sizeof *w->full);
     w->free_list = calloc(w->buffer_count, sizeof *w->free_list);
+    w->lanes = calloc(w->max_lanes + 1, sizeof *w->lanes);
+    w->snapshot = calloc(w->max_lanes + 1, sizeof *w->snapshot);
+    w->snapshot_fill = calloc(w->max_lanes + 1, sizeof *w->snapshot_fill);
     w->header0 = malloc(bs);
     w->filler = malloc(bs);
     /* Two buffers up front, so writers always make progress. */
-    if (w->bufs == NULL || w->full == NULL || w->free_list == NULL || w->header0 == NULL ||
+    if (w->bufs == NULL || w->full == NULL || w->free_list == NULL || w->lanes == NULL ||
+        w->snapshot == NULL || w->snapshot_fill == NULL || w->header0 == NULL ||
         w->filler == NULL || allocate_buffer(w) != TLD_OK || allocate_buffer(w) != TLD_OK) {
         free_writer(w);
         return TLD_E_NO_MEMORY;
@@ -744,6 +925,8 @@ void etl_writer_get_stats(etl_writer *w, etl_writer_stats *st)
 {
     pthread_mutex_lock(&w->lock);
     uint64_t accepted = w->events_accepted;
+    for (uint32_t i = 0; i < w->lane_count; i++)
+        accepted += atomic_load_explicit(&w->lanes[i].accepted, memory_order_relaxed);
     uint64_t too_large = w->events_too_large;
     pthread_mutex_unlock(&w->lock);
     uint64_t lost_io = atomic_load(&w->events_lost_io);
@@ -765,12 +948,20 @@ int etl_writer_close(etl_writer *w, etl_writer_stats *st)
     if (w->thread_started)
         pthread_join(w->thread, NULL);
 
+    /* No writer runs any more (contract): every lane's buffer and the
+     * shared one go to the queue, each thread's in its fill order. */
     pthread_mutex_lock(&w->lock);
-    if (w->cur != NULL && w->cur->events > 0)
-        push_full(w, w->cur);
-    else if (w->cur != NULL)
-        w->free_list[w->free_count++] = w->cur;
-    w->cur = NULL;
+    for (uint32_t i = 0; i <= w->lane_count; i++) {
+        etl_buffer **cur = i < w->lane_count ? &w->lanes[i].buf : &w->cur;
+        etl_buffer *b = *cur;
+        *cur = NULL;
+        if (b == NULL)
+            continue;
+        if (FILL_EVENTS(atomic_load_explicit(&b->fill, memory_order_relaxed)) > 0)
+            push_full(w, b);
+        else
+            w->free_list[w->free_count++] = b;
+    }
     pthread_mutex_unlock(&w->lock);
     flush_pending(w, 0);
 

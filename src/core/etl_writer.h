@@ -4,13 +4,18 @@
  * logfile header, then fixed-size buffers of TraceLogging event records.
  *
  * A writer belongs to one session. Any number of threads may call
- * etl_writer_write() at once: each event is copied into the current
- * in-memory buffer under the writer's lock (which is also where its
- * timestamp is taken, so timestamps never decrease in file order). Full
- * buffers go to a queue that a background thread writes to the file; it
- * also flushes the partly filled current buffer every flush interval, in
- * place, and rewrites buffer 0's counters after each flush, so a process
- * killed at any moment leaves a file readable up to its last flush.
+ * etl_writer_write() at once. Each thread gets a buffer of its own (a
+ * "lane", while the buffer count allows; later threads share one buffer
+ * under the writer's lock) and appends its events there without taking a
+ * lock; its timestamps come from a monotonic clock read by that thread, so
+ * timestamps never decrease within a buffer and each thread's events are
+ * in order in the file. Events of different threads are in different
+ * buffers, each in time order; a reader merges buffers by timestamp for
+ * one time line, as with ETW's per-processor buffers. Full buffers go to a
+ * queue that a background thread writes to the file; it also flushes the
+ * partly filled current buffers every flush interval, in place, and
+ * rewrites buffer 0's counters after each flush, so a process killed at
+ * any moment leaves a file readable up to its last flush.
  *
  * Nothing is dropped for speed: when every buffer is waiting for the disk,
  * writers wait. Events are dropped only when they cannot be stored (larger

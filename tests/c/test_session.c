@@ -297,8 +297,8 @@ static void *writer_main(void *argp)
 /* Every thread's events appear in order; `contiguous`: without gaps. */
 static void check_thread_order(const tp_file *f, unsigned threads, int contiguous, uint32_t *counts)
 {
-    int64_t last[16];
-    uint32_t tids[16] = {0};
+    int64_t last[32];
+    uint32_t tids[32] = {0};
     for (unsigned t = 0; t < threads; t++) {
         last[t] = -1;
         counts[t] = 0;
@@ -355,6 +355,74 @@ static void test_many_threads(void)
     check_thread_order(&f, THREADS, 1, counts);
     for (unsigned t = 0; t < THREADS; t++)
         CHECK_EQ_INT(counts[t], EACH);
+    tp_free(&f);
+    unlink(path);
+    tld_provider_close(p);
+}
+
+/* ---- per-thread buffers (lanes) ------------------------------------------- */
+
+/* Timestamps never decrease within a buffer, nor along one thread's events
+ * in file order (its buffers are in the file in the order it filled them). */
+static void check_timestamps(const tp_file *f, unsigned threads)
+{
+    uint64_t last_in_thread[16] = {0};
+    int bad_buffer = 0, bad_thread = 0;
+    for (size_t i = 0; i < f->count; i++) {
+        const tp_event *e = &f->events[i];
+        if (i > 0 && f->events[i - 1].buffer == e->buffer && e->timestamp < f->events[i - 1].timestamp)
+            bad_buffer++;
+        uint32_t t = ev_thread(e);
+        if (t < threads && t < 16) {
+            bad_thread += e->timestamp < last_in_thread[t];
+            last_in_thread[t] = e->timestamp;
+        }
+    }
+    CHECK_EQ_INT(bad_buffer, 0);
+    CHECK_EQ_INT(bad_thread, 0);
+}
+
+/*
+ * More threads than lanes (buffer_count 8: 6 lanes, the rest share a
+ * buffer), in two waves so the second wave's threads reuse the lanes the
+ * first left behind. Small buffers: constant sealing and back-pressure.
+ * Nothing lost, each thread's events gap-free and in order, timestamps
+ * non-decreasing per buffer and per thread.
+ */
+static void test_lanes(void)
+{
+    enum { WAVE = 8, THREADS = 2 * WAVE, EACH = 20000 };
+    tld_provider *p;
+    CHECK_EQ_INT(tld_provider_open(&p, NAME("SessTest.Lanes"), NULL, NULL), 0);
+    char path[300];
+    tld_session_provider prov[] = {{.name = "SessTest.Lanes", .name_len = 14}};
+    char why[256];
+    tld_session_config cfg = {.path = tmp_path(path, sizeof path, "lanes.etl"), .providers = prov,
+                              .provider_count = 1, .buffer_size = 8192, .buffer_count = 8,
+                              .flush_interval_ms = 2, .error_message = why, .error_message_size = sizeof why};
+    tld_session *s;
+    CHECK_EQ_INT(tld_session_start(&s, &cfg), 0);
+    pthread_t th[THREADS];
+    writer_arg args[THREADS];
+    for (unsigned wave = 0; wave < 2; wave++) {
+        for (unsigned t = wave * WAVE; t < (wave + 1) * WAVE; t++) {
+            args[t] = (writer_arg){.p = p, .index = t, .count = EACH};
+            pthread_create(&th[t], NULL, writer_main, &args[t]);
+        }
+        for (unsigned t = wave * WAVE; t < (wave + 1) * WAVE; t++)
+            pthread_join(th[t], NULL);
+    }
+    tld_session_stats st;
+    tp_file f;
+    stop_and_load(s, path, &f, &st);
+    CHECK_EQ_INT(st.events_written, THREADS * EACH);
+    CHECK_EQ_INT(st.events_lost, 0);
+    CHECK_EQ_INT(f.count, THREADS * EACH);
+    uint32_t counts[THREADS];
+    check_thread_order(&f, THREADS, 1, counts);
+    for (unsigned t = 0; t < THREADS; t++)
+        CHECK_EQ_INT(counts[t], EACH);
+    check_timestamps(&f, THREADS);
     tp_free(&f);
     unlink(path);
     tld_provider_close(p);
@@ -471,7 +539,22 @@ static void test_errors(void)
 
 /* ---- SIGKILL ------------------------------------------------------------------------ */
 
-static int kill_child(const char *path)
+static void *kill_child_writer(void *arg)
+{
+    writer_arg *a = arg;
+    tld_event_builder b;
+    tld_builder_init(&b, 0, 0);
+    for (uint32_t seq = 0;; seq++) {
+        write_seq(a->p, &b, 4, 0, a->index, seq);
+        if (seq % 16 == 15)
+            sleep_ms(1);
+    }
+    return NULL;
+}
+
+/* Writes until killed from `threads` threads (thread 0 is this one), each
+ * a numbered sequence of its own. */
+static int kill_child(const char *path, unsigned threads)
 {
     tld_provider *p;
     if (tld_provider_open(&p, NAME("SessTest.Kill"), NULL, NULL) != 0)
@@ -482,20 +565,25 @@ static int kill_child(const char *path)
     tld_session *s;
     if (tld_session_start(&s, &cfg) != 0)
         return 3;
-    tld_event_builder b;
-    tld_builder_init(&b, 0, 0);
-    for (uint32_t seq = 0;; seq++) {
-        write_seq(p, &b, 4, 0, 0, seq);
-        if (seq % 16 == 15)
-            sleep_ms(1);
+    static writer_arg args[8];
+    for (unsigned t = 0; t < threads && t < 8; t++) {
+        args[t] = (writer_arg){.p = p, .index = t};
+        pthread_t th;
+        if (t > 0 && pthread_create(&th, NULL, kill_child_writer, &args[t]) != 0)
+            return 4;
     }
+    kill_child_writer(&args[0]);
+    return 0;
 }
 
-static void test_sigkill(void)
+/* One writer thread: the file holds a prefix of what was written. Several
+ * (each in its own lane): the file holds a prefix of each thread's events. */
+static void test_sigkill(unsigned threads)
 {
-    char path[300];
+    char path[300], nthreads[8];
     tmp_path(path, sizeof path, "killed.etl");
-    char *argv[] = {(char *)"/proc/self/exe", (char *)"--kill-child", path, NULL};
+    snprintf(nthreads, sizeof nthreads, "%u", threads);
+    char *argv[] = {(char *)"/proc/self/exe", (char *)"--kill-child", path, nthreads, NULL};
     pid_t pid;
     CHECK_EQ_INT(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ), 0);
     sleep_ms(400);
@@ -507,18 +595,29 @@ static void test_sigkill(void)
     tp_file f;
     CHECK_EQ_INT(tp_load(&f, path, 2), 0);
     CHECK_EQ_INT(f.problems, 0);
-    /* Buffer 0 counts every buffer but at most the one being written. */
+    /* Buffer 0 counts every buffer but at most the ones being written. */
     CHECK(f.buffers_written >= 2);
     CHECK((uint64_t)f.buffers_written * f.buffer_size <= f.len);
-    CHECK(f.len <= (uint64_t)(f.buffers_written + 1) * f.buffer_size);
-    /* The file holds a prefix of what was written: 0, 1, 2, ... */
+    CHECK(f.len <= (uint64_t)(f.buffers_written + threads) * f.buffer_size);
+    /* Each thread's part of the file is a prefix of what it wrote: 0, 1, 2, ... */
     CHECK(f.count > 100);
-    size_t bad = 0;
-    for (size_t i = 0; i < f.count; i++)
-        bad += ev_seq(&f.events[i]) != i;
+    size_t bad = 0, seen[8] = {0};
+    for (size_t i = 0; i < f.count; i++) {
+        uint32_t t = ev_thread(&f.events[i]);
+        if (t >= threads) {
+            bad++;
+            continue;
+        }
+        bad += ev_seq(&f.events[i]) != seen[t]++;
+    }
     CHECK_EQ_INT(bad, 0);
-    printf("SIGKILL: %zu events in %u buffers readable (file %zu bytes)\n", f.count, f.buffers_written, f.len);
+    for (unsigned t = 0; t < threads; t++)
+        CHECK(seen[t] > 0);
+    check_timestamps(&f, threads);
+    printf("SIGKILL, %u writer thread%s: %zu events in %u buffers readable (file %zu bytes)\n", threads,
+           threads > 1 ? "s" : "", f.count, f.buffers_written, f.len);
     tp_free(&f);
+    unlink(path);
 }
 
 /* ---- fork: the child starts without the parent's sessions ------------------- */
@@ -607,8 +706,8 @@ static void test_same_path_refused(void)
 int main(int argc, char **argv)
 {
     (void)check_hex;
-    if (argc == 3 && strcmp(argv[1], "--kill-child") == 0)
-        return kill_child(argv[2]);
+    if (argc == 4 && strcmp(argv[1], "--kill-child") == 0)
+        return kill_child(argv[2], (unsigned)atoi(argv[3]));
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_session.XXXXXX");
     if (mkdtemp(tmpdir) == NULL) {
         perror("mkdtemp");
@@ -619,8 +718,10 @@ int main(int argc, char **argv)
     test_stacks_and_activities();
     test_errors();
     test_many_threads();
+    test_lanes();
     test_start_stop_while_writing();
-    test_sigkill();
+    test_sigkill(1);
+    test_sigkill(4);
     test_fork();
     test_same_path_refused();
     int rc = check_report("test_session");
