@@ -17,6 +17,20 @@
  * past the record) its size is still good, so only that record is skipped.
  * Either way etl_reader_next() returns a negative code once, with a message
  * naming the buffer and offset, and the next call continues.
+ *
+ * Order: a k-way merge of the buffers by timestamp (etl_reader.h, "Order").
+ *
+ *     buffers, in file order ──enter + advance──► heap of cursors (min: timestamp, buffer)
+ *                                                   │ top: hand out its record,
+ *                                                   └─ advance it in place, sift down
+ *
+ * A cursor always rests on an event record whose framing has been checked
+ * (advance() steps over system records and stops at damage), so the key
+ * is read from a record known to be whole. Every buffer is entered before
+ * the first event comes out, in file order, so damage in buffer headers is
+ * reported in file order, first; damage further into a buffer is reported
+ * when that buffer's cursor reaches it, and ends the cursor. One cursor per
+ * buffer at most: memory is O(buffers), work O(records * log(buffers)).
  */
 #include "etl_reader.h"
 
@@ -24,6 +38,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,7 +218,22 @@ int etl_reader_open(etl_reader *r, const uint8_t *data, size_t len)
     r->header.buffer_size = bs;
     if (!r->header.present)
         r->header.pointer_size = 8;
+    if (r->buffer_count > SIZE_MAX / sizeof *r->heap ||
+        (r->heap = malloc(r->buffer_count * sizeof *r->heap)) == NULL) {
+        r->done = 1;
+        return fail(r, TLD_E_NO_MEMORY, "out of memory for the cursors of %zu buffers", r->buffer_count);
+    }
     return 0;
+}
+
+void etl_reader_close(etl_reader *r)
+{
+    free(r->heap);
+    r->heap = NULL;
+    r->heap_count = 0;
+    r->entering = 0;
+    r->advance_top = 0;
+    r->done = 1;
 }
 
 const etl_logfile_header *etl_reader_header(const etl_reader *r)
@@ -218,26 +248,20 @@ const char *etl_reader_message(const etl_reader *r)
 
 /* ---- records ------------------------------------------------------------ */
 
-static void leave_buffer(etl_reader *r)
-{
-    r->buf_index++;
-    r->rec_off = 0;
-}
-
-/* Gives up on the rest of the current buffer after a framing error. */
+/* Counts the rest of a buffer given up on after a framing error (the
+ * caller drops its cursor). */
 static int damaged_buffer(etl_reader *r, int code)
 {
     r->damaged_records++;
     r->damaged_buffers++;
-    leave_buffer(r);
     return code;
 }
 
 /* Reads the extended items and user data of an EVENT_HEADER record whose
  * size has been checked against its buffer. */
-static int parse_event_header(etl_reader *r, const uint8_t *p, uint32_t size, etl_event *ev, uint32_t off)
+static int parse_event_header(etl_reader *r, const uint8_t *p, uint32_t size, etl_event *ev, size_t b,
+                              uint32_t off)
 {
-    size_t b = r->buf_index;
     ev->kind = ETL_KIND_EVENT_HEADER;
     ev->flags = load_le16(p + 4);
     ev->event_property = load_le16(p + 6);
@@ -347,17 +371,18 @@ static int parse_classic(const uint8_t *p, uint32_t size, etl_event *ev)
     return 1;
 }
 
-/* Enters buffer r->buf_index: checks its header and sets the record range.
- * Returns 0 when records can be walked, or an error (buffer skipped). */
+/* Enters buffer r->next_buffer: checks its header and, when its records
+ * can be walked, sets r->enter on the first (r->entering). Returns 0, or an
+ * error (the buffer skipped, or, for a SavedOffset replaced by the filled
+ * offset, walked all the same). */
 static int enter_buffer(etl_reader *r)
 {
-    size_t b = r->buf_index;
+    size_t b = r->next_buffer++;
     size_t base = b * (size_t)r->buffer_size;
     size_t avail = r->len - base < r->buffer_size ? r->len - base : r->buffer_size;
     const uint8_t *buf = r->data + base;
     if (avail < ETL_BUFFER_HEADER_SIZE) {
         r->damaged_buffers++;
-        leave_buffer(r);
         return truncated(r,
                     "buffer %zu: the file ends inside its header (%zu of %u bytes present); the file was cut short",
                     b, avail, r->buffer_size);
@@ -365,7 +390,6 @@ static int enter_buffer(etl_reader *r)
     uint32_t own = load_le32(buf);
     if (own != r->buffer_size) {
         r->damaged_buffers++;
-        leave_buffer(r);
         return fail(r, ETL_E_DAMAGED,
                     "buffer %zu (file offset 0x%zx): header says BufferSize %u but the file uses %u; buffer skipped",
                     b, base, own, r->buffer_size);
@@ -373,7 +397,6 @@ static int enter_buffer(etl_reader *r)
     uint16_t bflag = load_le16(buf + 0x34);
     if (bflag & BUFFER_FLAG_COMPRESSED) {
         r->damaged_buffers++;
-        leave_buffer(r);
         return fail(r, ETL_E_DAMAGED, "buffer %zu: compressed buffers are not supported; buffer skipped", b);
     }
     uint32_t saved = load_le32(buf + 4);
@@ -383,7 +406,6 @@ static int enter_buffer(etl_reader *r)
         uint32_t filled = load_le32(buf + 0x30);
         if (filled < ETL_BUFFER_HEADER_SIZE || filled > r->buffer_size) {
             r->damaged_buffers++;
-            leave_buffer(r);
             return fail(r, ETL_E_DAMAGED,
                         "buffer %zu: SavedOffset 0x%x is outside 0x48..BufferSize (0x%x); buffer skipped",
                         b, saved, r->buffer_size);
@@ -393,68 +415,49 @@ static int enter_buffer(etl_reader *r)
                   b, saved, r->buffer_size, filled);
         saved = filled;
     }
-    r->buf_partial = saved > avail;
-    r->buf_end = r->buf_partial ? (uint32_t)avail : saved;
-    r->rec_off = ETL_BUFFER_HEADER_SIZE;
+    etl_cursor *c = &r->enter;
+    c->buffer = b;
+    c->partial = saved > avail;
+    c->end = c->partial ? (uint32_t)avail : saved;
+    c->offset = ETL_BUFFER_HEADER_SIZE;
+    c->timestamp = 0;
+    r->entering = 1;
     return rc;
 }
 
-int etl_reader_next(etl_reader *r, etl_event *ev)
+/* Moves cursor `c` from its offset to the next event record, stepping over
+ * system records. Returns 1 when it rests on one (its framing checked, its
+ * timestamp loaded), 0 when the buffer's records ended, or an error: the
+ * rest of the buffer is given up. Either of the last two ends the cursor. */
+static int advance(etl_reader *r, etl_cursor *c)
 {
+    size_t b = c->buffer;
+    const uint8_t *buf = r->data + b * (size_t)r->buffer_size;
     for (;;) {
-        if (r->done)
-            return 0;
-        if (r->rec_off == 0) {
-            if (r->buf_index >= r->buffer_count) {
-                r->done = 1;
-                if (r->truncation_reported)
-                    return 0;
-                const etl_logfile_header *h = &r->header;
-                size_t whole = r->len / r->buffer_size;
-                if (h->present && h->buffers_written > whole)
-                    return truncated(r, "the file holds %zu whole buffers but its header says %u were written; "
-                                        "the file was cut short", whole, h->buffers_written);
-                if (r->len % r->buffer_size)
-                    return truncated(r, "the file ends %zu bytes into buffer %zu (of %u bytes); the file was cut short",
-                                     r->len % r->buffer_size, whole, r->buffer_size);
-                return 0;
-            }
-            int rc = enter_buffer(r);
-            if (rc < 0)
-                return rc;
-        }
-        size_t b = r->buf_index;
-        uint32_t off = r->rec_off;
-        if (off >= r->buf_end) {
-            int partial = r->buf_partial;
-            uint32_t end = r->buf_end;
-            leave_buffer(r);
-            if (partial) {
+        uint32_t off = c->offset;
+        if (off >= c->end) {
+            if (c->partial) {
                 r->damaged_buffers++;
                 return truncated(r,
                             "buffer %zu: the file ends after %u of its %u bytes; records past that point are lost",
-                            b, end, r->buffer_size);
+                            b, c->end, r->buffer_size);
             }
-            continue;
+            return 0;
         }
-        const uint8_t *p = r->data + b * (size_t)r->buffer_size + off;
-        uint32_t left = r->buf_end - off;
+        const uint8_t *p = buf + off;
+        uint32_t left = c->end - off;
         if (left < 8) {
-            if (r->buf_partial)
+            if (c->partial)
                 return damaged_buffer(r, truncated(r,
                                               "buffer %zu, offset 0x%x: the file ends inside a record", b, off));
-            if (left >= 4 && load_le32(p) == 0xFFFFFFFFu) {
-                leave_buffer(r);
-                continue;
-            }
+            if (left >= 4 && load_le32(p) == 0xFFFFFFFFu)
+                return 0;
             return damaged_buffer(r, fail(r, ETL_E_DAMAGED,
                                           "buffer %zu, offset 0x%x: %u stray bytes before SavedOffset, too few for a record",
                                           b, off, left));
         }
-        if (load_le32(p) == 0xFFFFFFFFu) { /* filler: the records ended early */
-            leave_buffer(r);
-            continue;
-        }
+        if (load_le32(p) == 0xFFFFFFFFu) /* filler: the records ended early */
+            return 0;
         uint16_t ht = load_le16(p + 2);
         uint32_t size, min;
         int kind = 0; /* 1 event header, 2 classic, 0 other */
@@ -487,27 +490,140 @@ int etl_reader_next(etl_reader *r, etl_event *ev)
                                           "buffer %zu, offset 0x%x: record (type 0x%04x) claims %u bytes, less than "
                                           "its %u-byte header; rest of buffer skipped", b, off, ht, size, min));
         if (size > left) {
-            if (r->buf_partial)
+            if (c->partial)
                 return damaged_buffer(r, truncated(r,
                                               "buffer %zu, offset 0x%x: the file ends inside a %u-byte record",
                                               b, off, size));
             return damaged_buffer(r, fail(r, ETL_E_DAMAGED,
                                           "buffer %zu, offset 0x%x: record (type 0x%04x) of %u bytes runs past the "
                                           "end of the buffer's records (offset 0x%x); rest of buffer skipped",
-                                          b, off, ht, size, r->buf_end));
+                                          b, off, ht, size, c->end));
         }
-        r->rec_off = off + align8(size); /* move on first: whatever happens below, the walk progresses */
         if (kind == 0) {
             r->system_records++;
+            c->offset = off + align8(size); /* size >= 8: the walk moves forward */
             continue;
         }
+        /* Both kinds hold the timestamp at 16 (their headers are longer). */
+        c->timestamp = load_le64(p + 16);
+        return 1;
+    }
+}
+
+/* ---- the merge: a binary min-heap of cursors ------------------------------ */
+
+static inline int earlier(const etl_cursor *a, const etl_cursor *b)
+{
+    /* A buffer has one cursor at most: (timestamp, buffer) is a total order. */
+    return a->timestamp != b->timestamp ? a->timestamp < b->timestamp : a->buffer < b->buffer;
+}
+
+static void sift_down(etl_cursor *h, size_t n, size_t i)
+{
+    etl_cursor c = h[i];
+    for (;;) {
+        size_t k = 2 * i + 1;
+        if (k >= n)
+            break;
+        if (k + 1 < n && earlier(&h[k + 1], &h[k]))
+            k++;
+        if (!earlier(&h[k], &c))
+            break;
+        h[i] = h[k];
+        i = k;
+    }
+    h[i] = c;
+}
+
+static void push(etl_reader *r, const etl_cursor *c)
+{
+    etl_cursor *h = r->heap;
+    size_t i = r->heap_count++; /* < buffer_count: one cursor per buffer */
+    while (i > 0 && earlier(c, &h[(i - 1) / 2])) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = *c;
+}
+
+static void pop(etl_reader *r)
+{
+    if (--r->heap_count > 0) {
+        r->heap[0] = r->heap[r->heap_count];
+        sift_down(r->heap, r->heap_count, 0);
+    }
+}
+
+/* Every buffer walked: frees the cursors and reports a file cut short
+ * (once: not when a cut-short buffer was reported already). */
+static int finish(etl_reader *r)
+{
+    etl_reader_close(r);
+    if (r->truncation_reported)
+        return 0;
+    const etl_logfile_header *h = &r->header;
+    size_t whole = r->len / r->buffer_size;
+    if (h->present && h->buffers_written > whole)
+        return truncated(r, "the file holds %zu whole buffers but its header says %u were written; "
+                            "the file was cut short", whole, h->buffers_written);
+    if (r->len % r->buffer_size)
+        return truncated(r, "the file ends %zu bytes into buffer %zu (of %u bytes); the file was cut short",
+                         r->len % r->buffer_size, whole, r->buffer_size);
+    return 0;
+}
+
+int etl_reader_next(etl_reader *r, etl_event *ev)
+{
+    for (;;) {
+        if (r->done)
+            return 0;
+        if (r->advance_top) { /* the last event handed out was heap[0]'s */
+            r->advance_top = 0;
+            int rc = advance(r, &r->heap[0]);
+            if (rc == 1) {
+                sift_down(r->heap, r->heap_count, 0);
+                continue;
+            }
+            pop(r);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (r->entering) {
+            r->entering = 0;
+            int rc = advance(r, &r->enter);
+            if (rc == 1)
+                push(r, &r->enter);
+            else if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (r->next_buffer < r->buffer_count) {
+            int rc = enter_buffer(r);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (r->heap_count == 0)
+            return finish(r);
+
+        /* The earliest record left: advance() checked its framing. */
+        etl_cursor *c = &r->heap[0];
+        size_t b = c->buffer;
+        uint32_t off = c->offset;
+        const uint8_t *p = r->data + b * (size_t)r->buffer_size + off;
+        uint16_t ht = load_le16(p + 2);
+        uint32_t size = load_le16(p);
+        int kind = (ht & 0xFF) == HT_EVENT_HEADER32 || (ht & 0xFF) == HT_EVENT_HEADER64 ? 1 : 2;
+        c->offset = off + align8(size); /* move on first: whatever happens below, the walk progresses */
+        r->advance_top = 1;
         memset(ev, 0, sizeof *ev);
         ev->buffer_index = (uint32_t)b;
         ev->offset = off;
         ev->size = (uint16_t)size;
         ev->header_type = ht;
         ev->pointer_size = r->header.pointer_size ? r->header.pointer_size : 8;
-        int rc = kind == 1 ? parse_event_header(r, p, size, ev, off) : parse_classic(p, size, ev);
+        int rc = kind == 1 ? parse_event_header(r, p, size, ev, b, off) : parse_classic(p, size, ev);
         if (rc < 0) {
             r->damaged_records++;
             return rc;

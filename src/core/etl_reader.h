@@ -1,7 +1,7 @@
 /*
  * etl_reader.h — walks an .etl file (Event Trace Log) held in memory and
- * hands out its event records one by one, with their header fields,
- * extended data items and user data. Layout: ../../shared/spec/etl-file.md
+ * hands out its event records one by one, in timestamp order, with their
+ * header fields, extended data items and user data. Layout: ../../shared/spec/etl-file.md
  * (a file is a sequence of fixed-size buffers, each a 0x48-byte header then
  * 8-byte-aligned records; buffer 0 carries the logfile header).
  *
@@ -13,13 +13,22 @@
  *             if (rc < 0) { fprintf(stderr, "%s\n", etl_reader_message(&r)); continue; }
  *             ... use ev (its pointers point into `data`) ...
  *         }
+ *         etl_reader_close(&r);
  *     }
+ *
+ * Order: the records of one buffer are in time order (ETW's per-processor
+ * buffers, and ours, one per writer thread or shared under a lock), but
+ * buffers interleave in time. Like Windows' readers, this one merges them:
+ * events come out by timestamp, ties in buffer order, each buffer's records
+ * in their file order (a k-way merge with one cursor per buffer, so a file
+ * whose buffers are out of order inside still comes out whole).
  *
  * Every length in the file is treated as hostile: nothing is read outside
  * [data, data + len), every loop makes progress, and damage is reported as
  * an error for the record or buffer concerned, after which the walk goes on.
- * The reader never allocates (except etl_load_file()) and never copies
- * payloads. It does not decode TraceLogging fields; tl_decoder.h does.
+ * The reader allocates one array, a cursor per buffer (32 bytes per buffer
+ * of at least 256 bytes), in etl_reader_open(); it is freed when the walk
+ * ends or by etl_reader_close(). It never copies payloads. It does not decode TraceLogging fields; tl_decoder.h does.
  */
 #ifndef TLD_ETL_READER_H
 #define TLD_ETL_READER_H
@@ -147,17 +156,31 @@ typedef struct etl_event {
     uint32_t pointer_size;      /* 4 or 8: event flags, else the file's PointerSize */
 } etl_event;
 
+/* One buffer's place in the merge: the next event record to hand out. */
+typedef struct etl_cursor {
+    uint64_t timestamp;         /* of the record at `offset`: the merge key */
+    size_t buffer;              /* buffer index */
+    uint32_t offset;            /* an event record whose framing was checked */
+    uint32_t end;               /* end of records in the buffer */
+    uint32_t partial;           /* the buffer is cut short by the end of the file */
+} etl_cursor;
+
 typedef struct etl_reader {
     const uint8_t *data;
     size_t len;
     uint32_t buffer_size;
     size_t buffer_count;        /* buffers that start inside the file (the last may be partial) */
     etl_logfile_header header;
-    /* Walk position. */
-    size_t buf_index;
-    uint32_t rec_off;           /* next record offset in the current buffer, 0 = buffer not entered */
-    uint32_t buf_end;           /* end of records in the current buffer */
-    int buf_partial;            /* current buffer is cut short by the end of the file */
+    /* Walk position. Buffers are entered in file order (next_buffer), each
+     * moved to its first event record (`entering`) and put in a binary
+     * min-heap keyed by (timestamp, buffer); every event handed out is the
+     * heap's top, whose cursor then moves on in place (`advance_top`). */
+    size_t next_buffer;         /* next buffer to enter */
+    int entering;               /* `enter` is a buffer being moved to its first event */
+    int advance_top;            /* heap[0] was handed out and must move on */
+    etl_cursor enter;
+    etl_cursor *heap;           /* buffer_count entries (malloc'd by open, freed at the end or by close) */
+    size_t heap_count;
     int done;
     int truncation_reported;    /* a cut-short file is reported once */
     /* Counters. */
@@ -176,15 +199,28 @@ typedef struct etl_reader {
  * ETL_E_NOT_ETL (with a message) when the first buffer header is unusable.
  * A damaged logfile header is not fatal: header.present stays 0 and
  * timestamps are then passed through unconverted. `data` must stay valid
- * while the reader and the events it returned are used.
+ * while the reader and the events it returned are used. Returns
+ * TLD_E_NO_MEMORY when the cursors cannot be allocated. Whatever it
+ * returns, etl_reader_close() may be called (and must be, unless the walk
+ * ran to its end, to free the cursors).
  */
 int etl_reader_open(etl_reader *r, const uint8_t *data, size_t len);
 
+/* Frees the cursors; the reader then reports the end. The header stays
+ * readable. Safe to call more than once. */
+void etl_reader_close(etl_reader *r);
+
 /*
- * Moves to the next event record. Returns 1 with *ev filled, 0 at the end,
+ * Moves to the next event record (the earliest left: see "Order" above).
+ * Returns 1 with *ev filled, 0 at the end,
  * or a negative ETL_E_* code when damage was found (etl_reader_message()
  * says where and what). After an error the walk can continue: call
  * etl_reader_next() again. System records are stepped over and counted.
+ * Damage in a buffer is reported when the walk reaches it in that buffer:
+ * before the first event when it is in a buffer's header or before its
+ * first event record, else after the buffer's last good event was handed
+ * out. A damaged record ends its buffer's cursor (or, when only its
+ * contents are damaged, is skipped); other buffers go on.
  */
 int etl_reader_next(etl_reader *r, etl_event *ev);
 

@@ -151,6 +151,7 @@ PyObject *tld_decode_etl(PyObject *module, PyObject *const *args, Py_ssize_t nar
     }
     self->data = NULL;
     self->len = 0;
+    memset(&self->reader, 0, sizeof self->reader); /* etl_reader_close() is safe on it */
     self->decoder = NULL;
     jw_init(&self->line);
     self->format = format;
@@ -180,7 +181,12 @@ PyObject *tld_decode_etl(PyObject *module, PyObject *const *args, Py_ssize_t nar
         }
         goto fail;
     }
-    if (etl_reader_open(&self->reader, self->data, self->len) != 0) {
+    rc = etl_reader_open(&self->reader, self->data, self->len);
+    if (rc == TLD_E_NO_MEMORY) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    if (rc != 0) {
         PyErr_Format(PyExc_ValueError, "%R: %s", fspath, etl_reader_message(&self->reader));
         goto fail;
     }
@@ -219,6 +225,7 @@ static PyObject *EtlReader_next(PyObject *op)
         etl_event ev;
         int rc = etl_reader_next(&self->reader, &ev);
         if (rc == 0) { /* StopIteration; the counters stay readable */
+            etl_reader_close(&self->reader);
             etl_free_file(self->data);
             self->data = NULL;
             return NULL;
@@ -258,6 +265,7 @@ static PyObject *EtlReader_close(PyObject *op, PyObject *unused)
 {
     (void)unused;
     EtlReaderObject *self = (EtlReaderObject *)op;
+    etl_reader_close(&self->reader);
     etl_free_file(self->data);
     self->data = NULL;
     self->len = 0;
@@ -319,6 +327,7 @@ static void EtlReader_dealloc(PyObject *op)
 {
     EtlReaderObject *self = (EtlReaderObject *)op;
     PyObject_GC_UnTrack(op);
+    etl_reader_close(&self->reader);
     etl_free_file(self->data);
     tl_decoder_free(self->decoder);
     jw_free(&self->line);

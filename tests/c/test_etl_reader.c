@@ -221,6 +221,7 @@ static int decode_all(const uint8_t *data, size_t len, jw_buf *out, int *errors,
         *decode_errors = 0;
     if (etl_reader_open(&r, data, len) != 0) {
         (*errors)++;
+        etl_reader_close(&r);
         return 0;
     }
     int guard = 0;
@@ -240,6 +241,7 @@ static int decode_all(const uint8_t *data, size_t len, jw_buf *out, int *errors,
         if (drc == TL_DECODED_WITH_ERROR && decode_errors)
             (*decode_errors)++;
     }
+    etl_reader_close(&r);
     return n;
 }
 
@@ -293,10 +295,9 @@ static void test_amsi(const char *path)
     jw_init(&out);
     int events = 0, errors = 0;
     unsigned pid_29868 = 0, pid_33992 = 0;
-    uint64_t prev_pos = 0;
-    const char *first_line = NULL;
-    (void)first_line;
-    char first[4096] = "";
+    uint64_t prev_ts = 0;
+    uint32_t prev_off[6] = {0};
+    char first[4096] = "", earliest[4096] = "";
     while ((rc = etl_reader_next(&r, &ev)) != 0) {
         if (rc < 0) {
             errors++;
@@ -304,10 +305,15 @@ static void test_amsi(const char *path)
             continue;
         }
         events++;
-        /* Records come in file order. */
-        uint64_t pos = (uint64_t)ev.buffer_index * 65536 + ev.offset;
-        CHECK(pos > prev_pos);
-        prev_pos = pos;
+        /* Records come in time order (the six buffers interleave in time),
+         * each buffer's in file order. */
+        CHECK(ev.timestamp >= prev_ts);
+        prev_ts = ev.timestamp;
+        CHECK(ev.buffer_index >= 1 && ev.buffer_index < 6);
+        if (ev.buffer_index < 6) {
+            CHECK(ev.offset > prev_off[ev.buffer_index]);
+            prev_off[ev.buffer_index] = ev.offset;
+        }
         CHECK_EQ_INT(ev.kind, ETL_KIND_EVENT_HEADER);
         CHECK_EQ_INT(ev.header_type, 0xC013);
         CHECK_EQ_INT(ev.descriptor.level, 5);
@@ -335,8 +341,10 @@ static void test_amsi(const char *path)
         CHECK_CONTAINS(line, "\",\"Script\":\"");
         CHECK_CONTAINS(line, "\",\"Raw Script\":\"");
         CHECK(strstr(line, "\"error\"") == NULL && strstr(line, "\"unparsed\"") == NULL);
-        if (events == 1)
+        if (ev.buffer_index == 1 && ev.offset == 0x48) /* the first in file order */
             snprintf(first, sizeof first, "%s", line);
+        if (events == 1)
+            snprintf(earliest, sizeof earliest, "%s", line);
     }
     CHECK_EQ_INT(errors, 0);
     CHECK_EQ_INT(events, 19);
@@ -347,7 +355,12 @@ static void test_amsi(const char *path)
     CHECK_EQ_INT(pid_29868, 5);
     CHECK_EQ_INT(pid_33992, 5);
 
-    /* The first event, field by field (values checked against a separate Python walk of the file). */
+    /* The earliest event (buffer 3; the first in file order, below, is 0.3 s later). */
+    CHECK_CONTAINS(earliest, "{\"time\":\"2020-02-17T12:48:57.4542723Z\",");
+    CHECK_CONTAINS(earliest, "\"pid\":38080,\"tid\":40928,\"activity_id\":null,");
+    CHECK_CONTAINS(earliest, "\"Engine\":\"VBScript\",\"Script\":\"IWshShell3.Run(");
+
+    /* The first event in file order, field by field (values checked against a separate Python walk of the file). */
     CHECK_CONTAINS(first, "{\"time\":\"2020-02-17T12:48:57.7518824Z\",");
     CHECK_CONTAINS(first, "\"pid\":29868,\"tid\":27320,\"activity_id\":\"66931e3d-e311-0000-06d0-af6611e3d501\",");
     CHECK_CONTAINS(first, "\"Engine\":\"PowerShell_C:\\\\Windows\\\\System32\\\\WindowsPowerShell\\\\v1.0\\\\powershell.exe_10.0.18362.1\"");
@@ -363,13 +376,14 @@ static void test_amsi(const char *path)
         CHECK(ae && ae - a > 300);
     }
 
-    /* Text form of the same event. */
+    /* Text form of the earliest event. */
     etl_reader_open(&r, data, len);
     etl_reader_next(&r, &ev);
     jw_clear(&out);
     CHECK_EQ_INT(tl_decoder_format_event(dec, &ev, TL_FORMAT_TEXT, &out), 0);
-    CHECK_CONTAINS(jw_cstr_view(&out), "2020-02-17T12:48:57.7518824Z AmsiTrace/AmsiScript 5 29868 27320 Engine=\"PowerShell_C:");
-    CHECK_CONTAINS(jw_cstr_view(&out), " Raw Script=\"if ($this");
+    CHECK_CONTAINS(jw_cstr_view(&out), "2020-02-17T12:48:57.4542723Z AmsiTrace/AmsiScript 5 38080 40928 Engine=\"VBScript\"");
+    CHECK_CONTAINS(jw_cstr_view(&out), " Raw Script=\"IWshShell3.Run(");
+    etl_reader_close(&r);
 
     /* Whole file in one go; every line is one event. */
     jw_clear(&out);
@@ -807,9 +821,8 @@ static void test_handmade_file(void)
     tld_guid act = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
     tld_guid rel = {{0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff}};
     uint64_t stack[3] = {0x7fff00001000ull, 0x7fff00002000ull, UINT64_MAX};
-    /* 1: TL event with activity, related activity and a stack, 1.5 s after start. */
-    size_t n = make_tl_event(rec, &eb, T_START_CLOCK + 15000000, -5, &act, &rel, stack, 3);
-    fb_add(&f, rec, n);
+    /* The records are in time order, as in any buffer the reader merges
+     * (etl_reader.h, "Order"); the ties at T_START_CLOCK keep file order. */
     /* A system record in between (stepped over). */
     uint8_t sys[0x30] = {0};
     store_le32(sys, 0xC0020002u);
@@ -820,7 +833,8 @@ static void test_handmade_file(void)
     store_le32(perf, 0xC0110002u);
     store_le16(perf + 4, sizeof perf);
     fb_add(&f, perf, sizeof perf);
-    /* 2: a manifest-style event (no schema): payload as hex; 0.5 s before the start clock. */
+    /* 1: a manifest-style event (no schema): payload as hex; 0.5 s before the start clock. */
+    size_t n;
     tevent e;
     memset(&e, 0, sizeof e);
     e.provider = PROV;
@@ -834,7 +848,7 @@ static void test_handmade_file(void)
     e.data_len = 3;
     n = make_event(rec, &e);
     fb_add(&f, rec, n);
-    /* 3: a classic EVENT_TRACE_HEADER event. */
+    /* 2: a classic EVENT_TRACE_HEADER event. */
     uint8_t cl[0x34] = {0};
     store_le16(cl, sizeof cl);
     store_le16(cl + 2, 0xC014);
@@ -847,7 +861,7 @@ static void test_handmade_file(void)
     memcpy(cl + 24, PROV.bytes_le, 16);
     memcpy(cl + 0x30, "\xde\xad\xbe\xef", 4);
     fb_add(&f, cl, sizeof cl);
-    /* 4: a string-only event. */
+    /* 3: a string-only event. */
     memset(&e, 0, sizeof e);
     e.provider = PROV;
     e.extra_flags = ETL_EVENT_FLAG_STRING_ONLY;
@@ -856,11 +870,14 @@ static void test_handmade_file(void)
     e.data_len = 6;
     n = make_event(rec, &e);
     fb_add(&f, rec, n);
-    /* 5..: enough TL events to spill into more buffers. */
+    /* 4..23: enough TL events to spill into more buffers. */
     for (int i = 0; i < 20; i++) {
         n = make_tl_event(rec, &eb, T_START_CLOCK + 10000 * (uint64_t)i, i, NULL, NULL, NULL, 0);
         fb_add(&f, rec, n);
     }
+    /* 24: TL event with activity, related activity and a stack, 1.5 s after start. */
+    n = make_tl_event(rec, &eb, T_START_CLOCK + 15000000, -5, &act, &rel, stack, 3);
+    fb_add(&f, rec, n);
     fb_finish(&f);
     CHECK(f.len / f.bs >= 3);
 
@@ -880,23 +897,6 @@ static void test_handmade_file(void)
 
     jw_buf out;
     jw_init(&out);
-    CHECK_EQ_INT(etl_reader_next(&r, &ev), 1);
-    CHECK(ev.has_stack && ev.stack_count == 3 && ev.stack_match_id == 77);
-    CHECK_EQ_INT(ev.ext_count, 4);
-    CHECK_EQ_INT(tl_decoder_format_event(dec, &ev, TL_FORMAT_JSON, &out), 0);
-    CHECK_STREQ(jw_cstr_view(&out),
-                "{\"time\":\"2022-06-18T04:26:41.5000000Z\",\"provider\":\"My.Provider\","
-                "\"provider_id\":\"44332211-6655-8877-99aa-bbccddeeff00\",\"event\":\"Ev\",\"level\":4,"
-                "\"keyword\":\"0x8000000000000021\",\"opcode\":1,\"id\":7,\"version\":2,\"task\":3,\"channel\":11,"
-                "\"pid\":100,\"tid\":200,\"activity_id\":\"04030201-0605-0807-090a-0b0c0d0e0f10\","
-                "\"related_activity_id\":\"000000a0-0000-0000-0000-0000000000ff\","
-                "\"fields\":{\"n\":-5,\"s\":\"\\\"q\\\"\"},"
-                "\"stack\":[140733193392128,140733193396224,18446744073709551615]}\n");
-    jw_clear(&out);
-    CHECK_EQ_INT(tl_decoder_format_event(dec, &ev, TL_FORMAT_TEXT, &out), 0);
-    CHECK_STREQ(jw_cstr_view(&out), "2022-06-18T04:26:41.5000000Z My.Provider/Ev 4 100 200 n=-5 s=\"\\\"q\\\"\""
-                                    " stack=[140733193392128,140733193396224,18446744073709551615]\n");
-
     CHECK_EQ_INT(etl_reader_next(&r, &ev), 1);
     CHECK_HEX(ev.user_data, ev.user_data_len, "01 02 ff");
     jw_clear(&out);
@@ -925,19 +925,39 @@ static void test_handmade_file(void)
     CHECK_EQ_INT(tl_decoder_format_event(dec, &ev, TL_FORMAT_JSON, &out), 0);
     CHECK_CONTAINS(jw_cstr_view(&out), "\"payload\":\"680069000000\",\"message\":\"hi\"}");
 
-    int count = 0, rc;
+    int count;
     uint64_t last_ft = 0;
-    while ((rc = etl_reader_next(&r, &ev)) > 0) {
+    for (count = 0; count < 20 && etl_reader_next(&r, &ev) > 0; count++) {
         CHECK(ev.filetime == T_START_FT + 10000 * (uint64_t)count);
         CHECK(ev.filetime >= last_ft);
         last_ft = ev.filetime;
-        count++;
     }
-    CHECK_EQ_INT(rc, 0);
     CHECK_EQ_INT(count, 20);
+
+    CHECK_EQ_INT(etl_reader_next(&r, &ev), 1);
+    CHECK(ev.has_stack && ev.stack_count == 3 && ev.stack_match_id == 77);
+    CHECK_EQ_INT(ev.ext_count, 4);
+    jw_clear(&out);
+    CHECK_EQ_INT(tl_decoder_format_event(dec, &ev, TL_FORMAT_JSON, &out), 0);
+    CHECK_STREQ(jw_cstr_view(&out),
+                "{\"time\":\"2022-06-18T04:26:41.5000000Z\",\"provider\":\"My.Provider\","
+                "\"provider_id\":\"44332211-6655-8877-99aa-bbccddeeff00\",\"event\":\"Ev\",\"level\":4,"
+                "\"keyword\":\"0x8000000000000021\",\"opcode\":1,\"id\":7,\"version\":2,\"task\":3,\"channel\":11,"
+                "\"pid\":100,\"tid\":200,\"activity_id\":\"04030201-0605-0807-090a-0b0c0d0e0f10\","
+                "\"related_activity_id\":\"000000a0-0000-0000-0000-0000000000ff\","
+                "\"fields\":{\"n\":-5,\"s\":\"\\\"q\\\"\"},"
+                "\"stack\":[140733193392128,140733193396224,18446744073709551615]}\n");
+    jw_clear(&out);
+    CHECK_EQ_INT(tl_decoder_format_event(dec, &ev, TL_FORMAT_TEXT, &out), 0);
+    CHECK_STREQ(jw_cstr_view(&out), "2022-06-18T04:26:41.5000000Z My.Provider/Ev 4 100 200 n=-5 s=\"\\\"q\\\"\""
+                                    " stack=[140733193392128,140733193396224,18446744073709551615]\n");
+
+    CHECK_EQ_INT(etl_reader_next(&r, &ev), 0);
     CHECK_EQ_INT(r.events, 24);
     CHECK_EQ_INT(r.system_records, 3);
     CHECK_EQ_INT(r.errors, 0);
+
+    etl_reader_close(&r);
 
     /* Clock type 2: the record timestamps are FILETIMEs already. */
     fbuild g;
@@ -960,11 +980,122 @@ static void test_handmade_file(void)
     r.header.start_time = 5;
     r.header.perf_freq = 1;
     CHECK(etl_reader_filetime(&r, 0) == 0);
+    etl_reader_close(&r);
 
     jw_free(&out);
     free(f.data);
     free(g.data);
     tld_builder_destroy(&eb);
+}
+
+/* ---- merge: events in timestamp order across buffers ----------------------- */
+
+/* Buffers 1..4 of `bs` bytes: each buffer's events in time order, the
+ * buffers interleaved in time (as per-thread or per-processor buffers
+ * are), one buffer empty. An event is (tid = its buffer, ts). offsets[]:
+ * where buffer 2's second record and buffer 3's first start. */
+static void make_interleaved(fbuild *f, size_t offsets[2])
+{
+    static const uint64_t ts[4][3] = {{10, 30, 50}, {20, 30, 60}, {5, 70, 0}, {0, 0, 0}};
+    static const int count[4] = {3, 3, 2, 0};
+    fb_init(f, 512, 1);
+    uint8_t rec[0x60];
+    for (int b = 0; b < 4; b++) {
+        fb_end_buffer(f);
+        fb_begin_buffer(f);
+        for (int i = 0; i < count[b]; i++) {
+            tevent e;
+            memset(&e, 0, sizeof e);
+            e.provider = PROV;
+            e.pid = 1;
+            e.tid = (uint32_t)b + 1;
+            e.ts = T_START_CLOCK + ts[b][i];
+            e.data = (const uint8_t *)"\x01\x02";
+            e.data_len = 2;
+            if (b == 1 && i == 1)
+                offsets[0] = f->len - f->bs + f->off;
+            if (b == 2 && i == 0)
+                offsets[1] = f->len - f->bs + f->off;
+            fb_add(f, rec, make_event(rec, &e));
+        }
+    }
+    fb_finish(f);
+}
+
+/* Walks data[0..len): "tid:ts" for each event, "E" for each error. */
+static void merged_order(const uint8_t *data, size_t len, char *out, size_t outsize, char *last_error, size_t esize)
+{
+    etl_reader r;
+    etl_event ev;
+    out[0] = last_error[0] = '\0';
+    size_t at = 0;
+    CHECK_EQ_INT(etl_reader_open(&r, data, len), 0);
+    int rc;
+    while ((rc = etl_reader_next(&r, &ev)) != 0 && at + 32 < outsize) {
+        if (rc < 0) {
+            at += (size_t)snprintf(out + at, outsize - at, "E ");
+            snprintf(last_error, esize, "%s", etl_reader_message(&r));
+        } else {
+            at += (size_t)snprintf(out + at, outsize - at, "%u:%llu ", ev.thread_id,
+                                   (unsigned long long)(ev.timestamp - T_START_CLOCK));
+        }
+    }
+    etl_reader_close(&r);
+}
+
+static void test_merge(void)
+{
+    fbuild f;
+    size_t offsets[2];
+    make_interleaved(&f, offsets);
+    CHECK_EQ_INT(f.len, 5 * 512);
+    char order[512], err[256];
+
+    /* Time order; the tie at 30 in buffer order. */
+    merged_order(f.data, f.len, order, sizeof order, err, sizeof err);
+    CHECK_STREQ(order, "3:5 1:10 2:20 1:30 2:30 1:50 2:60 3:70 ");
+
+    /* A damaged record ends its buffer's cursor, reported once the buffer's
+     * events before it were handed out; the other buffers go on. */
+    uint8_t *d = malloc(f.len);
+    memcpy(d, f.data, f.len);
+    store_le16(d + offsets[0], 0);
+    merged_order(d, f.len, order, sizeof order, err, sizeof err);
+    CHECK_STREQ(order, "3:5 1:10 2:20 E 1:30 1:50 3:70 ");
+    char want[128];
+    snprintf(want, sizeof want, "buffer 2, offset 0x%zx: record (type 0xc013) claims 0 bytes", offsets[0] - 1024);
+    CHECK_CONTAINS(err, want);
+
+    /* A buffer that is out of order inside (not written by one thread or
+     * processor) still comes out whole, in its own order. */
+    memcpy(d, f.data, f.len);
+    store_le64(d + offsets[1] + 16, T_START_CLOCK + 40); /* buffer 3: 40, 70 */
+    merged_order(d, f.len, order, sizeof order, err, sizeof err);
+    CHECK_STREQ(order, "1:10 2:20 1:30 2:30 3:40 1:50 2:60 3:70 ");
+
+    /* Cut short inside buffer 3 (after its first record): the events before
+     * the cut come out, in time order, and the truncation is reported once. */
+    size_t cut = offsets[1] + 0x58;
+    uint8_t *c = malloc(cut);
+    memcpy(c, f.data, cut);
+    merged_order(c, cut, order, sizeof order, err, sizeof err);
+    CHECK_STREQ(order, "3:5 E 1:10 2:20 1:30 2:30 1:50 2:60 ");
+    CHECK_STREQ(err, "buffer 3: the file ends after 160 of its 512 bytes; records past that point are lost");
+    free(c);
+
+    /* Memory: one cursor per buffer, freed at the end or by close. */
+    etl_reader r;
+    etl_event ev;
+    CHECK_EQ_INT(etl_reader_open(&r, f.data, f.len), 0);
+    CHECK_EQ_INT(r.buffer_count, 5);
+    CHECK_EQ_INT(etl_reader_next(&r, &ev), 1);
+    CHECK_EQ_INT(r.heap_count, 3); /* buffers 1, 2, 3 (0 and 4 hold no events) */
+    etl_reader_close(&r);
+    CHECK(r.heap == NULL);
+    CHECK_EQ_INT(etl_reader_next(&r, &ev), 0);
+    etl_reader_close(&r);
+    free(d);
+    free(f.data);
 }
 
 /* ---- damage ----------------------------------------------------------------- */
@@ -1036,6 +1167,7 @@ static void test_damage(void)
     /* An extended item running past its record: only that event is lost. */
     memcpy(d, f.data, f.len);
     store_le16(d + off[3] + 0x50, 0x7FF8);
+    etl_reader_close(&r);
     etl_reader_open(&r, d, f.len);
     int got = 0;
     while ((rc = etl_reader_next(&r, &ev)) != 0) {
@@ -1067,6 +1199,7 @@ static void test_damage(void)
     store_le32(d + 1024 + 0x30, 5000);
     CHECK_EQ_INT(decode_all(d, f.len, &out, &errors, NULL, TL_FORMAT_JSON), 4);
     CHECK_EQ_INT(errors, 1);
+    etl_reader_close(&r);
     etl_reader_open(&r, d, f.len);
     while ((rc = etl_reader_next(&r, &ev)) > 0) {
     }
@@ -1091,15 +1224,18 @@ static void test_damage(void)
     CHECK_EQ_INT(errors, 1);
 
     /* Not an .etl file at all. */
+    etl_reader_close(&r);
     CHECK_EQ_INT(etl_reader_open(&r, d, 10), ETL_E_NOT_ETL);
     CHECK_EQ_INT(etl_reader_next(&r, &ev), 0);
     memcpy(d, f.data, f.len);
     store_le32(d, 1023);
+    etl_reader_close(&r);
     CHECK_EQ_INT(etl_reader_open(&r, d, f.len), ETL_E_NOT_ETL);
     CHECK_CONTAINS(etl_reader_message(&r), "BufferSize 1023");
 
     /* Truncated file: cut inside the 2nd record of buffer 1. */
     size_t cut = off[3] + 20;
+    etl_reader_close(&r);
     etl_reader_open(&r, f.data, cut);
     got = 0;
     int truncs = 0;
@@ -1116,6 +1252,7 @@ static void test_damage(void)
     CHECK_CONTAINS(etl_reader_message(&r), "buffer 1, offset 0x");
     CHECK_CONTAINS(etl_reader_message(&r), "the file ends inside a");
     /* Cut exactly at a buffer boundary: the header still tells. */
+    etl_reader_close(&r);
     etl_reader_open(&r, f.data, 2048);
     got = 0;
     while ((rc = etl_reader_next(&r, &ev)) > 0)
@@ -1129,6 +1266,7 @@ static void test_damage(void)
     memcpy(d, f.data, f.len);
     uint16_t rsize = load_le16(d + off[0]);
     store_le16(d + off[0], (uint16_t)(rsize - 4)); /* cut the last 4 data bytes (string) */
+    etl_reader_close(&r);
     etl_reader_open(&r, d, f.len);
     CHECK_EQ_INT(etl_reader_next(&r, &ev), 1);
     jw_clear(&out);
@@ -1139,6 +1277,7 @@ static void test_damage(void)
     CHECK_CONTAINS(jw_cstr_view(&out), "My.Provider/Ev 4 100 200 n=0 error=\"field 's'");
     /* Extra data after the last field is shown, not hidden. */
     store_le16(d + off[0], (uint16_t)(rsize));
+    etl_reader_close(&r);
     etl_reader_open(&r, d, f.len);
     CHECK_EQ_INT(etl_reader_next(&r, &ev), 1);
     ev.user_data_len += 2; /* pretend two more bytes (still inside the buffer) */
@@ -1146,6 +1285,7 @@ static void test_damage(void)
     CHECK_EQ_INT(tl_decoder_format_event(dec, &ev, TL_FORMAT_JSON, &out), 0);
     CHECK_CONTAINS(jw_cstr_view(&out), "\"unparsed\":\"");
 
+    etl_reader_close(&r);
     free(d);
     free(f.data);
     jw_free(&out);
@@ -1283,6 +1423,8 @@ static int dump(const char *path, int format)
     etl_event ev;
     if (etl_reader_open(&r, data, len) != 0) {
         fprintf(stderr, "%s\n", etl_reader_message(&r));
+        etl_reader_close(&r);
+        etl_free_file(data);
         return 1;
     }
     jw_buf out;
@@ -1300,6 +1442,7 @@ static int dump(const char *path, int format)
     fprintf(stderr, "%llu events, %llu system records, %llu damaged records, %llu errors\n",
             (unsigned long long)r.events, (unsigned long long)r.system_records,
             (unsigned long long)r.damaged_records, (unsigned long long)r.errors);
+    etl_reader_close(&r);
     jw_free(&out);
     etl_free_file(data);
     return 0;
@@ -1358,6 +1501,7 @@ static int bench(const char *path, double mib)
                "%.0f MB/s of file, %.0f MB/s of records, %.0f MB/s of output, %.2f M events/s\n",
                fmt ? "text" : "json", total / 1048576.0, recbytes / 1e6, (unsigned long long)r.events, dt,
                total / 1e6 / dt, recbytes / 1e6 / dt, outbytes / 1e6 / dt, r.events / 1e6 / dt);
+        etl_reader_close(&r);
         jw_free(&out);
     }
     free(big);
@@ -1413,6 +1557,7 @@ static int bench(const char *path, double mib)
     printf("json, small 18-field events: %.1f MB of records, %zu events in %.3f s: %.0f MB/s of file, "
            "%.0f MB/s of records, %.2f M events/s\n", recbytes / 1e6, nev, dt, f.len / 1e6 / dt,
            recbytes / 1e6 / dt, nev / 1e6 / dt);
+    etl_reader_close(&r);
     jw_free(&out);
     free(f.data);
     tld_builder_destroy(&eb);
@@ -1437,6 +1582,7 @@ int main(int argc, char **argv)
         test_arrays_structs();
         test_field_errors();
         test_handmade_file();
+        test_merge();
         test_damage();
         test_amsi(path);
         test_hostile_amsi(path);

@@ -185,6 +185,7 @@ static void check_with_reader(const tp_file *f)
         n++;
     }
     CHECK_EQ_INT(n, f->count);
+    etl_reader_close(&r);
 }
 #endif
 
