@@ -26,28 +26,30 @@ POWERSHELL = 'PowerShell_C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powersh
 VBS_RUN = 'IWshShell3.Run("powershell.exe -nop -w 1 -enc RwBlAHQALQBBAGwAaQBhAHMA", "0", "true");\r\n'
 VBS_MSGBOX = 'msgbox "Is VBScript Dead?"\r\n'
 
-# In file order: (pid, tid, time, activity id or None, Engine,
-# len(Script), first 16 hex digits of sha256(Script as UTF-8)).
+# In time order, the order the reader gives (Windows' readers too): the
+# file's six buffers interleave in time, each in time order inside.
+# (pid, tid, time, activity id or None, Engine, len(Script), first 16 hex
+# digits of sha256(Script as UTF-8)).
 EXPECTED = [
+    (38080, 40928, '2020-02-17T12:48:57.4542723Z', None, 'VBScript', 88, 'e1c7f8673b45983c'),
+    (29868, 27320, '2020-02-17T12:48:57.6493899Z', None, POWERSHELL, 9, '856ba9bfc0a4b4b3'),
+    (29868, 27320, '2020-02-17T12:48:57.6813707Z', '66931e3d-e311-0000-03d0-af6611e3d501', POWERSHELL, 2473, '8773de3a11ffd845'),
+    (29868, 27320, '2020-02-17T12:48:57.7336241Z', '66931e3d-e311-0000-06d0-af6611e3d501', POWERSHELL, 368, 'f039fea3e511a0f3'),
     (29868, 27320, '2020-02-17T12:48:57.7518824Z', '66931e3d-e311-0000-06d0-af6611e3d501', POWERSHELL, 350, 'ea42c9807a2c452f'),
     (29868, 27320, '2020-02-17T12:48:57.9606697Z', '66931e3d-e311-0002-f5ee-9f6611e3d501', POWERSHELL, 9, '16045c1a8580f807'),
+    (37092, 11152, '2020-02-17T12:48:59.4874750Z', None, 'VBScript', 88, 'e1c7f8673b45983c'),
     (33992, 17492, '2020-02-17T12:48:59.6574063Z', None, POWERSHELL, 9, '856ba9bfc0a4b4b3'),
     (33992, 17492, '2020-02-17T12:48:59.6884353Z', '66931e3d-e311-0007-ff73-a56611e3d501', POWERSHELL, 2473, '8773de3a11ffd845'),
     (33992, 17492, '2020-02-17T12:48:59.7359380Z', '66931e3d-e311-0007-0274-a56611e3d501', POWERSHELL, 368, 'f039fea3e511a0f3'),
     (33992, 17492, '2020-02-17T12:48:59.7526578Z', '66931e3d-e311-0007-0274-a56611e3d501', POWERSHELL, 350, 'ea42c9807a2c452f'),
     (33992, 17492, '2020-02-17T12:48:59.9523541Z', '66931e3d-e311-0000-44d2-af6611e3d501', POWERSHELL, 9, '16045c1a8580f807'),
+    (13532, 37384, '2020-02-17T12:49:46.4912773Z', None, 'VBScript', 28, 'fee5e2ba1cf7ddfa'),
+    (32276, 36584, '2020-02-17T12:49:49.9753709Z', None, 'VBScript', 88, 'e1c7f8673b45983c'),
+    (31968, 16108, '2020-02-17T12:49:50.1428657Z', None, POWERSHELL, 9, '856ba9bfc0a4b4b3'),
     (31968, 16108, '2020-02-17T12:49:50.1683334Z', '66931e3d-e311-0007-8e74-a56611e3d501', POWERSHELL, 2473, '8773de3a11ffd845'),
     (31968, 16108, '2020-02-17T12:49:50.2074835Z', '66931e3d-e311-0007-9174-a56611e3d501', POWERSHELL, 368, 'f039fea3e511a0f3'),
     (31968, 16108, '2020-02-17T12:49:50.2184556Z', '66931e3d-e311-0007-9174-a56611e3d501', POWERSHELL, 350, 'ea42c9807a2c452f'),
     (31968, 16108, '2020-02-17T12:49:50.4024329Z', '66931e3d-e311-0000-67d9-af6611e3d501', POWERSHELL, 9, '16045c1a8580f807'),
-    (37092, 11152, '2020-02-17T12:48:59.4874750Z', None, 'VBScript', 88, 'e1c7f8673b45983c'),
-    (38080, 40928, '2020-02-17T12:48:57.4542723Z', None, 'VBScript', 88, 'e1c7f8673b45983c'),
-    (29868, 27320, '2020-02-17T12:48:57.6493899Z', None, POWERSHELL, 9, '856ba9bfc0a4b4b3'),
-    (31968, 16108, '2020-02-17T12:49:50.1428657Z', None, POWERSHELL, 9, '856ba9bfc0a4b4b3'),
-    (29868, 27320, '2020-02-17T12:48:57.6813707Z', '66931e3d-e311-0000-03d0-af6611e3d501', POWERSHELL, 2473, '8773de3a11ffd845'),
-    (29868, 27320, '2020-02-17T12:48:57.7336241Z', '66931e3d-e311-0000-06d0-af6611e3d501', POWERSHELL, 368, 'f039fea3e511a0f3'),
-    (13532, 37384, '2020-02-17T12:49:46.4912773Z', None, 'VBScript', 28, 'fee5e2ba1cf7ddfa'),
-    (32276, 36584, '2020-02-17T12:49:49.9753709Z', None, 'VBScript', 88, 'e1c7f8673b45983c'),
 ]
 
 
@@ -96,16 +98,16 @@ def test_each_event_header_and_fields(amsi):
 
 def test_concrete_field_values(amsi):
     events = amsi[1]
-    first = events[0]
+    first = events[4]   # the first in file order
     assert first['time'] == '2020-02-17T12:48:57.7518824Z'
     assert first['fields']['Script'].startswith("if ($this.Name.IndexOf('-') -lt 0)\r\n          {\r\n")
     assert first['fields']['Script'].endswith('$this.Name\r\n          }')
-    assert events[1]['fields']['Script'] == '$global:?'
-    assert events[2]['fields']['Script'] == 'Get-Alias'
-    assert events[3]['fields']['Script'].startswith('@{\r\nGUID="1DA87E53-152B-403E-98DC-74D7B4D63D59"\r\n'
+    assert events[5]['fields']['Script'] == '$global:?'
+    assert events[7]['fields']['Script'] == 'Get-Alias'
+    assert events[8]['fields']['Script'].startswith('@{\r\nGUID="1DA87E53-152B-403E-98DC-74D7B4D63D59"\r\n'
                                                      'Author="Microsoft Corporation"')
-    assert events[11]['fields']['Script'] == VBS_RUN
-    assert events[17]['fields'] == {'Engine': 'VBScript', 'Script': VBS_MSGBOX, 'Raw Script': VBS_MSGBOX}
+    assert events[6]['fields']['Script'] == VBS_RUN
+    assert events[12]['fields'] == {'Engine': 'VBScript', 'Script': VBS_MSGBOX, 'Raw Script': VBS_MSGBOX}
 
 
 def test_times_within_header_span(amsi):
@@ -116,12 +118,9 @@ def test_times_within_header_span(amsi):
     assert h['end_time'] == '2020-02-17T12:50:00.0260662Z'
     for ev in events:
         assert start <= iso_to_filetime(ev['time']) <= end
-    # per thread, file order within a buffer is time order
-    by_tid = collections.defaultdict(list)
-    for ev in events[:11]:   # buffer 1
-        by_tid[ev['tid']].append(iso_to_filetime(ev['time']))
-    for times in by_tid.values():
-        assert times == sorted(times)
+    # the buffers are merged: time order across the whole file
+    times = [iso_to_filetime(ev['time']) for ev in events]
+    assert times == sorted(times)
 
 
 def test_header(amsi):
@@ -150,7 +149,8 @@ def test_text_lines(amsi):
     f, events = amsi
     lines = list(f.lines('text'))
     assert len(lines) == 19
-    assert lines[0].startswith('2020-02-17T12:48:57.7518824Z AmsiTrace/AmsiScript 5 29868 27320 Engine="PowerShell_C:')
+    assert lines[0].startswith('2020-02-17T12:48:57.4542723Z AmsiTrace/AmsiScript 5 38080 40928 Engine="VBScript"')
+    assert lines[4].startswith('2020-02-17T12:48:57.7518824Z AmsiTrace/AmsiScript 5 29868 27320 Engine="PowerShell_C:')
     assert all(' AmsiTrace/AmsiScript 5 ' in line and ' Raw Script="' in line for line in lines)
     assert all('\n' not in line for line in lines)
 

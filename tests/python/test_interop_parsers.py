@@ -139,7 +139,10 @@ def etl_parser_events(path):
         parsed = etl_etl.build_from_stream(f.read())
     obs = _Collect()
     parsed.parse(obs)
-    return obs.events
+    # etl-parser walks buffers in file order; our reader merges them by
+    # timestamp (each thread writes a buffer of its own), ties in file
+    # order: a stable sort by timestamp gives the same order.
+    return sorted(obs.events, key=lambda ev: ev.get_timestamp())
 
 
 def guid_from_etl_parser(g):
@@ -213,7 +216,8 @@ def dissect_records(path):
         for rec in buf:
             if type(rec.header).__name__ == 'EventHeader':
                 recs.append(rec.header)
-    return etl, recs
+    # file order, as dissect walks it; ours is time order (see etl_parser_events)
+    return etl, sorted(recs, key=lambda h: h.time_delta)
 
 
 def test_dissect_header(trace):
