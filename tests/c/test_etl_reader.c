@@ -1046,7 +1046,7 @@ static void merged_order(const uint8_t *data, size_t len, char *out, size_t outs
 static void test_merge(void)
 {
     fbuild f;
-    size_t offsets[2];
+    size_t offsets[2] = {0, 0};
     make_interleaved(&f, offsets);
     CHECK_EQ_INT(f.len, 5 * 512);
     char order[512], err[256];
