@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +26,12 @@ typedef struct object {
     atomic_uint state;
     unsigned value;
 } object;
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
 
 static _Atomic(object *) published;
 static atomic_int stop;
@@ -96,11 +103,18 @@ static void test_readers_never_see_poison(void)
     for (int i = 0; i < READERS; i++)
         pthread_create(&th[i], NULL, reader_main, NULL);
     pthread_create(&th[READERS], NULL, churn_main, NULL);
+    /* On a loaded 2-CPU machine the readers may not be scheduled for a while:
+     * wait until they run, so the updates really overlap their sections. */
+    for (int waited = 0; atomic_load(&sections) < READERS && waited < 30000; waited++)
+        sleep_ms(1);
     for (unsigned u = 1; u <= UPDATES; u++) {
         update(u);
         if (u % 64 == 0)
             sched_yield();
     }
+    /* Let the readers reach a meaningful count before stopping them. */
+    for (int waited = 0; atomic_load(&sections) <= UPDATES && waited < 30000; waited++)
+        sleep_ms(1);
     atomic_store(&stop, 1);
     for (int i = 0; i <= READERS; i++)
         pthread_join(th[i], NULL);
