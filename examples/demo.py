@@ -1,61 +1,72 @@
-"""Demo: build TraceLogging events with traceloggingdynamic and show them.
+"""Demo: record TraceLogging and etwtrace events into an in-process .etl
+session, then decode the file. Run with ``make demo``.
 
-Run with ``make demo``. Builds a few events the way an application would,
-prints the bytes a session (or ETW) receives, and shows the provider's
-enable state. Until in-process sessions land (see README, "Status"), nobody
-listens on Linux, so ``is_enabled()`` is False and ``write()`` returns 0.
+Writes only build/demo/demo.etl (and says so). No administrator rights, no
+external service: the session lives in this process.
 """
 
+import os
 import uuid
 
+import etwtrace
 import traceloggingdynamic as tld
+from traceloggingdynamic.etl import EtlFile
+
+OUT_DIR = os.path.join('build', 'demo')
+TRACE = os.path.join(OUT_DIR, 'demo.etl')
 
 
-def show(eb):
-    meta, data = eb._get_meta_data()
-    print(f'  {eb}')
-    print(f'    descriptor {eb._get_event_desc().hex(" ")}')
-    print(f'    metadata   {meta.hex(" ")}')
-    print(f'    data       {data.hex(" ")}')
+def b():
+    etwtrace._mark_stack('inside b')
+
+
+def a():
+    b()
 
 
 def main():
+    os.makedirs(OUT_DIR, exist_ok=True)
     provider = tld.Provider(b'MyCompany.MyComponent')
     print(provider)
-    print(f'  traits {provider._get_traits().hex(" ")}')
-    print(f'  id from name: {tld.providerid_from_name("MyCompany.MyComponent")}')
+    print(f'  enabled before the session: {provider.is_enabled(4, 0x21)}')
 
-    eb = tld.EventBuilder()
-    eb.reset(b'Request', level=4, keyword=0x21, opcode=1)
-    eb.add_int32(b'count', 42)
-    eb.add_str8(b'user', 'alice')
-    eb.add_str16(b'path', 'C:\\tmp\\données')
-    eb.add_guid(b'session', uuid.UUID('00112233-4455-6677-8899-aabbccddeeff'))
-    eb.add_uint16_seq(b'ports', [80, 443, 8080], out_type=tld.OutType.PORT)
-    eb.add_struct(b'point', 2)
-    eb.add_float64(b'x', 1.5)
-    eb.add_float64(b'y', -2.0)
-    show(eb)
+    # Our provider at level 5 with any keyword, and etwtrace's "Python"
+    # provider with stacks on PythonStackSample (keyword 0x200).
+    with tld.Session(TRACE, ['MyCompany.MyComponent:5', 'Python:5'], stacks=0x200) as session:
+        print(f'  enabled during the session: {provider.is_enabled(4, 0x21)}')
+        eb = tld.EventBuilder()
+        eb.reset(b'Request', level=4, keyword=0x21, opcode=1)
+        eb.add_int32(b'count', 42)
+        eb.add_str8(b'user', 'alice')
+        eb.add_str16(b'path', 'C:\\tmp\\données')
+        eb.add_uint16_seq(b'ports', [80, 443, 8080])
+        eb.add_hexint32(b'flags', 0xBEEF)
+        eb.add_struct(b'point', 2)
+        eb.add_float64(b'x', 1.5)
+        eb.add_float64(b'y', -2.0)
+        provider.write(eb, activity_id=uuid.uuid4())
 
-    print(f'  is_enabled(4, 0x21): {provider.is_enabled(4, 0x21)}')
-    print(f'  write(): {provider.write(eb, activity_id=uuid.uuid4())}')
+        # Python functions as native frames: a() -> b() -> a stack sample.
+        with etwtrace.StackSamplingTracer():
+            a()
+    stats = session.stop()
+    print(f'trace written to {TRACE}: {stats.events_written} events, {stats.events_lost} lost')
 
-    # Errors are exceptions that say what was wrong; the builder refuses to
-    # write a half-built event until the next reset().
-    try:
-        eb.add_uint8(b'too_big', 300)
-    except OverflowError as e:
-        print(f'  add_uint8(300) -> {type(e).__name__}: {e}')
-    try:
-        for i in range(200):
-            eb.add_int8(b'f', i % 100)
-    except ValueError as e:
-        print(f'  200 more fields -> ValueError: {e}')
-    try:
-        provider.write(eb)
-    except ValueError as e:
-        print(f'  write() after that -> ValueError: {e}')
-    provider.close()
+    trace = EtlFile(TRACE)
+    functions = {}
+    for event in trace.events():
+        fields = event['fields']
+        if event['event'] == 'PythonFunction':
+            functions[(int(fields['BeginAddress'], 16), int(fields['EndAddress'], 16))] = fields['Name']
+        elif event['event'] == 'Request':
+            print(f"  {event['provider']}/{event['event']} level={event['level']} keyword={event['keyword']} "
+                  f"fields={fields}")
+        elif event['event'] == 'PythonStackSample':
+            names = [name for addr in event.get('stack', [])
+                     for (lo, hi), name in functions.items() if lo <= addr < hi]
+            print(f"  Python/PythonStackSample '{fields['Mark']}': Python frames in the native stack: "
+                  f"{' <- '.join(names)}")
+    print(f'  decode it yourself: python -m traceloggingdynamic decode {TRACE} --summary')
 
 
 if __name__ == '__main__':
