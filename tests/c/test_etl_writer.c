@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "etl_test_parse.h"
 #include "check.h"
+#include "test_tmpdir.h"
 
 #ifdef HAVE_ETL_READER
 #include "etl_reader.h"
@@ -33,13 +34,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-static char tmpdir[256];
-
-static void path_in_tmp(char *out, size_t cap, const char *name)
-{
-    snprintf(out, cap, "%s/%s", tmpdir, name);
-}
 
 /* Deterministic event number i: sizes and optional parts vary with i. */
 typedef struct sample {
@@ -192,7 +186,7 @@ static void check_with_reader(const tp_file *f)
 static void test_many_events(void)
 {
     char path[300];
-    path_in_tmp(path, sizeof path, "many.etl");
+    tmp_path(path, sizeof path, "many.etl");
     etl_writer_config c = config(path, 4096);
     etl_writer *w;
     char err[256] = "";
@@ -241,7 +235,7 @@ static void test_many_events(void)
 static void test_flush_in_place(void)
 {
     char path[300];
-    path_in_tmp(path, sizeof path, "flush.etl");
+    tmp_path(path, sizeof path, "flush.etl");
     etl_writer_config c = config(path, 8192);
     etl_writer *w;
     CHECK_EQ_INT(etl_writer_open(&w, &c, NULL, 0), 0);
@@ -294,7 +288,7 @@ static void test_flush_in_place(void)
 static void test_empty_and_too_large(void)
 {
     char path[300];
-    path_in_tmp(path, sizeof path, "empty.etl");
+    tmp_path(path, sizeof path, "empty.etl");
     etl_writer_config c = config(path, 4096);
     etl_writer *w;
     CHECK_EQ_INT(etl_writer_open(&w, &c, NULL, 0), 0);
@@ -307,7 +301,7 @@ static void test_empty_and_too_large(void)
     CHECK_EQ_INT(f.len, 4096);
     tp_free(&f);
 
-    path_in_tmp(path, sizeof path, "large.etl");
+    tmp_path(path, sizeof path, "large.etl");
     c = config(path, 4096);
     CHECK_EQ_INT(etl_writer_open(&w, &c, NULL, 0), 0);
     sample s;
@@ -338,7 +332,7 @@ static void test_empty_and_too_large(void)
     tp_free(&f);
 
     /* Over 65535 bytes with its headers: EVENT_HEADER.Size cannot say it. */
-    path_in_tmp(path, sizeof path, "large2.etl");
+    tmp_path(path, sizeof path, "large2.etl");
     c = config(path, 256 * 1024);
     CHECK_EQ_INT(etl_writer_open(&w, &c, NULL, 0), 0);
     e = event_of(&s);
@@ -353,7 +347,7 @@ static void test_open_errors(void)
 {
     char path[300], err[512] = "";
     etl_writer *w = (etl_writer *)1;
-    path_in_tmp(path, sizeof path, "no/such/dir/x.etl");
+    tmp_path(path, sizeof path, "no/such/dir/x.etl");
     etl_writer_config c = config(path, 4096);
     CHECK_EQ_INT(etl_writer_open(&w, &c, err, sizeof err), ENOENT);
     CHECK(w == NULL);
@@ -361,11 +355,11 @@ static void test_open_errors(void)
 
     /* A symbolic link is refused (O_NOFOLLOW) and its target left alone. */
     char target[300];
-    path_in_tmp(target, sizeof target, "target.txt");
+    tmp_path(target, sizeof target, "target.txt");
     FILE *fp = fopen(target, "w");
     fputs("keep", fp);
     fclose(fp);
-    path_in_tmp(path, sizeof path, "link.etl");
+    tmp_path(path, sizeof path, "link.etl");
     CHECK_EQ_INT(symlink(target, path), 0);
     c = config(path, 4096);
     CHECK_EQ_INT(etl_writer_open(&w, &c, err, sizeof err), ELOOP);
@@ -373,7 +367,7 @@ static void test_open_errors(void)
     stat(target, &sb);
     CHECK_EQ_INT(sb.st_size, 4);
 
-    path_in_tmp(path, sizeof path, "bad.etl");
+    tmp_path(path, sizeof path, "bad.etl");
     c = config(path, 4000);
     CHECK_EQ_INT(etl_writer_open(&w, &c, err, sizeof err), TLD_E_INVALID_ARG);
     CHECK(strstr(err, "buffer size") != NULL);
@@ -409,8 +403,8 @@ static int fsize_child(const char *path)
 static void test_disk_full(const char *self)
 {
     char path[300], out[300];
-    path_in_tmp(path, sizeof path, "full.etl");
-    path_in_tmp(out, sizeof out, "full.txt");
+    tmp_path(path, sizeof path, "full.etl");
+    tmp_path(out, sizeof out, "full.txt");
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -448,24 +442,12 @@ int main(int argc, char **argv)
     (void)check_hex;
     if (argc == 3 && strcmp(argv[1], "--fsize-child") == 0)
         return fsize_child(argv[2]);
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_etl_writer.XXXXXX");
-    if (mkdtemp(tmpdir) == NULL) {
-        perror("mkdtemp");
+    if (tmpdir_create("test_etl_writer") < 0)
         return 1;
-    }
     test_many_events();
     test_flush_in_place();
     test_empty_and_too_large();
     test_open_errors();
     test_disk_full("/proc/self/exe");
-    int rc = check_report("test_etl_writer");
-    if (rc == 0) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", tmpdir);
-    } else {
-        fprintf(stderr, "files kept in %s\n", tmpdir);
-    }
-    return rc;
+    return tmpdir_finish(check_report("test_etl_writer"));
 }

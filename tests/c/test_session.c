@@ -16,6 +16,7 @@
 
 #include "etl_test_parse.h"
 #include "check.h"
+#include "test_tmpdir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,14 +33,6 @@
 extern char **environ;
 
 #define NAME(s) s, (sizeof s - 1)
-
-static char tmpdir[256];
-
-static const char *tmp_path(char *out, size_t cap, const char *name)
-{
-    snprintf(out, cap, "%s/%s", tmpdir, name);
-    return out;
-}
 
 static void sleep_ms(unsigned ms)
 {
@@ -708,11 +701,8 @@ int main(int argc, char **argv)
     (void)check_hex;
     if (argc == 4 && strcmp(argv[1], "--kill-child") == 0)
         return kill_child(argv[2], (unsigned)atoi(argv[3]));
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_session.XXXXXX");
-    if (mkdtemp(tmpdir) == NULL) {
-        perror("mkdtemp");
+    if (tmpdir_create("test_session") < 0)
         return 1;
-    }
     test_single_session_rules();
     test_several_sessions();
     test_stacks_and_activities();
@@ -724,14 +714,5 @@ int main(int argc, char **argv)
     test_sigkill(4);
     test_fork();
     test_same_path_refused();
-    int rc = check_report("test_session");
-    if (rc == 0) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", tmpdir);
-    } else {
-        fprintf(stderr, "files kept in %s\n", tmpdir);
-    }
-    return rc;
+    return tmpdir_finish(check_report("test_session"));
 }
