@@ -352,6 +352,39 @@ int tld_provider_is_enabled(const tld_provider *p, uint8_t level, uint64_t keywo
 int tld_provider_write(tld_provider *p, tld_event_builder *b,
                        const tld_guid *activity_id, const tld_guid *related_activity_id);
 
+/* ---- prepared events ----------------------------------------------------- */
+
+/*
+ * For events written at high rates whose name, fields, tags and descriptor
+ * never change, only the values of their fields: everything but the data is
+ * encoded once, when the event is prepared, and each write copies that and
+ * appends the data. Prepare from a builder that holds one such event (its
+ * current data is not used); the builder may be reused or destroyed after.
+ *
+ *     tld_prepared_event *tick;
+ *     tld_builder_reset(&eb, "Tick", 4, &desc, 0);
+ *     tld_builder_add_uint64(&eb, "Count", 5, 0, 0, 0);
+ *     tld_prepared_event_create(&tick, provider, &eb);
+ *     ...
+ *     uint64_t count = 42;      // the data block: fields in order, little-endian
+ *     tld_prepared_event_write(tick, &count, sizeof count);
+ *
+ * The data must be what the builder would have produced for the values
+ * (the caller lays it out; variable-length fields may vary in length). The
+ * provider must stay open while the prepared event exists. Fails with
+ * TLD_E_ERROR_STATE for a builder in the error state, TLD_E_INVALID_ARG for
+ * NULL arguments, TLD_E_NO_MEMORY.
+ */
+typedef struct tld_prepared_event tld_prepared_event;
+int tld_prepared_event_create(tld_prepared_event **out, tld_provider *p, tld_event_builder *b);
+
+/* tld_provider_write() of the prepared event with this data and no activity
+ * ids (same return values). Thread-safe. */
+int tld_prepared_event_write(tld_prepared_event *e, const void *data, size_t data_len);
+
+/* NULL is allowed. No write may be running on it. */
+void tld_prepared_event_destroy(tld_prepared_event *e);
+
 #ifdef __cplusplus
 }
 #endif

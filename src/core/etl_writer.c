@@ -75,6 +75,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 /* ---- fixed values (spec/etl-file.md) --------------------------------------- */
 
 #define SYSTEM_TRACE_HEADER_SIZE 0x20u
@@ -102,6 +106,19 @@ static size_t align8(size_t n)
     return (n + 7u) & ~(size_t)7u;
 }
 
+/* calloc() for the line-aligned structures below. */
+static void *calloc_aligned(size_t count, size_t size, size_t alignment)
+{
+    if (size != 0 && count > SIZE_MAX / size)
+        return NULL;
+    size_t n = (count * size + alignment - 1) / alignment * alignment;
+    void *p;
+    if (posix_memalign(&p, alignment, n ? n : alignment) != 0)
+        return NULL;
+    memset(p, 0, n ? n : alignment);
+    return p;
+}
+
 /* ---- state ------------------------------------------------------------------ */
 
 /* A buffer's fill level and record count in one word, so that a reader of
@@ -110,8 +127,21 @@ static size_t align8(size_t n)
 #define FILL_EVENTS(f) ((uint32_t)((f) >> 32))
 #define FILL(used, events) ((uint64_t)(used) | ((uint64_t)(events) << 32))
 
+/*
+ * Memory written by one thread and read by another gets cache lines of its
+ * own: a lane (its owner stores to it on every event, the flush thread
+ * reads it), each buffer's state (the writer stores `fill` per event, the
+ * flush thread its slot and flush marks) and the buffer memory (page
+ * aligned). Sharing a line with unrelated data, such as the interpreter's
+ * thread state on the heap, makes every event pay for the line moving
+ * between cores.
+ */
+#define CACHE_LINE 64
+
 typedef struct etl_buffer {
-    uint8_t *mem;            /* buffer_size bytes; 0xFF beyond the fill level */
+    _Alignas(CACHE_LINE)
+    uint8_t *mem;            /* buffer_size bytes; stale bytes beyond the fill level
+                              * (the file gets 0xFF there, from `filler`) */
     /* FILL(used, events): bytes filled (header included) and records. Set by
      * the one thread appending (a lane's owner, or any thread under `lock`
      * for the shared buffer) with a release store after the record bytes. */
@@ -124,19 +154,28 @@ typedef struct etl_buffer {
 
 /* One thread's place to write (see the header comment). */
 typedef struct etl_lane {
+    _Alignas(CACHE_LINE)
     const void *token;       /* the owner thread's token (under `lock`) */
     etl_buffer *buf;         /* NULL until its first event; see "Locks" */
     /* Events stored through this lane: written by the owner only (load +
      * store, no read-modify-write), read by get_stats. */
     atomic_uint_least64_t accepted;
+    /* Owner only: its OS thread id (set when the thread takes the lane)
+     * and the last timestamp it stored (timestamps never go back within a
+     * buffer, even if two TSC reads in a row did). */
+    uint32_t thread_id;
+    uint64_t last_ticks;
 } etl_lane;
 
 struct etl_writer {
+    _Alignas(CACHE_LINE)
     int fd;
     uint32_t buffer_size;
     uint16_t logger_id;
     uint32_t flush_interval_ms;
     uint64_t serial;          /* unique per open: keys the thread-local lane cache */
+    uint32_t process_id;      /* writers do not outlive fork(): sessions end in the child */
+    int prefetch_for_store;   /* the CPU has a prefetch-for-write instruction */
     uint8_t *filler;          /* buffer_size bytes of 0xFF */
 
     pthread_mutex_t lock;
@@ -149,11 +188,13 @@ struct etl_writer {
     uint32_t full_head, full_count;
     etl_buffer **free_list;
     uint32_t free_count;
+    uint32_t wake_threshold;  /* full buffers that wake the flush thread (seal) */
     etl_lane *lanes;          /* max_lanes entries, lane_count in use */
     uint32_t lane_count, max_lanes;
     etl_buffer **snapshot;    /* flush_pending's list of current buffers (under `io`) */
     uint64_t *snapshot_fill;
     uint64_t events_accepted; /* through the shared buffer */
+    uint64_t shared_last_ticks; /* the shared buffer's latest timestamp */
     uint64_t events_too_large;
     int closing;
 
@@ -430,6 +471,152 @@ static void format_record(uint8_t *p, size_t size, const etl_writer_event *ev, u
     memset(p + size, 0, align8(size) - size);
 }
 
+/* ---- prepared records ------------------------------------------------------- */
+
+struct etl_prepared_record {
+    size_t head_len;  /* event header + extended items, a multiple of 8 */
+    uint8_t head[];
+};
+
+etl_prepared_record *etl_prepared_record_create(const etl_writer_event *ev)
+{
+    etl_writer_event e = *ev;
+    e.data = NULL;
+    e.data_len = 0;
+    e.stack = NULL;
+    e.stack_len = 0;
+    e.process_id = 0;
+    e.thread_id = 0;
+    size_t head_len = etl_record_size(&e); /* header and items: multiples of 8 */
+    if (head_len > MAX_RECORD_SIZE)
+        return NULL;
+    etl_prepared_record *r = malloc(sizeof *r + head_len);
+    if (r == NULL)
+        return NULL;
+    r->head_len = head_len;
+    format_record(r->head, head_len, &e, 0);
+    return r;
+}
+
+void etl_prepared_record_free(etl_prepared_record *r)
+{
+    free(r);
+}
+
+/* What etl_writer_write() and etl_writer_write_prepared() store: an event to
+ * format, or a prepared head plus data. */
+typedef struct record_source {
+    const etl_writer_event *ev;           /* NULL for a prepared record */
+    const etl_prepared_record *prepared;
+    const uint8_t *data;
+    size_t data_len;
+} record_source;
+
+static size_t source_size(const record_source *src)
+{
+    return src->ev != NULL ? etl_record_size(src->ev) : src->prepared->head_len + src->data_len;
+}
+
+/* memcpy for n a multiple of 8 and about a hundred bytes, the size of a
+ * record head: inline word moves beat a call into the library here, where
+ * every nanosecond of a Push or Pop event counts. */
+static inline void copy_words(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        uint64_t a, b;
+        memcpy(&a, src + i, 8);
+        memcpy(&b, src + i + 8, 8);
+        memcpy(dst + i, &a, 8);
+        memcpy(dst + i + 8, &b, 8);
+    }
+    if (i < n) {
+        uint64_t a;
+        memcpy(&a, src + i, 8);
+        memcpy(dst + i, &a, 8);
+    }
+}
+
+/*
+ * Buffer memory is recycled right after the flush thread has read it for
+ * the file, so its lines sit in the flush thread's core's cache, and each
+ * store that opens a line must first take it from there. Between cores far
+ * apart (other chiplets; the hypervisor moves our vCPUs) that costs a few
+ * hundred nanoseconds per line, and the writing thread ran up to 3x slower
+ * for seconds at a time in our benchmarks. Asking for the lines a few
+ * records ahead, for writing, overlaps those transfers with the work in
+ * between; measured, it removed the slow stretches and costs nothing
+ * otherwise.
+ */
+#define PREFETCH_AHEAD 2048u
+#define PREFETCH_SPAN 192u  /* about one Push record: three lines */
+
+static int cpu_can_prefetch_for_store(void)
+{
+#if defined(__x86_64__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0x80000000u, &a, &b, &c, &d) || a < 0x80000001u)
+        return 0;
+    __get_cpuid(0x80000001u, &a, &b, &c, &d);
+    return (c >> 8) & 1; /* PRFCHW: PREFETCHW */
+#elif defined(__aarch64__)
+    return 1; /* PRFM PSTL1KEEP */
+#else
+    return 0;
+#endif
+}
+
+static inline void prefetch_for_store(const uint8_t *p)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("prefetchw %0" : : "m"(p[0]));
+    __asm__ volatile("prefetchw %0" : : "m"(p[64]));
+    __asm__ volatile("prefetchw %0" : : "m"(p[128]));
+#else
+    __builtin_prefetch(p, 1, 3);
+    __builtin_prefetch(p + 64, 1, 3);
+    __builtin_prefetch(p + 128, 1, 3);
+#endif
+}
+
+/* copy_words() for data the caller has just stored, typically as 8-byte
+ * values: 16-byte loads spanning two such stores would stall (the CPU
+ * cannot forward two stores into one load), so this moves exactly 8 bytes
+ * at a time; the empty asm keeps the compiler from merging the moves. */
+static inline void copy_fresh_words(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t a;
+        memcpy(&a, src + i, 8);
+        __asm__("" : "+r"(a));
+        memcpy(dst + i, &a, 8);
+    }
+}
+
+/* Stores the record at p (`size` from source_size, zero-padded to 8); a
+ * prepared record gets the writing thread's id, the writer's process id
+ * and the timestamp stamped into its copied header. */
+static inline void emit_record(const etl_writer *w, uint8_t *p, size_t size, const record_source *src,
+                               uint64_t timestamp, uint32_t thread_id)
+{
+    if (src->ev != NULL) {
+        format_record(p, size, src->ev, timestamp);
+        return;
+    }
+    const etl_prepared_record *r = src->prepared;
+    copy_words(p, r->head, r->head_len);
+    store_le16(p + 0x00, (uint16_t)size);
+    store_le32(p + 0x08, thread_id);
+    store_le32(p + 0x0C, w->process_id);
+    store_le64(p + 0x10, timestamp);
+    if (src->data_len % 8 == 0 && src->data_len <= 64)
+        copy_fresh_words(p + r->head_len, src->data, src->data_len);
+    else
+        memcpy(p + r->head_len, src->data, src->data_len);
+    if (size & 7) /* padding: most prepared events have none, so skip the call */
+        memset(p + size, 0, align8(size) - size);
+}
+
 /* ---- buffer lists (caller holds `lock`) -------------------------------------- */
 
 static void push_full(etl_writer *w, etl_buffer *b)
@@ -449,10 +636,10 @@ static etl_buffer *pop_full(etl_writer *w)
 static int allocate_buffer(etl_writer *w)
 {
     etl_buffer *b = &w->bufs[w->buffers_allocated];
-    b->mem = malloc(w->buffer_size);
-    if (b->mem == NULL)
+    void *mem;
+    if (posix_memalign(&mem, 4096, w->buffer_size) != 0)
         return TLD_E_NO_MEMORY;
-    memset(b->mem, 0xFF, w->buffer_size);
+    b->mem = mem;
     w->free_list[w->free_count++] = b;
     w->buffers_allocated++;
     return TLD_OK;
@@ -473,12 +660,17 @@ static etl_buffer *take_free(etl_writer *w)
     return b;
 }
 
-/* Puts a filled buffer in the full queue and wakes the flush thread.
- * Caller holds `lock`. */
+/* Puts a filled buffer in the full queue. Caller holds `lock`.
+ *
+ * The flush thread is woken once a quarter of the buffers wait for it (or
+ * by wait_for_free(), or by its flush interval), not for each one: waking
+ * a sleeping thread is a system call and, on a VM, an interrupt to another
+ * CPU, which with 64 KiB buffers cost the writers ~10 ns per event. */
 static void seal(etl_writer *w, etl_buffer *b)
 {
     push_full(w, b);
-    pthread_cond_signal(&w->work);
+    if (w->full_count >= w->wake_threshold)
+        pthread_cond_signal(&w->work);
 }
 
 /* A buffer to fill: a free one, or, when every buffer waits for the disk,
@@ -487,8 +679,10 @@ static void seal(etl_writer *w, etl_buffer *b)
 static etl_buffer *wait_for_free(etl_writer *w)
 {
     etl_buffer *fresh;
-    while ((fresh = take_free(w)) == NULL)
+    while ((fresh = take_free(w)) == NULL) {
+        pthread_cond_signal(&w->work); /* below seal()'s threshold, it may be asleep */
         pthread_cond_wait(&w->space, &w->lock);
+    }
     return fresh;
 }
 
@@ -527,6 +721,10 @@ static etl_lane *find_lane(etl_writer *w, lane_cache_entry *entry)
             w->cur = NULL;
         }
     }
+    if (lane != NULL) {
+        lane->thread_id = tld_thread_id(); /* also when a new thread inherits a dead one's lane */
+        lane->last_ticks = 0;
+    }
     pthread_mutex_unlock(&w->lock);
     entry->serial = w->serial;
     entry->lane = lane;
@@ -543,11 +741,12 @@ static inline etl_lane *lane_of_this_thread(etl_writer *w)
 
 /* ---- writing events ------------------------------------------------------------ */
 
-/* The shared buffer, for threads without a lane: the record is formatted
+/* The shared buffer, for threads without a lane: the record is stored
  * under `lock`, which is also where its timestamp is read, so file order
  * is time order within that buffer. */
-static int write_shared(etl_writer *w, const etl_writer_event *ev, size_t size, size_t room)
+static int write_shared(etl_writer *w, const record_source *src, size_t size, size_t room)
 {
+    uint32_t thread_id = src->ev != NULL ? 0 : tld_thread_id();
     pthread_mutex_lock(&w->lock);
     etl_buffer *b;
     uint64_t fill;
@@ -561,29 +760,41 @@ static int write_shared(etl_writer *w, const etl_writer_event *ev, size_t size, 
             w->cur = NULL;
         }
         w->cur = take_free(w);
-        if (w->cur == NULL) /* every buffer waits for the disk; another thread may refill cur meanwhile */
+        if (w->cur == NULL) { /* every buffer waits for the disk; another thread may refill cur meanwhile */
+            pthread_cond_signal(&w->work);
             pthread_cond_wait(&w->space, &w->lock);
+        }
     }
-    format_record(b->mem + FILL_USED(fill), size, ev, tld_clock_ticks());
+    /* A TSC read may run ahead of the lock acquisition before it: never
+     * store a time earlier than the previous record's. */
+    uint64_t ticks = tld_clock_ticks();
+    if (ticks < w->shared_last_ticks)
+        ticks = w->shared_last_ticks;
+    w->shared_last_ticks = ticks;
+    emit_record(w, b->mem + FILL_USED(fill), size, src, ticks, thread_id);
     atomic_store_explicit(&b->fill, fill + FILL(room, 1), memory_order_release);
     w->events_accepted++;
     pthread_mutex_unlock(&w->lock);
     return 0;
 }
 
-int etl_writer_write(etl_writer *w, const etl_writer_event *ev)
+static int write_record(etl_writer *w, const record_source *src)
 {
-    size_t size = etl_record_size(ev);
+    size_t size = source_size(src);
     size_t room = align8(size);
-    if (size > MAX_RECORD_SIZE || room > w->buffer_size - ETL_WRITER_BUFFER_HEADER_SIZE) {
+    if (__builtin_expect(size > MAX_RECORD_SIZE || room > w->buffer_size - ETL_WRITER_BUFFER_HEADER_SIZE, 0)) {
         pthread_mutex_lock(&w->lock);
         w->events_too_large++;
         pthread_mutex_unlock(&w->lock);
         return EMSGSIZE;
     }
+    /* Read first: the counter takes tens of cycles, which the lane lookup
+     * below can overlap; an event that then waits for a buffer keeps the
+     * time it was written at. */
+    uint64_t ticks = tld_clock_ticks();
     etl_lane *lane = lane_of_this_thread(w);
-    if (lane == NULL)
-        return write_shared(w, ev, size, room);
+    if (__builtin_expect(lane == NULL, 0))
+        return write_shared(w, src, size, room);
 
     /* Only this thread changes lane->buf and appends to it (header comment). */
     etl_buffer *b = lane->buf;
@@ -598,13 +809,31 @@ int etl_writer_write(etl_writer *w, const etl_writer_event *ev)
         pthread_mutex_unlock(&w->lock);
         fill = atomic_load_explicit(&b->fill, memory_order_relaxed);
     }
-    format_record(b->mem + FILL_USED(fill), size, ev, tld_clock_ticks());
+    if (__builtin_expect(ticks < lane->last_ticks, 0))
+        ticks = lane->last_ticks;
+    lane->last_ticks = ticks;
+    uint8_t *at = b->mem + FILL_USED(fill);
+    if (w->prefetch_for_store && FILL_USED(fill) + room + PREFETCH_AHEAD + PREFETCH_SPAN <= w->buffer_size)
+        prefetch_for_store(at + room + PREFETCH_AHEAD);
+    emit_record(w, at, size, src, ticks, lane->thread_id);
     /* Release: the flush thread that loads this fill level (acquire) sees
      * the record bytes below it. */
     atomic_store_explicit(&b->fill, fill + FILL(room, 1), memory_order_release);
     atomic_store_explicit(&lane->accepted, atomic_load_explicit(&lane->accepted, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     return 0;
+}
+
+int etl_writer_write(etl_writer *w, const etl_writer_event *ev)
+{
+    record_source src = {.ev = ev};
+    return write_record(w, &src);
+}
+
+int etl_writer_write_prepared(etl_writer *w, const etl_prepared_record *r, const void *data, size_t data_len)
+{
+    record_source src = {.prepared = r, .data = data, .data_len = data_len};
+    return write_record(w, &src);
 }
 
 /* ---- flushing (caller holds `io`, not `lock`) --------------------------------- */
@@ -627,7 +856,9 @@ static int write_sealed(etl_writer *w, etl_buffer *b)
     fill_buffer_header(b->mem, w, used, tld_clock_ticks(), (uint64_t)b->slot,
                        BUFFER_FLAG_NORMAL, BUFFER_TYPE_GENERIC);
     uint64_t off = slot_offset(w, b->slot);
-    int err = pwrite_all(w->fd, b->mem + from, w->buffer_size - from, off + from);
+    int err = pwrite_all(w->fd, b->mem + from, used - from, off + from);
+    if (err == 0)
+        err = pwrite_all(w->fd, w->filler, w->buffer_size - used, off + used);
     if (err == 0)
         err = pwrite_all(w->fd, b->mem, ETL_WRITER_BUFFER_HEADER_SIZE, off);
     if (err != 0) {
@@ -683,6 +914,7 @@ static int rewrite_header0(etl_writer *w)
     pthread_mutex_unlock(&w->lock);
     lost += atomic_load(&w->events_lost_io);
     store_le64(h + 0x10, tld_clock_filetime_now());                       /* EndTime */
+    store_le64(h + 0x100, tld_clock_frequency());                          /* PerfFreq: a TSC's improves */
     store_le32(h + 0x24, (uint32_t)w->next_slot);                          /* BuffersWritten */
     store_le32(h + 0x30, lost > UINT32_MAX ? UINT32_MAX : (uint32_t)lost); /* EventsLost */
     int err = pwrite_all(w->fd, w->header0, w->header0_used, 0);
@@ -712,7 +944,10 @@ static int flush_pending(etl_writer *w, int partial)
             int err0 = rewrite_header0(w);
             if (rc == 0)
                 rc = err ? err : err0;
-            memset(b->mem, 0xFF, w->buffer_size);
+            /* Not cleared: the next writer overwrites it and the file's
+             * padding comes from `filler`. Clearing it here would also
+             * leave every line modified in this thread's cache, for the
+             * writer's core to fetch from ours. */
             pthread_mutex_lock(&w->lock);
             w->free_list[w->free_count++] = b;
             pthread_cond_broadcast(&w->space);
@@ -849,7 +1084,7 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
         set_error(err, errlen, "%s%s", "a trace needs at least 2 buffers and a flush interval above 0", "");
         return TLD_E_INVALID_ARG;
     }
-    etl_writer *w = calloc(1, sizeof *w);
+    etl_writer *w = calloc_aligned(1, sizeof *w, CACHE_LINE);
     if (w == NULL)
         return TLD_E_NO_MEMORY;
     w->fd = -1;
@@ -859,7 +1094,10 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
     w->flush_interval_ms = cfg->flush_interval_ms;
     w->next_slot = 1;
     w->serial = 1 + atomic_fetch_add_explicit(&writer_serials, 1, memory_order_relaxed);
+    w->process_id = tld_process_id();
+    w->prefetch_for_store = cpu_can_prefetch_for_store();
     w->max_lanes = w->buffer_count - 2;
+    w->wake_threshold = w->buffer_count / 4 ? w->buffer_count / 4 : 1;
     pthread_mutex_init(&w->lock, NULL);
     pthread_mutex_init(&w->io, NULL);
     pthread_condattr_t ca;
@@ -869,14 +1107,14 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&w->space, NULL);
 
-    w->bufs = calloc(w->buffer_count, sizeof *w->bufs);
-    w->full = calloc(w->buffer_count, sizeof *w->full);
-    w->free_list = calloc(w->buffer_count, sizeof *w->free_list);
-    w->lanes = calloc(w->max_lanes + 1, sizeof *w->lanes);
-    w->snapshot = calloc(w->max_lanes + 1, sizeof *w->snapshot);
-    w->snapshot_fill = calloc(w->max_lanes + 1, sizeof *w->snapshot_fill);
-    w->header0 = malloc(bs);
-    w->filler = malloc(bs);
+    w->bufs = calloc_aligned(w->buffer_count, sizeof *w->bufs, CACHE_LINE);
+    w->full = calloc_aligned(w->buffer_count, sizeof *w->full, CACHE_LINE);
+    w->free_list = calloc_aligned(w->buffer_count, sizeof *w->free_list, CACHE_LINE);
+    w->lanes = calloc_aligned(w->max_lanes + 1, sizeof *w->lanes, CACHE_LINE);
+    w->snapshot = calloc_aligned(w->max_lanes + 1, sizeof *w->snapshot, CACHE_LINE);
+    w->snapshot_fill = calloc_aligned(w->max_lanes + 1, sizeof *w->snapshot_fill, CACHE_LINE);
+    w->header0 = calloc_aligned(1, bs, 4096);
+    w->filler = calloc_aligned(1, bs, 4096);
     /* Two buffers up front, so writers always make progress. */
     if (w->bufs == NULL || w->full == NULL || w->free_list == NULL || w->lanes == NULL ||
         w->snapshot == NULL || w->snapshot_fill == NULL || w->header0 == NULL ||

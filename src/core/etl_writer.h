@@ -90,6 +90,22 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
  */
 int etl_writer_write(etl_writer *w, const etl_writer_event *ev);
 
+/*
+ * A record prepared once for events whose provider, descriptor, traits,
+ * metadata and activity ids never change: the event header and extended
+ * items are formatted in advance (from `ev`; its data, stack and ids are
+ * ignored), and etl_writer_write_prepared() copies them, stamps time,
+ * thread and process, and appends the data. Belongs to no writer; any
+ * number of threads may use one at once. NULL when out of memory or when
+ * the head alone exceeds a record's 16-bit size.
+ */
+typedef struct etl_prepared_record etl_prepared_record;
+etl_prepared_record *etl_prepared_record_create(const etl_writer_event *ev);
+void etl_prepared_record_free(etl_prepared_record *r);
+
+/* etl_writer_write() for a prepared record with this event's data. */
+int etl_writer_write_prepared(etl_writer *w, const etl_prepared_record *r, const void *data, size_t data_len);
+
 /* Size in bytes of the record etl_writer_write() would store for `ev`,
  * before 8-byte alignment. */
 size_t etl_record_size(const etl_writer_event *ev);

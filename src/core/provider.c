@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SINKS 8
 #define GROUP_TRAIT_SIZE 19 /* u16 size, u8 type, GUID */
 #define TRAIT_TYPE_GROUP 1  /* EtwProviderTraitTypeGroup */
 
@@ -36,12 +35,12 @@ struct tld_provider {
     struct sink_state {           /* each sink's wish, combined into the atomics above */
         unsigned level_plus1;
         uint64_t any, all;
-    } sink_states[MAX_SINKS];     /* under the registry lock */
+    } sink_states[TLD_MAX_SINKS];     /* under the registry lock */
     struct tld_provider *next; /* registry list, under the registry lock */
 };
 
 static tld_provider *registry_head;
-static const tld_sink *sinks[MAX_SINKS];
+static const tld_sink *sinks[TLD_MAX_SINKS];
 static atomic_int sink_count;
 
 int tld_sink_register(const tld_sink *sink)
@@ -49,7 +48,7 @@ int tld_sink_register(const tld_sink *sink)
     tld_registry_lock();
     int n = atomic_load(&sink_count);
     int rc = TLD_OK;
-    if (n >= MAX_SINKS) {
+    if (n >= TLD_MAX_SINKS) {
         rc = TLD_E_INVALID_ARG;
     } else {
         sinks[n] = sink;
@@ -60,6 +59,12 @@ int tld_sink_register(const tld_sink *sink)
     }
     tld_registry_unlock();
     return rc;
+}
+
+int tld_sink_list(const tld_sink *const **out)
+{
+    *out = sinks;
+    return atomic_load_explicit(&sink_count, memory_order_acquire);
 }
 
 size_t tld_provider_traits_size(size_t name_len, int has_group)

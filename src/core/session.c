@@ -79,6 +79,7 @@ typedef struct session_filter {
 } session_filter;
 
 typedef struct session_set {
+    uint64_t generation;          /* unique per published set (keys verdict caches) */
     size_t count;
     struct tld_session *items[MAX_SESSIONS];
 } session_set;
@@ -95,6 +96,7 @@ static _Atomic(session_set *) live_sessions;
 static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
 static int sink_registered;    /* under sessions_lock */
 static atomic_uint next_logger_id;
+static uint64_t set_generations;   /* under sessions_lock */
 
 /* ---- read side (see the header comment and read_guard.h) ----------------- */
 
@@ -232,9 +234,46 @@ static void fork_child(void)
 
 /* ---- the sink ------------------------------------------------------------------ */
 
-static int session_deliver(const tld_sink *sink, const tld_provider *p, const tld_event_view *ev)
+/*
+ * The session sink's form of a prepared event: its record head, and the
+ * verdicts of the sessions of one set for it. Verdicts depend only on the
+ * filters of a set's sessions, which never change, so they are computed
+ * once per set: a word packs the set's generation with two bits per
+ * session (sets of up to VERDICT_CACHE_SESSIONS sessions; larger ones are
+ * judged event by event). Threads racing to fill it store the same value.
+ */
+#define VERDICT_CACHE_SESSIONS 8
+#define VERDICT_BITS 2
+#define VERDICT_GENERATION_SHIFT (VERDICT_CACHE_SESSIONS * VERDICT_BITS)
+
+typedef struct session_prepared {
+    etl_prepared_record *record;
+    atomic_uint_least64_t verdicts;
+} session_prepared;
+
+static uint64_t cached_verdicts(session_prepared *sp, const session_set *set, const tld_provider *p,
+                                const tld_event_descriptor *d)
 {
-    (void)sink;
+    uint64_t key = set->generation << VERDICT_GENERATION_SHIFT;
+    uint64_t v = atomic_load_explicit(&sp->verdicts, memory_order_relaxed);
+    if (__builtin_expect((v & ~(((uint64_t)1 << VERDICT_GENERATION_SHIFT) - 1)) == key, 1))
+        return v;
+    v = key;
+    for (size_t i = 0; i < set->count; i++)
+        v |= (uint64_t)session_verdict(set->items[i], p, d) << (VERDICT_BITS * i);
+    atomic_store_explicit(&sp->verdicts, v, memory_order_relaxed);
+    return v;
+}
+
+/*
+ * Writes the event to every live session whose filter takes it. `prepared`,
+ * when not NULL, is the event's pre-formatted form (session_prepare):
+ * sessions that want no stack for it get a copy of its record head instead
+ * of a record formatted from scratch.
+ */
+static inline __attribute__((always_inline)) int deliver_to_sessions(const tld_provider *p, const tld_event_view *ev,
+                                                                     session_prepared *prepared)
+{
     int status = 0;
     unsigned token = read_begin();
     session_set *set = atomic_load(&live_sessions);
@@ -242,41 +281,102 @@ static int session_deliver(const tld_sink *sink, const tld_provider *p, const tl
         uint64_t stack[TLD_STACK_MAX_FRAMES];
         size_t stack_len = 0;
         int stack_taken = 0;
-        etl_writer_event e = {
-            .provider_id = tld_provider_id(p),
-            .desc = ev->desc,
-            .traits = ev->traits,
-            .traits_len = ev->traits_len,
-            .meta = ev->meta,
-            .meta_len = ev->meta_len,
-            .data = ev->data,
-            .data_len = ev->data_len,
-            .activity_id = ev->activity_id,
-            .related_activity_id = ev->related_activity_id,
-            .process_id = tld_process_id(),
-            .thread_id = tld_thread_id(),
-        };
+        etl_writer_event e;
+        int e_ready = 0;
+        uint64_t verdicts = 0;
+        int use_cache = prepared != NULL && set->count <= VERDICT_CACHE_SESSIONS;
+        if (use_cache)
+            verdicts = cached_verdicts(prepared, set, p, ev->desc);
         for (size_t i = 0; i < set->count; i++) {
             struct tld_session *s = set->items[i];
-            int verdict = session_verdict(s, p, ev->desc);
+            int verdict = use_cache ? (int)(verdicts >> (VERDICT_BITS * i)) & 3 : session_verdict(s, p, ev->desc);
             if (verdict == REJECT)
                 continue;
-            if (verdict == ACCEPT_WITH_STACK && !stack_taken) {
-                /* Called here, not in a helper: skip 2 leaves out this
-                 * function and tld_provider_write(), so the stack starts
-                 * in the function that wrote the event. */
-                stack_len = tld_stack_capture(stack, TLD_STACK_MAX_FRAMES, 2);
-                stack_taken = 1;
+            int rc;
+            if (prepared != NULL && verdict == ACCEPT) {
+                rc = etl_writer_write_prepared(s->writer, prepared->record, ev->data, ev->data_len);
+            } else {
+                if (verdict == ACCEPT_WITH_STACK && !stack_taken) {
+                    /* Inlined into the sink's deliver function: skip 2
+                     * leaves out that one and the provider's write
+                     * function, so the stack starts in the function that
+                     * wrote the event. */
+                    stack_len = tld_stack_capture(stack, TLD_STACK_MAX_FRAMES, 2);
+                    stack_taken = 1;
+                }
+                if (!e_ready) {
+                    e = (etl_writer_event){
+                        .provider_id = tld_provider_id(p),
+                        .desc = ev->desc,
+                        .traits = ev->traits,
+                        .traits_len = ev->traits_len,
+                        .meta = ev->meta,
+                        .meta_len = ev->meta_len,
+                        .data = ev->data,
+                        .data_len = ev->data_len,
+                        .activity_id = ev->activity_id,
+                        .related_activity_id = ev->related_activity_id,
+                        .process_id = tld_process_id(),
+                        .thread_id = tld_thread_id(),
+                    };
+                    e_ready = 1;
+                }
+                e.stack = stack;
+                e.stack_len = verdict == ACCEPT_WITH_STACK ? stack_len : 0;
+                rc = etl_writer_write(s->writer, &e);
             }
-            e.stack = stack;
-            e.stack_len = verdict == ACCEPT_WITH_STACK ? stack_len : 0;
-            int rc = etl_writer_write(s->writer, &e);
             if (rc != 0 && status == 0)
                 status = rc;
         }
     }
     read_end(token);
     return status;
+}
+
+/* noinline, like deliver_prepared below: each is one known frame between
+ * the provider's write function and the stack capture (skip count). */
+__attribute__((noinline)) static int session_deliver(const tld_sink *sink, const tld_provider *p,
+                                                     const tld_event_view *ev)
+{
+    (void)sink;
+    return deliver_to_sessions(p, ev, NULL);
+}
+
+static void *session_prepare(const tld_sink *sink, const tld_provider *p, const tld_event_view *ev)
+{
+    (void)sink;
+    etl_writer_event e = {
+        .provider_id = tld_provider_id(p),
+        .desc = ev->desc,
+        .traits = ev->traits,
+        .traits_len = ev->traits_len,
+        .meta = ev->meta,
+        .meta_len = ev->meta_len,
+    };
+    session_prepared *sp = calloc(1, sizeof *sp);
+    if (sp == NULL)
+        return NULL;
+    sp->record = etl_prepared_record_create(&e);
+    if (sp->record == NULL) {
+        free(sp);
+        return NULL;
+    }
+    return sp; /* verdicts: generation 0 matches no set */
+}
+
+__attribute__((noinline)) static int session_deliver_prepared(const tld_sink *sink, const tld_provider *p,
+                                                              void *prepared, const tld_event_view *ev)
+{
+    (void)sink;
+    return deliver_to_sessions(p, ev, prepared);
+}
+
+static void session_release_prepared(const tld_sink *sink, void *prepared)
+{
+    (void)sink;
+    session_prepared *sp = prepared;
+    etl_prepared_record_free(sp->record);
+    free(sp);
 }
 
 static void session_provider_opened(const tld_sink *sink, tld_provider *p)
@@ -290,6 +390,9 @@ static void session_provider_opened(const tld_sink *sink, tld_provider *p)
 static const tld_sink session_sink = {
     .name = "etl-session",
     .deliver = session_deliver,
+    .prepare = session_prepare,
+    .deliver_prepared = session_deliver_prepared,
+    .release_prepared = session_release_prepared,
     .provider_opened = session_provider_opened,
     .provider_closing = NULL, /* sessions keep no per-provider state */
 };
@@ -457,6 +560,7 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     for (size_t i = 0; old != NULL && i < old->count; i++)
         next->items[next->count++] = old->items[i];
     next->items[next->count++] = s;
+    next->generation = ++set_generations;
     atomic_store(&live_sessions, next);
     tld_provider_for_each(recompute_one, next);
     if (old != NULL) {
@@ -482,6 +586,7 @@ int tld_session_stop(tld_session *s, tld_session_stats *stats)
         for (size_t i = 0; i < old->count; i++)
             if (old->items[i] != s)
                 next->items[next->count++] = old->items[i];
+        next->generation = ++set_generations;
     }
     atomic_store(&live_sessions, next);
     tld_provider_for_each(recompute_one, next); /* is_enabled() flips back here */

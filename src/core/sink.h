@@ -25,11 +25,23 @@ typedef struct tld_event_view {
     const tld_guid *related_activity_id;  /* NULL: none */
 } tld_event_view;
 
+#define TLD_MAX_SINKS 8
+
 typedef struct tld_sink {
     const char *name;
     /* Called for every provider that passes its enable check. Returns 0 or
      * a positive OS error number. Must be thread-safe. */
     int (*deliver)(const struct tld_sink *sink, const tld_provider *p, const tld_event_view *ev);
+    /* Optional fast path for prepared events (tld_prepared_event_*): once
+     * per prepared event, prepare() encodes what never changes of it (`ev`
+     * without data) in the sink's own form, or returns NULL (no memory:
+     * deliver() is used instead). deliver_prepared() then gets that
+     * encoding with each event's view (it may keep caches in it, thread-
+     * safely); release_prepared() frees it. */
+    void *(*prepare)(const struct tld_sink *sink, const tld_provider *p, const tld_event_view *ev);
+    int (*deliver_prepared)(const struct tld_sink *sink, const tld_provider *p, void *prepared,
+                            const tld_event_view *ev);
+    void (*release_prepared)(const struct tld_sink *sink, void *prepared);
     /* Called under the registry lock when a provider opens or closes, so a
      * sink can attach listeners to it (or detach them). May be NULL. */
     void (*provider_opened)(const struct tld_sink *sink, tld_provider *p);
@@ -37,7 +49,11 @@ typedef struct tld_sink {
 } tld_sink;
 
 /* Adds a sink for the life of the process (the set only grows, so
- * tld_provider_write() can walk it without a lock). At most 8 sinks. */
+ * tld_provider_write() can walk it without a lock). At most TLD_MAX_SINKS. */
 int tld_sink_register(const tld_sink *sink);
+
+/* The registered sinks, in registration order (index i stays sink i for
+ * the life of the process). Returns their count. Lock-free. */
+int tld_sink_list(const tld_sink *const **out);
 
 #endif

@@ -7,9 +7,14 @@
  * them into wall-clock time with the session's anchor pair (ticks and FILETIME
  * read together at session start) and the tick frequency:
  *     FILETIME = StartTime + (ticks - start_ticks) * 10^7 / frequency.
- * We count in 100 ns units (frequency 10,000,000, what QPC reports on current
- * Windows) so that this product cannot overflow 64 bits for ~58 years of
- * trace, whatever arithmetic a reader uses.
+ * The ticks are either the CPU's invariant time-stamp counter (x86-64, when
+ * the kernel's clocksource is the TSC: a GHz frequency, measured) or
+ * CLOCK_MONOTONIC in 100 ns units (frequency 10,000,000, what QPC reports on
+ * current Windows). Windows itself used the TSC rate as QPC frequency for
+ * years, so readers handle both; ours computes the product above without
+ * overflow. The choice is made once per process, at the first call of any
+ * function below that needs it, and never changes: ticks from different
+ * sources are never mixed.
  *
  * Platform implementations: clock_posix.c (Linux, macOS, BSDs).
  */
@@ -19,11 +24,17 @@
 #include <stdint.h>
 
 /* Monotonic clock ticks since an arbitrary origin (boot on Linux). Cheap
- * (vDSO, no system call), thread-safe, never decreasing within a thread. */
+ * (one instruction, or the vDSO: no system call), thread-safe, never
+ * decreasing within a thread. The first call may take 2 ms (calibration). */
 uint64_t tld_clock_ticks(void);
 
-/* Ticks per second of tld_clock_ticks(): always 10,000,000. */
+/* Ticks per second of tld_clock_ticks(): 10,000,000 for CLOCK_MONOTONIC; for
+ * the TSC, the best estimate so far (measured against CLOCK_MONOTONIC_RAW
+ * since the clock was chosen, so later calls are more exact). */
 uint64_t tld_clock_frequency(void);
+
+/* "tsc" or "monotonic": which clock tld_clock_ticks() reads. */
+const char *tld_clock_source_name(void);
 
 /* The current wall-clock time as a Windows FILETIME: 100 ns intervals since
  * 1601-01-01 UTC. */

@@ -59,9 +59,8 @@ static inline int etw_event_on(uint8_t level, uint64_t keyword)
     return etw_capi->provider_is_enabled(etw_provider, level, keyword);
 }
 
-/* Each writer checks enablement itself (except Push/Pop: their callers
- * check first, to skip the caller-line lookup too) and never changes
- * Python's error state. */
+/* Each writer checks enablement itself (Push's caller checks first too, to
+ * skip the caller-line lookup) and never changes Python's error state. */
 void etw_write_thread(int opcode, int32_t os_thread_id);
 void etw_write_function(uint64_t id, uintptr_t begin, uintptr_t end, int32_t line, PyObject *source_file,
                         PyObject *name, int is_python_code);

@@ -45,7 +45,7 @@ int etw_events_init(void)
         PyErr_Format(PyExc_RuntimeError, "cannot open the Python event provider: %s", tld_strerror(rc));
         return -1;
     }
-    prepare_fast(); /* on failure the general path is used */
+    prepare_fast(); /* on failure (no memory) the general path is used */
     return 0;
 }
 
@@ -169,33 +169,34 @@ int etw_write_stack_sample(PyObject *text)
 }
 
 /*
- * Push and Pop are written for every call: their builders are built once
- * (metadata and a data block of fixed-size fields) and only the values are
- * patched in place before each write, instead of re-encoding the event.
+ * Push and Pop are written for every call: they are prepared events
+ * (tld.h), encoded once, so a write copies a ready record head and appends
+ * the values.
  */
-static tld_event_builder push_eb, pop_eb;
-static int fast_ready;
+static tld_prepared_event *push_event, *pop_event;
 
 static int prepare_fast(void)
 {
-    if (tld_builder_init(&push_eb, 128, 64) != 0 || tld_builder_init(&pop_eb, 128, 64) != 0)
+    tld_event_builder b;
+    if (tld_builder_init(&b, 128, 64) != 0)
         return -1;
     tld_event_descriptor d = tld_event_descriptor_default(5, ETW_KW_PUSH);
-    tld_builder_reset(&push_eb, NAME("PythonFunctionPush"), &d, 0);
-    tld_builder_add_pointer(&push_eb, NAME("FunctionID"), NULL, 0, 0);
-    tld_builder_add_pointer(&push_eb, NAME("Caller"), NULL, 0, 0);
-    tld_builder_add_uint64(&push_eb, NAME("CallerLine"), 0, 0, 0);
+    tld_builder_reset(&b, NAME("PythonFunctionPush"), &d, 0);
+    tld_builder_add_pointer(&b, NAME("FunctionID"), NULL, 0, 0);
+    tld_builder_add_pointer(&b, NAME("Caller"), NULL, 0, 0);
+    tld_builder_add_uint64(&b, NAME("CallerLine"), 0, 0, 0);
+    int rc = etw_capi->prepared_event_create(&push_event, etw_provider, &b);
     d = tld_event_descriptor_default(5, ETW_KW_POP);
-    tld_builder_reset(&pop_eb, NAME("PythonFunctionPop"), &d, 0);
-    tld_builder_add_pointer(&pop_eb, NAME("FunctionID"), NULL, 0, 0);
-    size_t n;
-    tld_builder_data(&push_eb, &n);
-    if (n != 2 * sizeof(void *) + 8 || tld_builder_check_state(&push_eb) != 0)
+    tld_builder_reset(&b, NAME("PythonFunctionPop"), &d, 0);
+    tld_builder_add_pointer(&b, NAME("FunctionID"), NULL, 0, 0);
+    if (rc == 0)
+        rc = etw_capi->prepared_event_create(&pop_event, etw_provider, &b);
+    tld_builder_destroy(&b);
+    if (rc != 0) {
+        etw_capi->prepared_event_destroy(push_event);
+        push_event = NULL;
         return -1;
-    tld_builder_data(&pop_eb, &n);
-    if (n != sizeof(void *) || tld_builder_check_state(&pop_eb) != 0)
-        return -1;
-    fast_ready = 1;
+    }
     return 0;
 }
 
@@ -211,12 +212,12 @@ static inline void put_ptr(uint8_t *p, uint64_t v)
 
 void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line)
 {
-    if (ETW_LIKELY(fast_ready)) {
-        uint8_t *data = push_eb.data;
+    if (ETW_LIKELY(push_event != NULL)) {
+        uint8_t data[2 * sizeof(void *) + 8];
         put_ptr(data, id);
         put_ptr(data + sizeof(void *), caller);
         memcpy(data + 2 * sizeof(void *), &caller_line, 8);
-        etw_capi->provider_write(etw_provider, &push_eb, NULL, NULL);
+        etw_capi->prepared_event_write(push_event, data, sizeof data);
         return;
     }
     begin(NAME("PythonFunctionPush"), 5, ETW_KW_PUSH, 0);
@@ -228,9 +229,10 @@ void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line)
 
 void etw_write_pop(uint64_t id)
 {
-    if (ETW_LIKELY(fast_ready)) {
-        put_ptr(pop_eb.data, id);
-        etw_capi->provider_write(etw_provider, &pop_eb, NULL, NULL);
+    if (ETW_LIKELY(pop_event != NULL)) {
+        uint8_t data[sizeof(void *)];
+        put_ptr(data, id);
+        etw_capi->prepared_event_write(pop_event, data, sizeof data);
         return;
     }
     begin(NAME("PythonFunctionPop"), 5, ETW_KW_POP, 0);

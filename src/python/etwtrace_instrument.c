@@ -71,8 +71,8 @@ static inline void pop(struct shadow *s)
     if (s->depth == 0)
         return; /* a frame that began before tracing did */
     uint64_t id = s->ids[--s->depth];
-    if (id != 0 && etw_event_on(5, ETW_KW_POP))
-        etw_write_pop(id);
+    if (id != 0)
+        etw_write_pop(id); /* checks whether anyone listens itself */
 }
 
 /* Pops owed for every frame still on the shadow stack, innermost first. */

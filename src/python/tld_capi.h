@@ -16,7 +16,7 @@
 #include "tracelogging/tld.h"
 
 #define TLD_CAPI_NAME "traceloggingdynamic._tld._C_API"
-#define TLD_CAPI_VERSION 1
+#define TLD_CAPI_VERSION 2
 
 typedef struct tld_capi {
     int version;
@@ -26,6 +26,9 @@ typedef struct tld_capi {
     int (*provider_is_enabled)(const tld_provider *p, uint8_t level, uint64_t keyword);
     int (*provider_write)(tld_provider *p, tld_event_builder *b, const tld_guid *activity_id,
                           const tld_guid *related_activity_id);
+    int (*prepared_event_create)(tld_prepared_event **out, tld_provider *p, tld_event_builder *b);
+    int (*prepared_event_write)(tld_prepared_event *e, const void *data, size_t data_len);
+    void (*prepared_event_destroy)(tld_prepared_event *e);
 } tld_capi;
 
 /* Imports the table (importing traceloggingdynamic._tld). Returns NULL with

@@ -19,8 +19,8 @@ static int count_delivery(const tld_sink *sink, const tld_provider *p, const tld
     delivered[sink->name[0] - 'A']++;
     return 0;
 }
-static const tld_sink sink_a = {"A", count_delivery, NULL, NULL};
-static const tld_sink sink_b = {"B", count_delivery, NULL, NULL};
+static const tld_sink sink_a = {.name = "A", .deliver = count_delivery};
+static const tld_sink sink_b = {.name = "B", .deliver = count_delivery};
 
 #define NAME(s) s, (sizeof s - 1)
 
