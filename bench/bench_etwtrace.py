@@ -85,7 +85,7 @@ def _variants(tmpdir):
 
     def instr_file_on():
         path = os.path.join(tmpdir, 'instrumented.etl')
-        state['s'] = tld.Session(path, [PROVIDER], buffer_size=1 << 20)
+        state['s'] = tld.Session(path, [PROVIDER])  # default buffers, as --capture uses
         state['s'].start()
         instr_on()
 
