@@ -61,6 +61,7 @@
 #include "etl_writer.h"
 
 #include "byteorder.h"
+#include "cacheline.h"
 #include "clock.h"
 #include "stack.h"
 
@@ -106,18 +107,6 @@ static size_t align8(size_t n)
     return (n + 7u) & ~(size_t)7u;
 }
 
-/* calloc() for the line-aligned structures below. */
-static void *calloc_aligned(size_t count, size_t size, size_t alignment)
-{
-    if (size != 0 && count > SIZE_MAX / size)
-        return NULL;
-    size_t n = (count * size + alignment - 1) / alignment * alignment;
-    void *p;
-    if (posix_memalign(&p, alignment, n ? n : alignment) != 0)
-        return NULL;
-    memset(p, 0, n ? n : alignment);
-    return p;
-}
 
 /* ---- state ------------------------------------------------------------------ */
 
@@ -136,7 +125,7 @@ static void *calloc_aligned(size_t count, size_t size, size_t alignment)
  * thread state on the heap, makes every event pay for the line moving
  * between cores.
  */
-#define CACHE_LINE 64
+#define CACHE_LINE TLD_CACHE_LINE
 
 typedef struct etl_buffer {
     _Alignas(CACHE_LINE)
@@ -490,7 +479,7 @@ etl_prepared_record *etl_prepared_record_create(const etl_writer_event *ev)
     size_t head_len = etl_record_size(&e); /* header and items: multiples of 8 */
     if (head_len > MAX_RECORD_SIZE)
         return NULL;
-    etl_prepared_record *r = malloc(sizeof *r + head_len);
+    etl_prepared_record *r = tld_calloc_lines(1, sizeof *r + head_len);
     if (r == NULL)
         return NULL;
     r->head_len = head_len;
@@ -1084,7 +1073,7 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
         set_error(err, errlen, "%s%s", "a trace needs at least 2 buffers and a flush interval above 0", "");
         return TLD_E_INVALID_ARG;
     }
-    etl_writer *w = calloc_aligned(1, sizeof *w, CACHE_LINE);
+    etl_writer *w = tld_calloc_aligned(1, sizeof *w, CACHE_LINE);
     if (w == NULL)
         return TLD_E_NO_MEMORY;
     w->fd = -1;
@@ -1107,14 +1096,14 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&w->space, NULL);
 
-    w->bufs = calloc_aligned(w->buffer_count, sizeof *w->bufs, CACHE_LINE);
-    w->full = calloc_aligned(w->buffer_count, sizeof *w->full, CACHE_LINE);
-    w->free_list = calloc_aligned(w->buffer_count, sizeof *w->free_list, CACHE_LINE);
-    w->lanes = calloc_aligned(w->max_lanes + 1, sizeof *w->lanes, CACHE_LINE);
-    w->snapshot = calloc_aligned(w->max_lanes + 1, sizeof *w->snapshot, CACHE_LINE);
-    w->snapshot_fill = calloc_aligned(w->max_lanes + 1, sizeof *w->snapshot_fill, CACHE_LINE);
-    w->header0 = calloc_aligned(1, bs, 4096);
-    w->filler = calloc_aligned(1, bs, 4096);
+    w->bufs = tld_calloc_aligned(w->buffer_count, sizeof *w->bufs, CACHE_LINE);
+    w->full = tld_calloc_aligned(w->buffer_count, sizeof *w->full, CACHE_LINE);
+    w->free_list = tld_calloc_aligned(w->buffer_count, sizeof *w->free_list, CACHE_LINE);
+    w->lanes = tld_calloc_aligned(w->max_lanes + 1, sizeof *w->lanes, CACHE_LINE);
+    w->snapshot = tld_calloc_aligned(w->max_lanes + 1, sizeof *w->snapshot, CACHE_LINE);
+    w->snapshot_fill = tld_calloc_aligned(w->max_lanes + 1, sizeof *w->snapshot_fill, CACHE_LINE);
+    w->header0 = tld_calloc_aligned(1, bs, 4096);
+    w->filler = tld_calloc_aligned(1, bs, 4096);
     /* Two buffers up front, so writers always make progress. */
     if (w->bufs == NULL || w->full == NULL || w->free_list == NULL || w->lanes == NULL ||
         w->snapshot == NULL || w->snapshot_fill == NULL || w->header0 == NULL ||

@@ -12,6 +12,7 @@
 #include "tracelogging/tld.h"
 
 #include "sink.h"
+#include "cacheline.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -38,7 +39,7 @@ int tld_prepared_event_create(tld_prepared_event **out, tld_provider *p, tld_eve
         return TLD_E_ERROR_STATE;
     size_t meta_len;
     const uint8_t *meta = tld_builder_meta(b, &meta_len);
-    tld_prepared_event *e = calloc(1, sizeof *e);
+    tld_prepared_event *e = tld_calloc_lines(1, sizeof *e);
     if (e == NULL)
         return TLD_E_NO_MEMORY;
     e->meta = malloc(meta_len ? meta_len : 1);

@@ -12,6 +12,7 @@
 #include "tracelogging/tld.h"
 
 #include "byteorder.h"
+#include "cacheline.h"
 #include "provider_state.h"
 #include "sink.h"
 #include "tld_mutex.h"
@@ -101,7 +102,7 @@ int tld_provider_open(tld_provider **out, const char *name, size_t name_len,
         return TLD_E_PROVIDER_NAME;
     if (tld_provider_traits_size(name_len, group_id != NULL) > 0xFFFF)
         return TLD_E_TRAITS_TOO_LONG;
-    tld_provider *p = calloc(1, sizeof *p);
+    tld_provider *p = tld_calloc_lines(1, sizeof *p);
     if (p == NULL)
         return TLD_E_NO_MEMORY;
     if (id != NULL) {

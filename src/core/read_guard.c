@@ -35,6 +35,7 @@
  * so a grace period can walk the list without racing thread exit.
  */
 #include "read_guard.h"
+#include "cacheline.h"
 
 #include "membarrier.h"
 
@@ -89,7 +90,7 @@ static tld_reader *acquire_record(void)
     while (r != NULL && r->in_use)
         r = r->next;
     if (r == NULL) {
-        r = calloc(1, sizeof *r);
+        r = tld_calloc_lines(1, sizeof *r);
         if (r != NULL) {
             r->next = registry;
             registry = r;

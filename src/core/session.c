@@ -47,6 +47,7 @@
 #include "tracelogging/tld_session.h"
 
 #include "etl_writer.h"
+#include "cacheline.h"
 #include "provider_state.h"
 #include "read_guard.h"
 #include "sink.h"
@@ -353,7 +354,7 @@ static void *session_prepare(const tld_sink *sink, const tld_provider *p, const 
         .meta = ev->meta,
         .meta_len = ev->meta_len,
     };
-    session_prepared *sp = calloc(1, sizeof *sp);
+    session_prepared *sp = tld_calloc_lines(1, sizeof *sp);
     if (sp == NULL)
         return NULL;
     sp->record = etl_prepared_record_create(&e);
@@ -424,7 +425,7 @@ static int copy_filters(struct tld_session *s, const tld_session_config *cfg)
         say(cfg, "%s", "provider_count is not 0 but providers is NULL");
         return TLD_E_SESSION_CONFIG;
     }
-    s->filters = calloc(cfg->provider_count, sizeof *s->filters);
+    s->filters = tld_calloc_lines(cfg->provider_count, sizeof *s->filters);
     if (s->filters == NULL)
         return TLD_E_NO_MEMORY;
     for (size_t i = 0; i < cfg->provider_count; i++) {
@@ -487,14 +488,14 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
         say(cfg, "%s", "no output path given for the trace file");
         return TLD_E_SESSION_CONFIG;
     }
-    struct tld_session *s = calloc(1, sizeof *s);
+    struct tld_session *s = tld_calloc_lines(1, sizeof *s);
     if (s == NULL)
         return TLD_E_NO_MEMORY;
     int rc = copy_filters(s, cfg);
-    s->spare = malloc(sizeof *s->spare);
+    s->spare = tld_calloc_lines(1, sizeof *s->spare);
     if (rc == TLD_OK && s->spare == NULL)
         rc = TLD_E_NO_MEMORY;
-    session_set *next = malloc(sizeof *next);
+    session_set *next = tld_calloc_lines(1, sizeof *next);
     if (rc == TLD_OK && next == NULL)
         rc = TLD_E_NO_MEMORY;
     if (rc != TLD_OK) {
