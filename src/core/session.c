@@ -266,6 +266,25 @@ static uint64_t cached_verdicts(session_prepared *sp, const session_set *set, co
     return v;
 }
 
+/* What the writer needs of an event from provider p (no stack). */
+static etl_writer_event writer_event_of(const tld_provider *p, const tld_event_view *ev)
+{
+    return (etl_writer_event){
+        .provider_id = tld_provider_id(p),
+        .desc = ev->desc,
+        .traits = ev->traits,
+        .traits_len = ev->traits_len,
+        .meta = ev->meta,
+        .meta_len = ev->meta_len,
+        .data = ev->data,
+        .data_len = ev->data_len,
+        .activity_id = ev->activity_id,
+        .related_activity_id = ev->related_activity_id,
+        .process_id = tld_process_id(),
+        .thread_id = tld_thread_id(),
+    };
+}
+
 /*
  * Writes the event to every live session whose filter takes it. `prepared`,
  * when not NULL, is the event's pre-formatted form (session_prepare):
@@ -306,20 +325,7 @@ static inline __attribute__((always_inline)) int deliver_to_sessions(const tld_p
                     stack_taken = 1;
                 }
                 if (!e_ready) {
-                    e = (etl_writer_event){
-                        .provider_id = tld_provider_id(p),
-                        .desc = ev->desc,
-                        .traits = ev->traits,
-                        .traits_len = ev->traits_len,
-                        .meta = ev->meta,
-                        .meta_len = ev->meta_len,
-                        .data = ev->data,
-                        .data_len = ev->data_len,
-                        .activity_id = ev->activity_id,
-                        .related_activity_id = ev->related_activity_id,
-                        .process_id = tld_process_id(),
-                        .thread_id = tld_thread_id(),
-                    };
+                    e = writer_event_of(p, ev);
                     e_ready = 1;
                 }
                 e.stack = stack;
@@ -346,14 +352,7 @@ __attribute__((noinline)) static int session_deliver(const tld_sink *sink, const
 static void *session_prepare(const tld_sink *sink, const tld_provider *p, const tld_event_view *ev)
 {
     (void)sink;
-    etl_writer_event e = {
-        .provider_id = tld_provider_id(p),
-        .desc = ev->desc,
-        .traits = ev->traits,
-        .traits_len = ev->traits_len,
-        .meta = ev->meta,
-        .meta_len = ev->meta_len,
-    };
+    etl_writer_event e = writer_event_of(p, ev); /* its data, ids and stack are not used */
     session_prepared *sp = tld_calloc_lines(1, sizeof *sp);
     if (sp == NULL)
         return NULL;
