@@ -231,7 +231,9 @@ static void test_session_changes(void)
     CHECK_EQ_INT(tld_prepared_event_create(&e, p, &b), 0);
     size_t n;
     uint8_t data[64];
-    memcpy(data, tld_builder_data(&b, &n), n);
+    const uint8_t *built = tld_builder_data(&b, &n); /* sets n: not in memcpy's argument list */
+    CHECK(n <= sizeof data);
+    memcpy(data, built, n);
     tld_builder_destroy(&b);
 
     char path_a[300], path_b[300], path_c[300];
