@@ -845,9 +845,11 @@ static int write_sealed(etl_writer *w, etl_buffer *b)
     fill_buffer_header(b->mem, w, used, tld_clock_ticks(), (uint64_t)b->slot,
                        BUFFER_FLAG_NORMAL, BUFFER_TYPE_GENERIC);
     uint64_t off = slot_offset(w, b->slot);
-    int err = pwrite_all(w->fd, b->mem + from, used - from, off + from);
-    if (err == 0)
-        err = pwrite_all(w->fd, w->filler, w->buffer_size - used, off + used);
+    /* One write for records and padding (0xFF), as before buffers were
+     * recycled without clearing: a SIGKILL between two writes left a slot
+     * the reader reported as cut short. */
+    memset(b->mem + used, 0xFF, w->buffer_size - used);
+    int err = pwrite_all(w->fd, b->mem + from, w->buffer_size - from, off + from);
     if (err == 0)
         err = pwrite_all(w->fd, b->mem, ETL_WRITER_BUFFER_HEADER_SIZE, off);
     if (err != 0) {
