@@ -130,7 +130,8 @@ static size_t align8(size_t n)
 typedef struct etl_buffer {
     _Alignas(CACHE_LINE)
     uint8_t *mem;            /* buffer_size bytes; stale bytes beyond the fill level
-                              * (the file gets 0xFF there, from `filler`) */
+                              * (the file gets 0xFF there: write_sealed fills the
+                              * tail, write_partial writes `filler`) */
     /* FILL(used, events): bytes filled (header included) and records. Set by
      * the one thread appending (a lane's owner, or any thread under `lock`
      * for the shared buffer) with a release store after the record bytes. */
@@ -935,10 +936,10 @@ static int flush_pending(etl_writer *w, int partial)
             int err0 = rewrite_header0(w);
             if (rc == 0)
                 rc = err ? err : err0;
-            /* Not cleared: the next writer overwrites it and the file's
-             * padding comes from `filler`. Clearing it here would also
-             * leave every line modified in this thread's cache, for the
-             * writer's core to fetch from ours. */
+            /* Not cleared: the next writer overwrites it, and only the
+             * unused tail is set to 0xFF (write_sealed). Clearing all of
+             * it here would leave every line modified in this thread's
+             * cache, for the writer's core to fetch from ours. */
             pthread_mutex_lock(&w->lock);
             w->free_list[w->free_count++] = b;
             pthread_cond_broadcast(&w->space);
