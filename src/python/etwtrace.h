@@ -10,8 +10,10 @@
  *                          include prefixes; perf map / jitdump entries
  *   etwtrace_stack.c       stack-sampling mode: the PEP 523 hook, per-thread
  *                          enablement, the forward-only benchmark hook
- *   etwtrace_instrument.c  instrumented mode: the C profile function,
- *                          per-thread shadow stacks, Push/Pop
+ *   etwtrace_instrument.c  instrumented mode: picks its hook, the C
+ *                          profile function, threads started while enabled
+ *   etwtrace_monitor.c     instrumented mode's sys.monitoring tool (3.13+)
+ *   etwtrace_shadow.h      per-thread shadow stacks of both hooks
  *   etwtrace_module.c      the module: enable/disable, marks, info()
  *
  * Everything runs with the GIL held (the registry, the one event builder,
@@ -26,6 +28,8 @@
 
 #include "tld_capi.h"
 #include "thunk_arena.h"
+
+struct etw_shadow;
 
 #define ETW_LIKELY(x) __builtin_expect(!!(x), 1)
 #define ETW_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -121,6 +125,9 @@ struct etw_func *etw_registry_lookup_slow(PyObject *code, enum etw_mode mode);
  * PythonFunction (IsPythonCode 0) on first sight in this generation.
  * Returns 0 when it cannot tell. */
 uint64_t etw_registry_builtin_id(PyObject *cfunc);
+/* The same for a method descriptor (list.append called as lst.append(x)):
+ * the id its bound builtin method has. */
+uint64_t etw_registry_method_descr_id(PyObject *descr);
 
 /* Thunks: 1 while executable memory may be had; the reason otherwise. */
 int etw_thunks_available(void);
@@ -157,6 +164,25 @@ int etw_instrument_enable(int with_threads, PyObject *thread_hook);
 void etw_instrument_disable(void);
 /* threading.setprofile() hook for threads started while enabled. */
 PyObject *etw_instrument_thread_hook(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+/* What instrumented mode hooks: the active trace's hook, else the one the
+ * next enable() tries first. */
+const char *etw_instrument_hook_name(void);
+
+/* ---- sys.monitoring tool (etwtrace_monitor.c) ---------------------------- */
+
+/* Registers the tool: 1 when it now reports calls, 0 when it cannot be
+ * used here (CPython before 3.13, no free tool id, or the frame layout is
+ * not the one we know; the profile function is used then), -1 with an
+ * exception on error. */
+int etw_monitor_start(void);
+void etw_monitor_stop(void);
+/* The tool id while registered, else -1. */
+int etw_monitor_tool_id(void);
+/* A thread hooked by threading.setprofile() starts its trace in the hook,
+ * whose event came from the thread's innermost frame: the callee of a call
+ * event (is_call), else the frame reporting it. Sets the shadow's base to
+ * _bootstrap_inner's interpreter frame and, for a call, writes its Push. */
+void etw_monitor_thread_started(struct etw_shadow *s, int32_t tid, int is_call);
 
 /* ---- module state (etwtrace_module.c) ------------------------------------ */
 

@@ -2,158 +2,76 @@
  * etwtrace_instrument.c — instrumented mode: PythonFunctionPush/Pop for
  * every call of a Python function or builtin on a traced thread.
  *
- * The hook is the C profile function (PyEval_SetProfile) on every version:
- * on 3.11 it is the cheapest hook there is; on 3.12+ CPython feeds it from
- * sys.monitoring (PY_START/PY_RESUME/PY_RETURN/PY_YIELD/PY_UNWIND, CALL,
- * C_RETURN/C_RAISE) and keeps the guarantees we need: every CALL gets one
- * RETURN, also when an exception unwinds the frame or a generator yields
- * (RETURN) and resumes (CALL). A hand-written sys.monitoring tool could
- * skip the frame objects CPython makes for the profile function, but it
- * would have to rebuild exactly that pairing from eight events; the
- * profile function is what upstream etwtrace uses too.
- *
- * Each traced thread keeps a shadow stack of FunctionIDs (0 = ignored
- * function: pushed for balance, no events). It gives Caller (the id on
- * top) and, on disable, the Pops still owed for frames that are running.
- * Returns seen with an empty shadow stack belong to frames that started
- * before tracing did and are skipped.
+ * Two hooks feed the shadow stacks of etwtrace_shadow.h:
+ *   - on 3.13+ a sys.monitoring tool of our own (etwtrace_monitor.c): the
+ *     events CPython's profile-function shim listens to, without the frame
+ *     object the shim makes for every event;
+ *   - the C profile function (PyEval_SetProfile, this file): the cheapest
+ *     hook up to 3.12, and the fallback when every tool id is taken.
+ * Both keep the pairing we need: every call gets one return, also when an
+ * exception unwinds the frame or a generator yields (return) and resumes
+ * (call).
  *
  * Threads started while enabled with with_threads: threading.setprofile()
  * makes each new threading.Thread call our hook from _bootstrap_inner; the
- * hook writes PythonThread start, installs the profile function for that
- * thread and remembers _bootstrap_inner's frame, whose return ends the
- * thread's trace (Pops still owed, then PythonThread stop).
+ * hook writes PythonThread start, starts the thread's shadow stack (and,
+ * for the profile-function hook, installs it on that thread) and
+ * remembers _bootstrap_inner's frame, whose return ends the thread's trace
+ * (Pops still owed, then PythonThread stop).
  */
-#include "etwtrace.h"
+#include "etwtrace_shadow.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-struct shadow {
-    uint32_t gen;          /* traced in this generation */
-    uint32_t depth, cap;
-    uint32_t lost;         /* pushes that found no room (out of memory) */
-    uint64_t *ids;
-    PyFrameObject *base;   /* a hooked thread's _bootstrap_inner frame (compared, not owned) */
-    int32_t tid;
-};
-
-static ETW_TLS struct shadow tls_shadow;
+ETW_TLS struct etw_shadow etw_tls_shadow;
 static PyObject *saved_thread_profile; /* threading.getprofile() before enable */
 static int hooked_threading;
-
-static int grow(struct shadow *s)
-{
-    uint32_t cap = s->cap ? s->cap * 2 : 64;
-    uint64_t *ids = realloc(s->ids, cap * sizeof *ids);
-    if (ids == NULL)
-        return -1;
-    s->ids = ids;
-    s->cap = cap;
-    return 0;
-}
-
-static inline void push(struct shadow *s, uint64_t id)
-{
-    if (ETW_UNLIKELY(s->depth == s->cap) && grow(s) < 0) {
-        s->lost++;
-        return;
-    }
-    s->ids[s->depth++] = id;
-}
-
-static inline void pop(struct shadow *s)
-{
-    if (ETW_UNLIKELY(s->lost)) {
-        s->lost--;
-        return;
-    }
-    if (s->depth == 0)
-        return; /* a frame that began before tracing did */
-    uint64_t id = s->ids[--s->depth];
-    if (id != 0)
-        etw_write_pop(id); /* checks whether anyone listens itself */
-}
-
-/* Pops owed for every frame still on the shadow stack, innermost first. */
-static void unwind_all(struct shadow *s)
-{
-    s->lost = 0;
-    while (s->depth > 0)
-        pop(s);
-}
-
-static void end_thread(struct shadow *s)
-{
-    unwind_all(s);
-    etw_write_thread(2, s->tid);
-    s->gen = 0;
-    s->base = NULL;
-    free(s->ids);
-    s->ids = NULL;
-    s->cap = 0;
-}
 
 static int profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     (void)obj;
-    struct shadow *s = &tls_shadow;
-    if (ETW_UNLIKELY(s->gen != etw_gen || etw_active_mode != ETW_MODE_INSTRUMENTED))
+    struct etw_shadow *s = &etw_tls_shadow;
+    if (!etw_shadow_live(s))
         return 0;
     switch (what) {
     case PyTrace_CALL: {
         PyCodeObject *co = PyFrame_GetCode(frame);
-        struct etw_func *f = etw_code_func((PyObject *)co);
-        if (ETW_UNLIKELY(f == NULL || f->gen != etw_gen))
-            f = etw_registry_lookup_slow((PyObject *)co, ETW_MODE_INSTRUMENTED);
+        uint64_t id = etw_shadow_code_id((PyObject *)co);
         Py_DECREF(co);
-        uint64_t id = (f != NULL && f->traced) ? f->id : 0;
         if (id != 0 && etw_event_on(5, ETW_KW_PUSH)) {
-            uint64_t caller = s->depth ? s->ids[s->depth - 1] : 0;
             uint64_t line = 0;
             PyFrameObject *back = PyFrame_GetBack(frame);
             if (back != NULL) {
                 line = (uint64_t)PyFrame_GetLineNumber(back);
                 Py_DECREF(back);
             }
-            etw_write_push(id, caller, line);
+            etw_write_push(id, etw_shadow_top(s), line);
         }
-        push(s, id);
+        etw_shadow_push(s, id);
         return 0;
     }
     case PyTrace_C_CALL: {
         /* builtins called by ignored code (threading, etwtrace) are not reported */
-        uint64_t id = (s->depth && s->ids[s->depth - 1] == 0) ? 0 : etw_registry_builtin_id(arg);
-        if (id != 0 && etw_event_on(5, ETW_KW_PUSH)) {
-            uint64_t caller = s->depth ? s->ids[s->depth - 1] : 0;
-            etw_write_push(id, caller, (uint64_t)PyFrame_GetLineNumber(frame));
-        }
-        push(s, id);
+        uint64_t id = (s->depth && etw_shadow_top(s) == 0) ? 0 : etw_registry_builtin_id(arg);
+        if (id != 0 && etw_event_on(5, ETW_KW_PUSH))
+            etw_write_push(id, etw_shadow_top(s), (uint64_t)PyFrame_GetLineNumber(frame));
+        etw_shadow_push(s, id);
         return 0;
     }
     case PyTrace_RETURN:
-        if (ETW_UNLIKELY(s->base != NULL && frame == s->base)) {
-            end_thread(s);
+        if (ETW_UNLIKELY(s->base != NULL && (const void *)frame == s->base)) {
+            etw_shadow_end_thread(s);
             return 0;
         }
-        pop(s);
+        etw_shadow_pop(s);
         return 0;
     case PyTrace_C_RETURN:
     case PyTrace_C_EXCEPTION:
-        pop(s);
+        etw_shadow_pop(s);
         return 0;
     default:
         return 0;
     }
-}
-
-static void start_shadow(struct shadow *s, int32_t tid, PyFrameObject *base)
-{
-    s->gen = etw_gen;
-    s->depth = 0;
-    s->lost = 0;
-    s->tid = tid;
-    s->base = base;
 }
 
 /*
@@ -168,7 +86,7 @@ PyObject *etw_instrument_thread_hook(PyObject *module, PyObject *const *args, Py
         PyEval_SetProfile(NULL, NULL);
         Py_RETURN_NONE;
     }
-    struct shadow *s = &tls_shadow;
+    struct etw_shadow *s = &etw_tls_shadow;
     PyFrameObject *frame = (PyFrameObject *)args[0];
     const char *event = PyUnicode_AsUTF8(args[1]);
     if (event == NULL)
@@ -184,6 +102,15 @@ PyObject *etw_instrument_thread_hook(PyObject *module, PyObject *const *args, Py
         what = PyTrace_C_RETURN;
     else if (strcmp(event, "c_exception") == 0)
         what = PyTrace_C_EXCEPTION;
+    int32_t tid = (int32_t)PyThread_get_thread_native_id();
+    if (etw_monitor_tool_id() >= 0) {
+        /* The tool reports this thread's calls from now on; the Python-level
+         * hook is no longer needed here. */
+        PyEval_SetProfile(NULL, NULL);
+        etw_write_thread(1, tid);
+        etw_monitor_thread_started(s, tid, what == PyTrace_CALL);
+        Py_RETURN_NONE;
+    }
     /* The frame whose return ends the thread: _bootstrap_inner, the caller
      * of a Python call event, else the frame reporting the event. */
     PyFrameObject *base = frame;
@@ -192,8 +119,7 @@ PyObject *etw_instrument_thread_hook(PyObject *module, PyObject *const *args, Py
         back = PyFrame_GetBack(frame);
         base = back;
     }
-    int32_t tid = (int32_t)PyThread_get_thread_native_id();
-    start_shadow(s, tid, base);
+    etw_shadow_start(s, tid, base);
     etw_write_thread(1, tid);
     PyEval_SetProfile(profile, NULL);
     if (what == PyTrace_CALL) /* the call that brought us here is traced too */
@@ -212,6 +138,20 @@ static PyObject *threading_call(const char *method, PyObject *arg)
     return r;
 }
 
+static void unhook_threading(void)
+{
+    if (!hooked_threading)
+        return;
+    hooked_threading = 0;
+    tld_saved_error saved;
+    tld_error_save(&saved);
+    PyObject *r = threading_call("setprofile", saved_thread_profile ? saved_thread_profile : Py_None);
+    Py_XDECREF(r);
+    PyErr_Clear();
+    tld_error_restore(&saved);
+    Py_CLEAR(saved_thread_profile);
+}
+
 int etw_instrument_enable(int with_threads, PyObject *thread_hook)
 {
     if (with_threads) {
@@ -227,27 +167,35 @@ int etw_instrument_enable(int with_threads, PyObject *thread_hook)
         Py_XSETREF(saved_thread_profile, previous);
         hooked_threading = 1;
     }
-    start_shadow(&tls_shadow, (int32_t)PyThread_get_thread_native_id(), NULL);
-    PyEval_SetProfile(profile, NULL);
+    etw_shadow_start(&etw_tls_shadow, (int32_t)PyThread_get_thread_native_id(), NULL);
+    int tool = etw_monitor_start();
+    if (tool < 0) {
+        etw_tls_shadow.gen = 0;
+        unhook_threading();
+        return -1;
+    }
+    if (tool == 0)
+        PyEval_SetProfile(profile, NULL);
     return 0;
 }
 
 void etw_instrument_disable(void)
 {
-    struct shadow *s = &tls_shadow;
+    struct etw_shadow *s = &etw_tls_shadow;
+    etw_monitor_stop();
     if (PyThreadState_Get()->c_profilefunc == profile)
         PyEval_SetProfile(NULL, NULL);
     if (s->gen == etw_gen)
-        unwind_all(s);
+        etw_shadow_unwind_all(s);
     s->gen = 0;
-    if (hooked_threading) {
-        hooked_threading = 0;
-        tld_saved_error saved;
-        tld_error_save(&saved);
-        PyObject *r = threading_call("setprofile", saved_thread_profile ? saved_thread_profile : Py_None);
-        Py_XDECREF(r);
-        PyErr_Clear();
-        tld_error_restore(&saved);
-        Py_CLEAR(saved_thread_profile);
-    }
+    unhook_threading();
+}
+
+const char *etw_instrument_hook_name(void)
+{
+    if (etw_monitor_tool_id() >= 0)
+        return "sys.monitoring";
+    if (etw_active_mode == ETW_MODE_INSTRUMENTED || !ETW_HAVE_MONITORING_TOOL)
+        return "PyEval_SetProfile";
+    return "sys.monitoring";
 }

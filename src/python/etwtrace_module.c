@@ -291,7 +291,8 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
         set_item(d, "exec_refused_reason", PyUnicode_FromString(etw_thunks_error())) < 0 ||
         set_item(d, "perf_map", perf_map_obj) < 0 || set_item(d, "jitdump", jit_obj) < 0 ||
         set_item(d, "eval_hook", PyUnicode_FromString("PEP 523 (_PyInterpreterState_SetEvalFrameFunc)")) < 0 ||
-        set_item(d, "instrumented_hook", PyUnicode_FromString("PyEval_SetProfile")) < 0 ||
+        set_item(d, "instrumented_hook", PyUnicode_FromString(etw_instrument_hook_name())) < 0 ||
+        set_item(d, "monitoring_tool_id", etw_monitor_tool_id() >= 0 ? PyLong_FromLong(etw_monitor_tool_id()) : tld_new_ref(Py_None)) < 0 ||
         set_item(d, "code_extra_index", PyLong_FromSsize_t(etw_extra_index)) < 0 ||
         set_item(d, "code_extra_inline", PyBool_FromLong(etw_extra_inline_ok)) < 0 ||
         set_item(d, "provider", PyUnicode_FromString("Python")) < 0 ||

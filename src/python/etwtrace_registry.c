@@ -385,12 +385,13 @@ static PyObject *builtin_module(PyCFunctionObject *fn)
     return PyUnicode_FromString("builtins");
 }
 
-uint64_t etw_registry_builtin_id(PyObject *cfunc)
+/* FunctionID of a builtin keyed by its PyMethodDef (shared by the function
+ * and every bound or unbound form of it); writes PythonFunction on first
+ * sight in this generation. `named` supplies __qualname__; `module` is the
+ * SourceFile (a new reference, or NULL). */
+static uint64_t builtin_id(const PyMethodDef *ml, PyObject *named, PyObject *(*module_of)(PyObject *))
 {
-    if (!PyCFunction_Check(cfunc))
-        return 0;
-    PyCFunctionObject *fn = (PyCFunctionObject *)cfunc;
-    struct builtin_slot *s = builtin_find(fn->m_ml);
+    struct builtin_slot *s = builtin_find(ml);
     if (s == NULL)
         return 0;
     if (s->gen != etw_gen) {
@@ -398,12 +399,12 @@ uint64_t etw_registry_builtin_id(PyObject *cfunc)
         if (etw_event_on(5, ETW_KW_FUNCTION)) {
             tld_saved_error saved;
             tld_error_save(&saved);
-            PyObject *qualname = PyObject_GetAttrString(cfunc, "__qualname__");
+            PyObject *qualname = PyObject_GetAttrString(named, "__qualname__");
             if (qualname == NULL) {
                 PyErr_Clear();
-                qualname = PyUnicode_FromString(fn->m_ml->ml_name);
+                qualname = PyUnicode_FromString(ml->ml_name);
             }
-            PyObject *module = builtin_module(fn);
+            PyObject *module = module_of(named);
             PyErr_Clear();
             etw_write_function(s->id, 0, 0, 0, module, qualname, 0);
             Py_XDECREF(qualname);
@@ -413,4 +414,32 @@ uint64_t etw_registry_builtin_id(PyObject *cfunc)
         }
     }
     return s->id;
+}
+
+static PyObject *cfunction_module(PyObject *cfunc) { return builtin_module((PyCFunctionObject *)cfunc); }
+
+uint64_t etw_registry_builtin_id(PyObject *cfunc)
+{
+    if (!PyCFunction_Check(cfunc))
+        return 0;
+    return builtin_id(((PyCFunctionObject *)cfunc)->m_ml, cfunc, cfunction_module);
+}
+
+/* A method descriptor's module: that of the type defining it ("builtins"
+ * for list.append), as its bound form reports for instances of that type. */
+static PyObject *method_descr_module(PyObject *descr)
+{
+    PyObject *name = PyObject_GetAttrString((PyObject *)PyDescr_TYPE(descr), "__module__");
+    if (name != NULL && PyUnicode_Check(name))
+        return name;
+    Py_XDECREF(name);
+    PyErr_Clear();
+    return PyUnicode_FromString("builtins");
+}
+
+uint64_t etw_registry_method_descr_id(PyObject *descr)
+{
+    if (Py_TYPE(descr) != &PyMethodDescr_Type)
+        return 0;
+    return builtin_id(((PyMethodDescrObject *)descr)->d_method, descr, method_descr_module);
 }

@@ -329,16 +329,17 @@ static inline void etw_python_perfmap_after_fork_child(void)
 }
 
 /*
- * Instrumented mode uses the C profile function (PyEval_SetProfile) on
- * every version. On 3.12+ CPython implements it on top of sys.monitoring
- * (PY_START/PY_RESUME/PY_RETURN/PY_YIELD/PY_UNWIND/CALL/C_RETURN/C_RAISE
- * mapped back to PyTrace_CALL/RETURN/C_CALL/C_RETURN/C_EXCEPTION) with the
- * guarantees we rely on: every CALL is followed by one RETURN, through
- * exceptions (RETURN with a NULL arg) and generators (RETURN on yield, CALL
- * on resume), and C calls are reported with a PyCFunction object (method
- * descriptors are bound first). The frame of a CALL event is the callee's.
- * PyFrame_GetCode (a strong reference) and PyFrame_GetBack are public since
- * 3.9; PyFrame_GetLineNumber since forever.
+ * Instrumented mode's hooks. On 3.13+ it is a sys.monitoring tool of our
+ * own (etwtrace_monitor.c); elsewhere, and whenever no tool id is free, the
+ * C profile function (PyEval_SetProfile). On 3.12+ CPython implements the
+ * profile function on top of sys.monitoring (PY_START/PY_RESUME/PY_THROW ->
+ * PyTrace_CALL, PY_RETURN/PY_YIELD/PY_UNWIND -> RETURN, CALL/C_RETURN/
+ * C_RAISE of a builtin -> C_CALL/C_RETURN/C_EXCEPTION, method descriptors
+ * bound first), materializing a frame object for every event; our tool
+ * maps the same events the same way without frame objects. Every CALL is
+ * followed by one RETURN, through exceptions and generators, on both hooks.
+ * PyFrame_GetCode (a strong reference) and PyFrame_GetBack are public
+ * since 3.9; PyFrame_GetLineNumber since forever.
  */
 static inline int etw_frame_object_lasti(PyFrameObject *f)
 {
@@ -349,5 +350,53 @@ static inline int etw_frame_object_lasti(PyFrameObject *f)
     return f->f_lasti;
 #endif
 }
+
+/*
+ * The interpreter frames our sys.monitoring tool walks to find the
+ * caller's line (3.13+; 0 before, where the tool is not built):
+ *   - the thread's innermost frame is PyThreadState.current_frame, a field
+ *     of the public (non-limited) struct since 3.13 (3.12 kept it in
+ *     tstate->cframe, and we cannot test 3.12, so it keeps the profile
+ *     function);
+ *   - a frame's second word is `previous` (the caller's frame) in 3.12,
+ *     3.13 and 3.14; frames CPython pushes on entry from C run no code
+ *     (f_executable None) and are skipped, as PyFrame_GetBack skips them;
+ *   - PyUnstable_InterpreterFrame_GetLine/GetLasti are public (3.12+).
+ * Later versions keep the profile function until their layout is checked.
+ * etwtrace_monitor.c checks the mirror against PyEval_GetFrame() and
+ * PyFrame_GetBack() before using the tool, and falls back to the profile
+ * function if they disagree.
+ */
+#if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030F0000
+#define ETW_HAVE_MONITORING_TOOL 1
+
+typedef struct etw_frame_link_mirror {
+    void *f_executable;
+    etw_frame *previous;
+} etw_frame_link_mirror;
+
+static inline etw_frame *etw_thread_current_frame(PyThreadState *tstate)
+{
+    return tstate->current_frame;
+}
+
+/* The nearest frame at or above `f` that runs a code object, or NULL. */
+static inline etw_frame *etw_frame_first_with_code(etw_frame *f)
+{
+    while (f != NULL && etw_frame_code(f) == NULL)
+        f = ((etw_frame_link_mirror *)f)->previous;
+    return f;
+}
+
+static inline etw_frame *etw_frame_previous(etw_frame *f)
+{
+    return ((etw_frame_link_mirror *)f)->previous;
+}
+
+static inline int etw_frame_line(etw_frame *f) { return PyUnstable_InterpreterFrame_GetLine(f); }
+static inline int etw_frame_lasti(etw_frame *f) { return PyUnstable_InterpreterFrame_GetLasti(f); }
+#else
+#define ETW_HAVE_MONITORING_TOOL 0
+#endif
 
 #endif

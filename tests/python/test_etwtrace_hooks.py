@@ -1,0 +1,102 @@
+"""Instrumented mode's two hooks (etwtrace_monitor.c, etwtrace_instrument.c):
+on CPython 3.13 and 3.14 a sys.monitoring tool of our own, elsewhere and
+when no tool id is free the C profile function. The tool must write exactly
+the events the profile function writes, and share sys.monitoring politely
+with other tools (cProfile)."""
+
+import sys
+
+import pytest
+
+from etwtrace_helpers import SCRIPTS, as_int, needs_core, python_events, run
+
+pytestmark = needs_core
+
+HAS_TOOL = (3, 13) <= sys.version_info[:2] <= (3, 14)
+needs_tool = pytest.mark.skipif(not HAS_TOOL, reason='the sys.monitoring tool is built for CPython 3.13 and 3.14 '
+                                                     '(the CI runs them in Debian chroots)')
+
+
+def call_log(events):
+    """The Python provider's events as comparable tuples: FunctionIDs become
+    (name, is-Python-code), thread ids their order of appearance."""
+    funcs, threads, log = {}, {}, []
+
+    def func(value):
+        return funcs.get(as_int(value), ('<none>', None)) if as_int(value) else None
+
+    for e in events:
+        f = e['fields']
+        tid = threads.setdefault(e['tid'], len(threads))
+        if e['event'] == 'PythonFunction':
+            funcs[as_int(f['FunctionID'])] = (f['Name'], f['IsPythonCode'])
+        elif e['event'] == 'PythonFunctionPush':
+            log.append(('push', tid, func(f['FunctionID']), func(f['Caller']), f['CallerLine']))
+        elif e['event'] == 'PythonFunctionPop':
+            log.append(('pop', tid, func(f['FunctionID'])))
+        elif e['event'] == 'PythonThread':
+            log.append(('thread', tid, e['opcode']))
+    return log
+
+
+@needs_tool
+def test_tool_writes_what_the_profile_function_writes(tmp_path):
+    logs = {}
+    for hook in ('tool', 'profile'):
+        etl = tmp_path / f'{hook}.etl'
+        out = run([SCRIPTS / 'hooks_compared.py', etl, hook]).stdout
+        logs[hook] = (out.strip(), call_log(python_events(etl)))
+    assert logs['tool'][0] == 'hook sys.monitoring'
+    assert logs['profile'][0] == 'hook PyEval_SetProfile'
+    tool, profile = logs['tool'][1], logs['profile'][1]
+    # The scenario really ran: its interesting calls are in the log.
+    pushed = {entry[2][0] for entry in tool if entry[0] == 'push'}
+    for name in ('everything', 'Point.__add__', 'Point.double', 'key', 'sorted', 'list.append', 'numbers',
+                 'closing', 'root', 'leaf', 'deep', 'worker', 'len'):
+        assert name in pushed, (name, sorted(pushed))
+    assert sum(1 for entry in tool if entry[0] == 'thread') == 6     # 3 threads: start and stop
+    source = (SCRIPTS / 'hooks_compared.py').read_text().splitlines()
+    key_push = next(entry for entry in tool if entry[0] == 'push' and entry[2][0] == 'key')
+    assert key_push[3][0] == 'sorted' and 'sorted(' in source[key_push[4] - 1]
+    if tool != profile:
+        first = next(i for i, (a, b) in enumerate(zip(tool, profile)) if a != b) if len(tool) == len(profile) \
+            else min(len(tool), len(profile))
+        pytest.fail(f'the hooks differ at entry {first} of {len(tool)}/{len(profile)}:\n'
+                    f'tool:    {tool[max(0, first - 3):first + 3]}\nprofile: {profile[max(0, first - 3):first + 3]}')
+
+
+SHARED = r'''
+import cProfile, sys, etwtrace
+def f():
+    return sum([1, 2])
+p = cProfile.Profile()
+p.enable()
+with etwtrace.InstrumentedTracer():
+    info = etwtrace._etwtrace.info()
+    print(info['instrumented_hook'], info['monitoring_tool_id'], sys.monitoring.get_tool(2) is not None)
+    f()
+p.disable()
+print('after', [sys.monitoring.get_tool(i) for i in (2, 3, 4)])
+print('cprofile saw f', any(getattr(s.code, 'co_name', '') == 'f' for s in p.getstats()))
+'''
+
+
+@needs_tool
+def test_tool_shares_sys_monitoring_with_cprofile():
+    out = run(['-c', SHARED]).stdout.splitlines()
+    assert out[0] == 'sys.monitoring 3 True'          # cProfile holds PROFILER_ID (2)
+    assert out[1] == 'after [None, None, None]'       # both gave their ids back
+    assert out[2] == 'cprofile saw f True'
+
+
+def test_hook_reported_and_released():
+    code = ('import sys, etwtrace\n'
+            'with etwtrace.InstrumentedTracer():\n'
+            '    print(etwtrace._etwtrace.info()["instrumented_hook"])\n'
+            'print(etwtrace._etwtrace.info()["monitoring_tool_id"], sys.getprofile())\n'
+            'if hasattr(sys, "monitoring"): print([sys.monitoring.get_tool(i) for i in range(6)])\n')
+    out = run(['-c', code]).stdout.splitlines()
+    assert out[0] == ('sys.monitoring' if HAS_TOOL else 'PyEval_SetProfile')
+    assert out[1] == 'None None'
+    if len(out) > 2:
+        assert out[2] == str([None] * 6)
