@@ -43,7 +43,7 @@
 #include <sched.h>
 #include <stdlib.h>
 
-_Thread_local tld_reader *tld_my_reader;
+__thread __attribute__((tls_model("initial-exec"))) tld_reader *tld_my_reader;
 atomic_uint_least64_t tld_reader_gp_ctr = 1; /* phase 0, nesting 1 */
 int tld_reader_fast;
 

@@ -29,7 +29,9 @@ typedef struct tld_reader {
 #define TLD_READER_PHASE ((uint64_t)1 << 32)
 #define TLD_READER_NEST_MASK (TLD_READER_PHASE - 1)
 
-extern _Thread_local tld_reader *tld_my_reader;
+/* Initial-exec: read twice per event; without it a dlopen()ed module pays
+ * a call per access (see lane_cache in etl_writer.c). */
+extern __thread __attribute__((tls_model("initial-exec"))) tld_reader *tld_my_reader;
 extern atomic_uint_least64_t tld_reader_gp_ctr;
 extern int tld_reader_fast;     /* membarrier available: no fence on entry */
 
