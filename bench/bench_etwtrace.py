@@ -207,7 +207,7 @@ def _remove_perf_files(pid):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--rounds', type=int, default=7)
+    ap.add_argument('--rounds', type=int, default=11)
     ap.add_argument('--fib', type=int, default=25)
     ap.add_argument('--loop', type=int, default=3_000_000)
     ap.add_argument('--quick', action='store_true', help='3 rounds, fib(22), 1M loop iterations')
