@@ -52,7 +52,7 @@ def test_tool_writes_what_the_profile_function_writes(tmp_path):
     # The scenario really ran: its interesting calls are in the log.
     pushed = {entry[2][0] for entry in tool if entry[0] == 'push'}
     for name in ('everything', 'Point.__add__', 'Point.double', 'key', 'sorted', 'list.append', 'numbers',
-                 'closing', 'root', 'leaf', 'deep', 'worker', 'len'):
+                 'closing', 'root', 'leaf', 'deep', 'worker', 'len', 'divmod', 'str.upper'):
         assert name in pushed, (name, sorted(pushed))
     assert sum(1 for entry in tool if entry[0] == 'thread') == 6     # 3 threads: start and stop
     source = (SCRIPTS / 'hooks_compared.py').read_text().splitlines()

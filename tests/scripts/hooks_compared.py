@@ -3,7 +3,7 @@
 the profile function (argv[2] == 'profile': tool ids 2-4 are taken first,
 as other tools would). Prints the hook used. Exercises Python calls,
 builtins (functions, methods called through their descriptor, bound
-methods), Python code called from C (sorted key, map), class creation,
+methods, a builtin raising), Python code called from C (sorted key, map), class creation,
 operators and properties, generators (yield, resume, throw, close),
 coroutines, exceptions unwinding several frames and threads."""
 import os
@@ -94,6 +94,15 @@ def everything():
     p = Point(1) + Point(2)                  # __init__, __add__
     items.append(p.double)                   # property
     items.append(catcher())
+    try:
+        divmod(1, 0)                         # a builtin raising (C_RAISE)
+    except ZeroDivisionError:
+        pass
+    items.append(str.upper('a'))             # a method descriptor given its self explicitly
+    try:
+        list.append()                        # ... and without any argument: not reported
+    except TypeError:
+        pass
     g = numbers(3)
     next(g)
     g.send('xy')
