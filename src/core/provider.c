@@ -30,9 +30,7 @@ struct tld_provider {
     size_t name_len;
     uint8_t *traits;
     size_t traits_len;
-    atomic_uint level_plus1;
-    atomic_uint_least64_t any_keyword;
-    atomic_uint_least64_t all_keyword;
+    tld_enable_state enable;
     struct sink_state {           /* each sink's wish, combined into the atomics above */
         unsigned level_plus1;
         uint64_t any, all;
@@ -202,9 +200,9 @@ void tld_provider_set_enable_state(tld_provider *p, const tld_sink *sink, unsign
         combined_all = 0;
     /* Masks first, level last: a reader that sees the new level also sees
      * masks at least as new (release/acquire on level_plus1). */
-    atomic_store_explicit(&p->any_keyword, combined_any, memory_order_relaxed);
-    atomic_store_explicit(&p->all_keyword, combined_all, memory_order_relaxed);
-    atomic_store_explicit(&p->level_plus1, combined_level, memory_order_release);
+    atomic_store_explicit(&p->enable.any_keyword, combined_any, memory_order_relaxed);
+    atomic_store_explicit(&p->enable.all_keyword, combined_all, memory_order_relaxed);
+    atomic_store_explicit(&p->enable.level_plus1, combined_level, memory_order_release);
 }
 
 void tld_provider_for_each(void (*fn)(tld_provider *p, void *ctx), void *ctx)
@@ -217,14 +215,12 @@ void tld_provider_for_each(void (*fn)(tld_provider *p, void *ctx), void *ctx)
 
 int tld_provider_is_enabled(const tld_provider *p, uint8_t level, uint64_t keyword)
 {
-    unsigned level_plus1 = atomic_load_explicit(&p->level_plus1, memory_order_acquire);
-    if (level >= level_plus1) /* also covers "nobody listens" (0) */
-        return 0;
-    if (keyword == 0)
-        return 1;
-    uint64_t any = atomic_load_explicit(&p->any_keyword, memory_order_relaxed);
-    uint64_t all = atomic_load_explicit(&p->all_keyword, memory_order_relaxed);
-    return (keyword & any) != 0 && (keyword & all) == all;
+    return tld_enable_state_allows(&p->enable, level, keyword);
+}
+
+const tld_enable_state *tld_provider_enable_state(const tld_provider *p)
+{
+    return &p->enable;
 }
 
 int tld_provider_write(tld_provider *p, tld_event_builder *b,

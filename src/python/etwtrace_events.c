@@ -12,7 +12,8 @@
  *                      CallerLine UINT64
  *   PythonFunctionPop  level 5, keyword 0x2000, FunctionID POINTER
  *
- * Every writer first asks tld_provider_is_enabled (a few atomic loads) and
+ * Every writer first tests the provider's enable state (a few atomic loads,
+ * inline: etw_event_on) and
  * does nothing else when nobody listens. One builder serves all events: the
  * callers hold the GIL, and building an event runs no Python code.
  */
@@ -22,6 +23,7 @@
 #include <string.h>
 
 tld_provider *etw_provider;
+const tld_enable_state *etw_provider_state;
 const tld_capi *etw_capi;
 static tld_event_builder eb;
 static int prepare_fast(void);
@@ -45,6 +47,7 @@ int etw_events_init(void)
         PyErr_Format(PyExc_RuntimeError, "cannot open the Python event provider: %s", tld_strerror(rc));
         return -1;
     }
+    etw_provider_state = etw_capi->provider_enable_state(etw_provider);
     prepare_fast(); /* on failure (no memory) the general path is used */
     return 0;
 }

@@ -14,9 +14,10 @@
 
 #include "tld_pycompat.h"
 #include "tracelogging/tld.h"
+#include "enable_state.h"
 
 #define TLD_CAPI_NAME "traceloggingdynamic._tld._C_API"
-#define TLD_CAPI_VERSION 2
+#define TLD_CAPI_VERSION 3
 
 typedef struct tld_capi {
     int version;
@@ -29,6 +30,9 @@ typedef struct tld_capi {
     int (*prepared_event_create)(tld_prepared_event **out, tld_provider *p, tld_event_builder *b);
     int (*prepared_event_write)(tld_prepared_event *e, const void *data, size_t data_len);
     void (*prepared_event_destroy)(tld_prepared_event *e);
+    /* The provider's enable state, for tld_enable_state_allows() inline:
+     * the hot path of etwtrace's Push saves a call into this module. */
+    const tld_enable_state *(*provider_enable_state)(const tld_provider *p);
 } tld_capi;
 
 /* Imports the table (importing traceloggingdynamic._tld). Returns NULL with

@@ -7,6 +7,7 @@
  */
 #include "tld_binding.h"
 #include "tld_capi.h"
+#include "provider_state.h"
 
 int tld_eventbuilder_prepare(void);
 
@@ -105,7 +106,7 @@ static int register_atexit(PyObject *module)
  * (see tld_capi.h). */
 static const tld_capi capi = {
     TLD_CAPI_VERSION, tld_provider_open, tld_provider_close, tld_provider_is_enabled, tld_provider_write,
-    tld_prepared_event_create, tld_prepared_event_write, tld_prepared_event_destroy,
+    tld_prepared_event_create, tld_prepared_event_write, tld_prepared_event_destroy, tld_provider_enable_state,
 };
 
 PyMODINIT_FUNC PyInit__tld(void)
