@@ -13,9 +13,9 @@
  *   PythonFunctionPop  level 5, keyword 0x2000, FunctionID POINTER
  *
  * Every writer first tests the provider's enable state (a few atomic loads,
- * inline: etw_event_on) and
- * does nothing else when nobody listens. One builder serves all events: the
- * callers hold the GIL, and building an event runs no Python code.
+ * inline: etw_event_on) and does nothing else when nobody listens. One
+ * builder serves all events: the callers hold the GIL, and building an
+ * event runs no Python code.
  */
 #include "etwtrace.h"
 
