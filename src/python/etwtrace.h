@@ -14,6 +14,7 @@
  *                          profile function, threads started while enabled
  *   etwtrace_monitor.c     instrumented mode's sys.monitoring tool (3.13+)
  *   etwtrace_shadow.h      per-thread shadow stacks of both hooks
+ *   etwtrace_lines.c       callers' lines from interpreter frames, cached
  *   etwtrace_module.c      the module: enable/disable, marks, info()
  *
  * Everything runs with the GIL held (the registry, the one event builder,
@@ -171,6 +172,25 @@ PyObject *etw_instrument_thread_hook(PyObject *module, PyObject *const *args, Py
 /* What instrumented mode hooks: the active trace's hook, else the one the
  * next enable() tries first. */
 const char *etw_instrument_hook_name(void);
+/* 1 when the active instrumented trace reads callers' lines through the
+ * interpreter-frame walk (etwtrace_lines.c), 0 when through the frame API. */
+int etw_instrument_walks_frames(void);
+
+/* ---- callers' lines (etwtrace_lines.c) ----------------------------------- */
+
+/* ETWTRACE_FRAME_API set (non-empty, not 0/no/false): instrumented mode
+ * reads frames only through CPython's API (the profile function, no frame
+ * walk); the tests compare both ways with it. */
+int etw_frame_api_forced(void);
+
+#if ETW_HAVE_FRAME_WALK
+/* Line of frame `f` (which runs code), cached per (FunctionID, offset). */
+uint64_t etw_frame_line_cached(etw_frame *f);
+/* 1 when walking from `innermost` (the thread's innermost interpreter
+ * frame) meets the same code and lines as PyEval_GetFrame() and
+ * PyFrame_GetBack() for a few frames; 0 when not (use the API then). */
+int etw_frame_walk_agrees(etw_frame *innermost);
+#endif
 
 /* ---- sys.monitoring tool (etwtrace_monitor.c) ---------------------------- */
 
@@ -189,6 +209,10 @@ int etw_monitor_tool_id(void);
 void etw_monitor_thread_started(struct etw_shadow *s, int32_t tid, int is_call);
 
 /* ---- module state (etwtrace_module.c) ------------------------------------ */
+
+/* 1 when environment variable `name` is set to something other than "",
+ * "0", "no" or "false" (case-insensitive). */
+int etw_env_true(const char *name);
 
 extern enum etw_mode etw_active_mode;
 extern int etw_with_threads;

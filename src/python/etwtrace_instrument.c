@@ -27,6 +27,48 @@ ETW_TLS struct etw_shadow etw_tls_shadow;
 static PyObject *saved_thread_profile; /* threading.getprofile() before enable */
 static int hooked_threading;
 
+/* 1 while the profile function may read frames through the interpreter
+ * frame walk (tld_pycompat.h), decided at enable() by etw_frame_walk_agrees. */
+static int walk_frames;
+
+#if ETW_HAVE_FRAME_WALK
+static inline etw_frame *frame_of(PyFrameObject *frame) { return ((etw_frame_object_mirror *)frame)->f_frame; }
+#endif
+
+/* The code object `frame` runs (borrowed: the frame holds it). */
+static inline PyObject *code_of(PyFrameObject *frame)
+{
+#if ETW_HAVE_FRAME_WALK
+    if (ETW_LIKELY(walk_frames))
+        return etw_frame_code(frame_of(frame));
+#endif
+    PyCodeObject *co = PyFrame_GetCode(frame);
+    Py_DECREF(co); /* still alive: the running frame holds it */
+    return (PyObject *)co;
+}
+
+/* Line `frame` is at; of its caller (PyFrame_GetBack) when `of_caller`. */
+static uint64_t line_of(PyFrameObject *frame, int of_caller)
+{
+#if ETW_HAVE_FRAME_WALK
+    if (ETW_LIKELY(walk_frames)) {
+        etw_frame *f = frame_of(frame);
+        if (of_caller)
+            f = etw_frame_first_complete(etw_frame_previous(f));
+        return f != NULL ? etw_frame_line_cached(f) : 0;
+    }
+#endif
+    if (!of_caller)
+        return (uint64_t)PyFrame_GetLineNumber(frame);
+    uint64_t line = 0;
+    PyFrameObject *back = PyFrame_GetBack(frame);
+    if (back != NULL) {
+        line = (uint64_t)PyFrame_GetLineNumber(back);
+        Py_DECREF(back);
+    }
+    return line;
+}
+
 static int profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     (void)obj;
@@ -35,18 +77,9 @@ static int profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         return 0;
     switch (what) {
     case PyTrace_CALL: {
-        PyCodeObject *co = PyFrame_GetCode(frame);
-        uint64_t id = etw_shadow_code_id((PyObject *)co);
-        Py_DECREF(co);
-        if (id != 0 && etw_event_on(5, ETW_KW_PUSH)) {
-            uint64_t line = 0;
-            PyFrameObject *back = PyFrame_GetBack(frame);
-            if (back != NULL) {
-                line = (uint64_t)PyFrame_GetLineNumber(back);
-                Py_DECREF(back);
-            }
-            etw_write_push(id, etw_shadow_top(s), line);
-        }
+        uint64_t id = etw_shadow_code_id(code_of(frame));
+        if (id != 0 && etw_event_on(5, ETW_KW_PUSH))
+            etw_write_push(id, etw_shadow_top(s), line_of(frame, 1));
         etw_shadow_push(s, id);
         return 0;
     }
@@ -54,7 +87,7 @@ static int profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         /* builtins called by ignored code (threading, etwtrace) are not reported */
         uint64_t id = (s->depth && etw_shadow_top(s) == 0) ? 0 : etw_registry_builtin_id(arg);
         if (id != 0 && etw_event_on(5, ETW_KW_PUSH))
-            etw_write_push(id, etw_shadow_top(s), (uint64_t)PyFrame_GetLineNumber(frame));
+            etw_write_push(id, etw_shadow_top(s), line_of(frame, 0));
         etw_shadow_push(s, id);
         return 0;
     }
@@ -174,8 +207,13 @@ int etw_instrument_enable(int with_threads, PyObject *thread_hook)
         unhook_threading();
         return -1;
     }
-    if (tool == 0)
+    if (tool == 0) {
+#if ETW_HAVE_FRAME_WALK
+        PyFrameObject *frame = PyEval_GetFrame(); /* borrowed */
+        walk_frames = !etw_frame_api_forced() && frame != NULL && etw_frame_walk_agrees(frame_of(frame));
+#endif
         PyEval_SetProfile(profile, NULL);
+    }
     return 0;
 }
 
@@ -189,6 +227,11 @@ void etw_instrument_disable(void)
         etw_shadow_unwind_all(s);
     s->gen = 0;
     unhook_threading();
+}
+
+int etw_instrument_walks_frames(void)
+{
+    return etw_monitor_tool_id() >= 0 || walk_frames;
 }
 
 const char *etw_instrument_hook_name(void)

@@ -33,7 +33,7 @@ static long token_counter;
 static long active_token;
 static int warned_no_thunks;
 
-static int env_true(const char *name)
+int etw_env_true(const char *name)
 {
     const char *v = getenv(name);
     return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0 && strcasecmp(v, "no") != 0 &&
@@ -87,7 +87,7 @@ static PyObject *mod_enable(PyObject *module, PyObject *args, PyObject *kwargs)
             return NULL;
         if (check_thunks() < 0)
             return NULL;
-        if (env_true("ETWTRACE_JITDUMP"))
+        if (etw_env_true("ETWTRACE_JITDUMP"))
             etw_jitdump_set(1);
     }
     etw_gen++;
@@ -292,6 +292,8 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
         set_item(d, "perf_map", perf_map_obj) < 0 || set_item(d, "jitdump", jit_obj) < 0 ||
         set_item(d, "eval_hook", PyUnicode_FromString("PEP 523 (_PyInterpreterState_SetEvalFrameFunc)")) < 0 ||
         set_item(d, "instrumented_hook", PyUnicode_FromString(etw_instrument_hook_name())) < 0 ||
+        set_item(d, "instrumented_frame_walk", PyBool_FromLong(mode != NULL && strcmp(mode, "instrumented") == 0 &&
+                                                               etw_instrument_walks_frames())) < 0 ||
         set_item(d, "monitoring_tool_id", etw_monitor_tool_id() >= 0 ? PyLong_FromLong(etw_monitor_tool_id()) : tld_new_ref(Py_None)) < 0 ||
         set_item(d, "code_extra_index", PyLong_FromSsize_t(etw_extra_index)) < 0 ||
         set_item(d, "code_extra_inline", PyBool_FromLong(etw_extra_inline_ok)) < 0 ||

@@ -20,9 +20,7 @@
  *
  * The caller's line comes from the interpreter frames (tld_pycompat.h:
  * PyThreadState.current_frame, each frame's `previous`), cached per
- * (FunctionID, instruction offset): finding a line scans the code's line
- * table (PyCode_Addr2Line was the largest single cost of a Push on 3.14),
- * and FunctionIDs are never reused, so entries cannot go stale.
+ * (FunctionID, instruction offset) by etwtrace_lines.c.
  *
  * The tool takes sys.monitoring.PROFILER_ID (2), or 3 or 4 when 2 is taken
  * (cProfile running); with none free, or when the frame mirror disagrees
@@ -57,33 +55,6 @@ static PyObject *missing; /* sys.monitoring.MISSING: a call without arguments */
 
 /* ---- caller lines ---------------------------------------------------------- */
 
-#define LINE_SLOTS 1024 /* a power of two */
-
-struct line_slot {
-    uint64_t id;   /* FunctionID of the frame's code; 0 = empty */
-    int32_t lasti; /* instruction offset in bytes */
-    int32_t line;
-};
-
-static struct line_slot line_cache[LINE_SLOTS]; /* under the GIL, like all of etwtrace */
-
-static uint64_t frame_line(etw_frame *f)
-{
-    struct etw_func *fn = etw_code_func(etw_frame_code(f));
-    if (fn == NULL) /* code never traced: no lasting key */
-        return (uint64_t)etw_frame_line(f);
-    int32_t lasti = etw_frame_lasti(f);
-    uint64_t h = (fn->id * 0x9E3779B97F4A7C15ull) ^ (uint64_t)(uint32_t)lasti;
-    struct line_slot *slot = &line_cache[(h ^ (h >> 29)) & (LINE_SLOTS - 1)];
-    if (slot->id == fn->id && slot->lasti == lasti)
-        return (uint64_t)slot->line;
-    int32_t line = etw_frame_line(f);
-    slot->id = fn->id;
-    slot->lasti = lasti;
-    slot->line = line;
-    return (uint64_t)line;
-}
-
 /* Line of the frame that called the innermost one (which runs `code`), as
  * PyFrame_GetLineNumber(PyFrame_GetBack(frame)) tells it; 0 when none. */
 static uint64_t caller_line(PyObject *code)
@@ -91,8 +62,8 @@ static uint64_t caller_line(PyObject *code)
     etw_frame *callee = etw_thread_current_frame(PyThreadState_GetUnchecked());
     if (ETW_UNLIKELY(callee == NULL || etw_frame_code(callee) != code))
         return 0;
-    etw_frame *caller = etw_frame_first_with_code(etw_frame_previous(callee));
-    return caller ? frame_line(caller) : 0;
+    etw_frame *caller = etw_frame_first_complete(etw_frame_previous(callee));
+    return caller ? etw_frame_line_cached(caller) : 0;
 }
 
 /* Line of the innermost frame, which runs `code` (a builtin's call site). */
@@ -101,7 +72,7 @@ static uint64_t current_line(PyObject *code)
     etw_frame *f = etw_thread_current_frame(PyThreadState_GetUnchecked());
     if (ETW_UNLIKELY(f == NULL || etw_frame_code(f) != code))
         return 0;
-    return frame_line(f);
+    return etw_frame_line_cached(f);
 }
 
 /* ---- events ---------------------------------------------------------------- */
@@ -192,40 +163,16 @@ static const struct {
 void etw_monitor_thread_started(struct etw_shadow *s, int32_t tid, int is_call)
 {
     etw_frame *current = etw_thread_current_frame(PyThreadState_GetUnchecked());
-    current = etw_frame_first_with_code(current);
+    current = etw_frame_first_complete(current);
     const void *base = current;
     if (is_call && current != NULL)
-        base = etw_frame_first_with_code(etw_frame_previous(current));
+        base = etw_frame_first_complete(etw_frame_previous(current));
     etw_shadow_start(s, tid, base);
     if (is_call && current != NULL) /* the call that brought us here is traced too */
         python_started(s, etw_frame_code(current));
 }
 
 /* ---- registration ---------------------------------------------------------- */
-
-/* 1 when the frame mirror agrees with the public API on the calling
- * Python frames: each frame's code and line, up to a few callers. */
-static int frame_mirror_agrees(void)
-{
-    PyFrameObject *frame = PyEval_GetFrame(); /* borrowed */
-    etw_frame *mine = etw_frame_first_with_code(etw_thread_current_frame(PyThreadState_Get()));
-    Py_XINCREF(frame);
-    int ok = 1;
-    for (int depth = 0; ok && depth < 4 && (frame != NULL || mine != NULL); depth++) {
-        if (frame == NULL || mine == NULL) {
-            ok = 0;
-            break;
-        }
-        PyCodeObject *code = PyFrame_GetCode(frame);
-        ok = (PyObject *)code == etw_frame_code(mine) && PyFrame_GetLineNumber(frame) == etw_frame_line(mine);
-        Py_DECREF(code);
-        PyFrameObject *back = PyFrame_GetBack(frame);
-        Py_SETREF(frame, back);
-        mine = etw_frame_first_with_code(etw_frame_previous(mine));
-    }
-    Py_XDECREF(frame);
-    return ok;
-}
 
 static PyObject *monitoring_call(PyObject *monitoring, const char *method, const char *format, ...)
 {
@@ -312,7 +259,8 @@ static int register_handlers(PyObject *monitoring, int id)
 
 int etw_monitor_start(void)
 {
-    if (tool_id >= 0 || !frame_mirror_agrees())
+    if (tool_id >= 0 || etw_frame_api_forced() ||
+        !etw_frame_walk_agrees(etw_thread_current_frame(PyThreadState_Get())))
         return 0;
     if (!(callback_type.tp_flags & Py_TPFLAGS_READY) && PyType_Ready(&callback_type) < 0)
         return -1;

@@ -352,22 +352,36 @@ static inline int etw_frame_object_lasti(PyFrameObject *f)
 }
 
 /*
- * The interpreter frames our sys.monitoring tool walks to find the
- * caller's line (3.13+; 0 before, where the tool is not built):
- *   - the thread's innermost frame is PyThreadState.current_frame, a field
- *     of the public (non-limited) struct since 3.13 (3.12 kept it in
- *     tstate->cframe, and we cannot test 3.12, so it keeps the profile
- *     function);
- *   - a frame's second word is `previous` (the caller's frame) in 3.12,
- *     3.13 and 3.14; frames CPython pushes on entry from C run no code
- *     (f_executable None) and are skipped, as PyFrame_GetBack skips them;
- *   - PyUnstable_InterpreterFrame_GetLine/GetLasti are public (3.12+).
- * Later versions keep the profile function until their layout is checked.
- * etwtrace_monitor.c checks the mirror against PyEval_GetFrame() and
- * PyFrame_GetBack() before using the tool, and falls back to the profile
- * function if they disagree.
+ * Walking interpreter frames to the caller and its line, without frame
+ * objects or calls (instrumented mode's caller line, its hottest lookup):
+ *   3.13, 3.14  the thread's innermost frame is PyThreadState.current_frame
+ *               (a field of the public, non-limited struct since 3.13); a
+ *               frame's second word is `previous`; frames CPython pushes on
+ *               entry from C run no code (f_executable None) and are
+ *               skipped, as PyFrame_GetBack skips them; the line and offset
+ *               come from PyUnstable_InterpreterFrame_GetLine/GetLasti.
+ *   3.11        _PyInterpreterFrame is f_func, f_globals, f_builtins,
+ *               f_locals, f_code, frame_obj, previous, prev_instr, stacktop,
+ *               is_entry, owner; PyFrame_GetBack skips "incomplete" frames
+ *               (not a generator's, and prev_instr before the code's first
+ *               traceable instruction); the line is PyCode_Addr2Line at
+ *               prev_instr's offset, as _PyInterpreterFrame_GetLine does.
+ *   A frame object (3.11+) starts with PyObject_HEAD, f_back, f_frame.
+ * 3.12 keeps its innermost frame in tstate->cframe and is not available to
+ * test here; it and 3.15+ (until their layouts are checked) use the public
+ * API. etwtrace_lines.c compares the walk against PyEval_GetFrame(),
+ * PyFrame_GetBack() and PyFrame_GetLineNumber() before either hook uses it.
+ * ETW_HAVE_MONITORING_TOOL: instrumented mode may use its sys.monitoring
+ * tool (3.13+: it needs current_frame).
  */
+typedef struct etw_frame_object_mirror {
+    PyObject_HEAD
+    PyFrameObject *f_back;
+    etw_frame *f_frame;
+} etw_frame_object_mirror;
+
 #if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030F0000
+#define ETW_HAVE_FRAME_WALK 1
 #define ETW_HAVE_MONITORING_TOOL 1
 
 typedef struct etw_frame_link_mirror {
@@ -375,27 +389,61 @@ typedef struct etw_frame_link_mirror {
     etw_frame *previous;
 } etw_frame_link_mirror;
 
-static inline etw_frame *etw_thread_current_frame(PyThreadState *tstate)
-{
-    return tstate->current_frame;
-}
+static inline etw_frame *etw_thread_current_frame(PyThreadState *tstate) { return tstate->current_frame; }
+static inline etw_frame *etw_frame_previous(etw_frame *f) { return ((etw_frame_link_mirror *)f)->previous; }
 
-/* The nearest frame at or above `f` that runs a code object, or NULL. */
-static inline etw_frame *etw_frame_first_with_code(etw_frame *f)
+/* The nearest frame at or above `f` that PyFrame_GetBack would return. */
+static inline etw_frame *etw_frame_first_complete(etw_frame *f)
 {
     while (f != NULL && etw_frame_code(f) == NULL)
-        f = ((etw_frame_link_mirror *)f)->previous;
+        f = etw_frame_previous(f);
     return f;
-}
-
-static inline etw_frame *etw_frame_previous(etw_frame *f)
-{
-    return ((etw_frame_link_mirror *)f)->previous;
 }
 
 static inline int etw_frame_line(etw_frame *f) { return PyUnstable_InterpreterFrame_GetLine(f); }
 static inline int etw_frame_lasti(etw_frame *f) { return PyUnstable_InterpreterFrame_GetLasti(f); }
+
+#elif PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+#define ETW_HAVE_FRAME_WALK 1
+#define ETW_HAVE_MONITORING_TOOL 0
+
+typedef struct etw_frame_mirror_311_links {
+    PyObject *f_func, *f_globals, *f_builtins, *f_locals;
+    PyCodeObject *f_code;
+    PyFrameObject *frame_obj;
+    etw_frame *previous;
+    _Py_CODEUNIT *prev_instr;
+    int stacktop;
+    char is_entry; /* bool */
+    char owner;    /* 1: a generator's */
+} etw_frame_mirror_311_links;
+
+static inline etw_frame *etw_frame_previous(etw_frame *f) { return ((etw_frame_mirror_311_links *)f)->previous; }
+
+static inline etw_frame *etw_frame_first_complete(etw_frame *f)
+{
+    while (f != NULL) {
+        etw_frame_mirror_311_links *m = (etw_frame_mirror_311_links *)f;
+        if (m->owner == 1 || m->prev_instr >= _PyCode_CODE(m->f_code) + m->f_code->_co_firsttraceable)
+            return f;
+        f = m->previous;
+    }
+    return NULL;
+}
+
+static inline int etw_frame_lasti(etw_frame *f)
+{
+    etw_frame_mirror_311_links *m = (etw_frame_mirror_311_links *)f;
+    return (int)(m->prev_instr - _PyCode_CODE(m->f_code)) * (int)sizeof(_Py_CODEUNIT);
+}
+
+static inline int etw_frame_line(etw_frame *f)
+{
+    return PyCode_Addr2Line(((etw_frame_mirror_311_links *)f)->f_code, etw_frame_lasti(f));
+}
+
 #else
+#define ETW_HAVE_FRAME_WALK 0
 #define ETW_HAVE_MONITORING_TOOL 0
 #endif
 

@@ -1,20 +1,24 @@
 """Instrumented mode's two hooks (etwtrace_monitor.c, etwtrace_instrument.c):
 on CPython 3.13 and 3.14 a sys.monitoring tool of our own, elsewhere and
-when no tool id is free the C profile function. The tool must write exactly
-the events the profile function writes, and share sys.monitoring politely
-with other tools (cProfile)."""
+when no tool id is free the C profile function; and its two ways of reading
+callers' lines: walking interpreter frames (3.11, 3.13, 3.14;
+etwtrace_lines.c) or CPython's frame API. Every combination must write
+exactly the events of the profile function reading the frame API, and the
+tool must share sys.monitoring politely with other tools (cProfile)."""
 
 import sys
 
 import pytest
 
-from etwtrace_helpers import SCRIPTS, as_int, needs_core, python_events, run
+from etwtrace_helpers import SCRIPTS, as_int, clean_env, needs_core, python_events, run
 
 pytestmark = needs_core
 
 HAS_TOOL = (3, 13) <= sys.version_info[:2] <= (3, 14)
+HAS_WALK = HAS_TOOL or sys.version_info[:2] == (3, 11)
 needs_tool = pytest.mark.skipif(not HAS_TOOL, reason='the sys.monitoring tool is built for CPython 3.13 and 3.14 '
                                                      '(the CI runs them in Debian chroots)')
+needs_walk = pytest.mark.skipif(not HAS_WALK, reason='the frame walk is built for CPython 3.11, 3.13 and 3.14')
 
 
 def call_log(events):
@@ -39,30 +43,46 @@ def call_log(events):
     return log
 
 
-@needs_tool
-def test_tool_writes_what_the_profile_function_writes(tmp_path):
-    logs = {}
-    for hook in ('tool', 'profile'):
-        etl = tmp_path / f'{hook}.etl'
-        out = run([SCRIPTS / 'hooks_compared.py', etl, hook]).stdout
-        logs[hook] = (out.strip(), call_log(python_events(etl)))
-    assert logs['tool'][0] == 'hook sys.monitoring'
-    assert logs['profile'][0] == 'hook PyEval_SetProfile'
-    tool, profile = logs['tool'][1], logs['profile'][1]
+def scenario(tmp_path, hook, frame_api):
+    """(what the script printed, call log) of hooks_compared.py."""
+    etl = tmp_path / f'{hook}-{int(frame_api)}.etl'
+    env = clean_env(**({'ETWTRACE_FRAME_API': '1'} if frame_api else {}))
+    out = run([SCRIPTS / 'hooks_compared.py', etl, hook], env=env).stdout.strip()
+    return out, call_log(python_events(etl))
+
+
+def assert_same_log(log, reference, what):
     # The scenario really ran: its interesting calls are in the log.
-    pushed = {entry[2][0] for entry in tool if entry[0] == 'push'}
+    pushed = {entry[2][0] for entry in log if entry[0] == 'push'}
     for name in ('everything', 'Point.__add__', 'Point.double', 'key', 'sorted', 'list.append', 'numbers',
                  'closing', 'root', 'leaf', 'deep', 'worker', 'len', 'divmod', 'str.upper'):
         assert name in pushed, (name, sorted(pushed))
-    assert sum(1 for entry in tool if entry[0] == 'thread') == 6     # 3 threads: start and stop
+    assert sum(1 for entry in log if entry[0] == 'thread') == 6     # 3 threads: start and stop
     source = (SCRIPTS / 'hooks_compared.py').read_text().splitlines()
-    key_push = next(entry for entry in tool if entry[0] == 'push' and entry[2][0] == 'key')
+    key_push = next(entry for entry in log if entry[0] == 'push' and entry[2][0] == 'key')
     assert key_push[3][0] == 'sorted' and 'sorted(' in source[key_push[4] - 1]
-    if tool != profile:
-        first = next(i for i, (a, b) in enumerate(zip(tool, profile)) if a != b) if len(tool) == len(profile) \
-            else min(len(tool), len(profile))
-        pytest.fail(f'the hooks differ at entry {first} of {len(tool)}/{len(profile)}:\n'
-                    f'tool:    {tool[max(0, first - 3):first + 3]}\nprofile: {profile[max(0, first - 3):first + 3]}')
+    if log != reference:
+        first = next((i for i, (a, b) in enumerate(zip(log, reference)) if a != b), min(len(log), len(reference)))
+        pytest.fail(f'{what} differ at entry {first} of {len(log)}/{len(reference)}:\n'
+                    f'{log[max(0, first - 3):first + 3]}\nreference:\n{reference[max(0, first - 3):first + 3]}')
+
+
+@needs_walk
+def test_frame_walk_writes_what_the_frame_api_writes(tmp_path):
+    out, walked = scenario(tmp_path, 'profile', frame_api=False)
+    assert out == 'hook PyEval_SetProfile walk True'
+    out, api = scenario(tmp_path, 'profile', frame_api=True)
+    assert out == 'hook PyEval_SetProfile walk False'
+    assert_same_log(walked, api, 'the profile function walking frames and reading the frame API')
+
+
+@needs_tool
+def test_tool_writes_what_the_profile_function_writes(tmp_path):
+    out, tool = scenario(tmp_path, 'default', frame_api=False)
+    assert out == 'hook sys.monitoring walk True'
+    out, profile = scenario(tmp_path, 'profile', frame_api=True)
+    assert out == 'hook PyEval_SetProfile walk False'
+    assert_same_log(tool, profile, 'the sys.monitoring tool and the profile function')
 
 
 SHARED = r'''

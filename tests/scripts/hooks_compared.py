@@ -1,11 +1,14 @@
-"""Instrumented mode on both of its hooks: the same calls traced into the
-.etl file argv[1], through the sys.monitoring tool (argv[2] == 'tool') or
-the profile function (argv[2] == 'profile': tool ids 2-4 are taken first,
-as other tools would). Prints the hook used. Exercises Python calls,
-builtins (functions, methods called through their descriptor, bound
-methods, a builtin raising), Python code called from C (sorted key, map), class creation,
-operators and properties, generators (yield, resume, throw, close),
-coroutines, exceptions unwinding several frames and threads."""
+"""Instrumented mode on each of its hooks: the same calls traced into the
+.etl file argv[1]. argv[2] == 'default' lets etwtrace choose (its
+sys.monitoring tool on 3.13/3.14); 'profile' takes sys.monitoring's tool ids
+2-4 first, as other tools would, so the profile function is used. With
+ETWTRACE_FRAME_API=1 in the environment, frames are read only through
+CPython's frame API. Prints the hook used and whether frames were walked.
+Exercises Python calls, builtins (functions, methods called through their
+descriptor, bound methods, a builtin raising), Python code called from C
+(sorted key, map), class creation, operators and properties, generators
+(yield, resume, throw, close), coroutines, exceptions unwinding several
+frames and threads."""
 import os
 import sys
 import threading
@@ -14,7 +17,7 @@ import etwtrace
 import traceloggingdynamic as tld
 
 etl, hook = sys.argv[1], sys.argv[2]
-if hook == 'profile':
+if hook == 'profile' and hasattr(sys, 'monitoring'):
     for tool in (2, 3, 4):
         sys.monitoring.use_tool_id(tool, f'placeholder {tool}')
 
@@ -124,6 +127,7 @@ def everything():
 session = tld.Session(etl, ['99a10640-320d-4b37-9e26-c311d86da7ab:5'])
 session.start()
 with etwtrace.InstrumentedTracer(with_threads=True):
-    print('hook', etwtrace._etwtrace.info()['instrumented_hook'])
+    info = etwtrace._etwtrace.info()
+    print('hook', info['instrumented_hook'], 'walk', info['instrumented_frame_walk'])
     everything()
 session.stop()
