@@ -176,8 +176,8 @@ struct etl_writer {
     etl_buffer *cur;          /* the shared buffer; NULL until the first event after a seal */
     etl_buffer **full;        /* ring of sealed buffers, fill order */
     uint32_t full_head, full_count;
-    etl_buffer **free_list;
-    uint32_t free_count;
+    etl_buffer **free_list;   /* ring of free buffers, oldest first (put_free/take_free) */
+    uint32_t free_head, free_count;
     uint32_t wake_threshold;  /* full buffers that wake the flush thread (seal) */
     etl_lane *lanes;          /* max_lanes entries, lane_count in use */
     uint32_t lane_count, max_lanes;
@@ -623,6 +623,18 @@ static etl_buffer *pop_full(etl_writer *w)
     return b;
 }
 
+/*
+ * Free buffers are reused oldest first. The flush thread has just read the
+ * newest one (its lines sit in that thread's core's cache); the oldest has
+ * had more time to leave it, so the writer's stores less often wait for
+ * another core to give lines up. Caller holds `lock`.
+ */
+static void put_free(etl_writer *w, etl_buffer *b)
+{
+    w->free_list[(w->free_head + w->free_count) % w->buffer_count] = b;
+    w->free_count++;
+}
+
 static int allocate_buffer(etl_writer *w)
 {
     etl_buffer *b = &w->bufs[w->buffers_allocated];
@@ -630,7 +642,7 @@ static int allocate_buffer(etl_writer *w)
     if (posix_memalign(&mem, 4096, w->buffer_size) != 0)
         return TLD_E_NO_MEMORY;
     b->mem = mem;
-    w->free_list[w->free_count++] = b;
+    put_free(w, b);
     w->buffers_allocated++;
     return TLD_OK;
 }
@@ -642,7 +654,9 @@ static etl_buffer *take_free(etl_writer *w)
         allocate_buffer(w); /* on failure, wait for one to come back */
     if (w->free_count == 0)
         return NULL;
-    etl_buffer *b = w->free_list[--w->free_count];
+    etl_buffer *b = w->free_list[w->free_head];
+    w->free_head = (w->free_head + 1) % w->buffer_count;
+    w->free_count--;
     atomic_store_explicit(&b->fill, FILL(ETL_WRITER_BUFFER_HEADER_SIZE, 0), memory_order_relaxed);
     b->slot = -1;
     b->flushed_used = 0;
@@ -945,7 +959,7 @@ static int flush_pending(etl_writer *w, int partial)
              * it here would leave every line modified in this thread's
              * cache, for the writer's core to fetch from ours. */
             pthread_mutex_lock(&w->lock);
-            w->free_list[w->free_count++] = b;
+            put_free(w, b);
             pthread_cond_broadcast(&w->space);
             pthread_mutex_unlock(&w->lock);
             continue;
@@ -1194,7 +1208,7 @@ int etl_writer_close(etl_writer *w, etl_writer_stats *st)
         if (FILL_EVENTS(atomic_load_explicit(&b->fill, memory_order_relaxed)) > 0)
             push_full(w, b);
         else
-            w->free_list[w->free_count++] = b;
+            put_free(w, b);
     }
     pthread_mutex_unlock(&w->lock);
     flush_pending(w, 0);
