@@ -12,7 +12,7 @@
  *                          enablement, the forward-only benchmark hook
  *   etwtrace_instrument.c  instrumented mode: picks its hook, the C
  *                          profile function, threads started while enabled
- *   etwtrace_monitor.c     instrumented mode's sys.monitoring tool (3.13+)
+ *   etwtrace_monitor.c     instrumented mode's sys.monitoring tool (3.13, 3.14)
  *   etwtrace_shadow.h      per-thread shadow stacks of both hooks
  *   etwtrace_lines.c       callers' lines from interpreter frames, cached
  *   etwtrace_module.c      the module: enable/disable, marks, info()

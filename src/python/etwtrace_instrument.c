@@ -3,7 +3,7 @@
  * every call of a Python function or builtin on a traced thread.
  *
  * Two hooks feed the shadow stacks of etwtrace_shadow.h:
- *   - on 3.13+ a sys.monitoring tool of our own (etwtrace_monitor.c): the
+ *   - on 3.13/3.14 a sys.monitoring tool of our own (etwtrace_monitor.c): the
  *     events CPython's profile-function shim listens to, without the frame
  *     object the shim makes for every event;
  *   - the C profile function (PyEval_SetProfile, this file): the cheapest

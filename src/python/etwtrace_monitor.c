@@ -1,6 +1,6 @@
 /*
  * etwtrace_monitor.c — instrumented mode as a sys.monitoring tool of our
- * own (CPython 3.13+), the cheapest hook those versions offer.
+ * own (CPython 3.13 and 3.14), the cheapest hook those versions offer.
  *
  * CPython's C profile function runs on sys.monitoring too, but its shim
  * makes (or finds) a frame object for every event and we then ask that
