@@ -329,7 +329,7 @@ static inline void etw_python_perfmap_after_fork_child(void)
 }
 
 /*
- * Instrumented mode's hooks. On 3.13+ it is a sys.monitoring tool of our
+ * Instrumented mode's hooks. On 3.13 and 3.14 it is a sys.monitoring tool of our
  * own (etwtrace_monitor.c); elsewhere, and whenever no tool id is free, the
  * C profile function (PyEval_SetProfile). On 3.12+ CPython implements the
  * profile function on top of sys.monitoring (PY_START/PY_RESUME/PY_THROW ->
@@ -372,7 +372,7 @@ static inline int etw_frame_object_lasti(PyFrameObject *f)
  * API. etwtrace_lines.c compares the walk against PyEval_GetFrame(),
  * PyFrame_GetBack() and PyFrame_GetLineNumber() before either hook uses it.
  * ETW_HAVE_MONITORING_TOOL: instrumented mode may use its sys.monitoring
- * tool (3.13+: it needs current_frame).
+ * tool (3.13 and 3.14: it needs current_frame).
  */
 typedef struct etw_frame_object_mirror {
     PyObject_HEAD
