@@ -67,22 +67,19 @@ def assert_same_log(log, reference, what):
                     f'{log[max(0, first - 3):first + 3]}\nreference:\n{reference[max(0, first - 3):first + 3]}')
 
 
-@needs_walk
-def test_frame_walk_writes_what_the_frame_api_writes(tmp_path):
-    out, walked = scenario(tmp_path, 'profile', frame_api=False)
-    assert out == 'hook PyEval_SetProfile walk True'
-    out, api = scenario(tmp_path, 'profile', frame_api=True)
+@pytest.mark.parametrize('hook, expected', [
+    pytest.param('profile', 'hook PyEval_SetProfile walk True', marks=needs_walk, id='frame-walk'),
+    pytest.param('default', 'hook sys.monitoring walk True', marks=needs_tool, id='monitoring-tool'),
+])
+def test_same_events_as_the_profile_function_on_the_frame_api(tmp_path, hook, expected):
+    """The profile function walking frames (3.11, 3.13, 3.14), and the
+    sys.monitoring tool (3.13, 3.14), against the reference: the profile
+    function reading CPython's frame API."""
+    out, log = scenario(tmp_path, hook, frame_api=False)
+    assert out == expected
+    out, reference = scenario(tmp_path, 'profile', frame_api=True)
     assert out == 'hook PyEval_SetProfile walk False'
-    assert_same_log(walked, api, 'the profile function walking frames and reading the frame API')
-
-
-@needs_tool
-def test_tool_writes_what_the_profile_function_writes(tmp_path):
-    out, tool = scenario(tmp_path, 'default', frame_api=False)
-    assert out == 'hook sys.monitoring walk True'
-    out, profile = scenario(tmp_path, 'profile', frame_api=True)
-    assert out == 'hook PyEval_SetProfile walk False'
-    assert_same_log(tool, profile, 'the sys.monitoring tool and the profile function')
+    assert_same_log(log, reference, f'{expected} and the profile function on the frame API')
 
 
 SHARED = r'''
