@@ -184,10 +184,8 @@ int etw_instrument_walks_frames(void);
 int etw_frame_api_forced(void);
 
 #if ETW_HAVE_FRAME_WALK
-/* Line of frame `f` (which runs code), or with `of_caller` of the frame
- * PyFrame_GetBack would give for it (0 when there is none); cached per
- * (FunctionID, offset). */
-uint64_t etw_frame_line_at(etw_frame *f, int of_caller);
+/* Line of frame `f` (which runs code), cached per (FunctionID, offset). */
+uint64_t etw_frame_line_cached(etw_frame *f);
 /* 1 when walking from `innermost` (the thread's innermost interpreter
  * frame) meets the same code and lines as PyEval_GetFrame() and
  * PyFrame_GetBack() for a few frames; 0 when not (use the API then). */

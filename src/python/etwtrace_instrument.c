@@ -51,8 +51,12 @@ static inline PyObject *code_of(PyFrameObject *frame)
 static uint64_t line_of(PyFrameObject *frame, int of_caller)
 {
 #if ETW_HAVE_FRAME_WALK
-    if (ETW_LIKELY(walk_frames))
-        return etw_frame_line_at(frame_of(frame), of_caller);
+    if (ETW_LIKELY(walk_frames)) {
+        etw_frame *f = frame_of(frame);
+        if (of_caller)
+            f = etw_frame_first_complete(etw_frame_previous(f));
+        return f != NULL ? etw_frame_line_cached(f) : 0;
+    }
 #endif
     if (!of_caller)
         return (uint64_t)PyFrame_GetLineNumber(frame);

@@ -29,7 +29,7 @@ struct line_slot {
 
 static struct line_slot line_cache[LINE_SLOTS]; /* under the GIL, like all of etwtrace */
 
-static uint64_t line_cached(etw_frame *f)
+uint64_t etw_frame_line_cached(etw_frame *f)
 {
     struct etw_func *fn = etw_code_func(etw_frame_code(f));
     if (fn == NULL)
@@ -44,13 +44,6 @@ static uint64_t line_cached(etw_frame *f)
     slot->lasti = lasti;
     slot->line = line;
     return (uint64_t)line;
-}
-
-uint64_t etw_frame_line_at(etw_frame *f, int of_caller)
-{
-    if (of_caller)
-        f = etw_frame_first_complete(etw_frame_previous(f));
-    return f != NULL ? line_cached(f) : 0;
 }
 
 int etw_frame_walk_agrees(etw_frame *innermost)

@@ -55,14 +55,24 @@ static PyObject *missing; /* sys.monitoring.MISSING: a call without arguments */
 
 /* ---- caller lines ---------------------------------------------------------- */
 
-/* Line of the innermost frame, which runs `code` (a builtin's call site),
- * or of its caller (a Python function's); 0 when there is none. */
-static uint64_t line_from(PyObject *code, int of_caller)
+/* Line of the frame that called the innermost one (which runs `code`), as
+ * PyFrame_GetLineNumber(PyFrame_GetBack(frame)) tells it; 0 when none. */
+static uint64_t caller_line(PyObject *code)
+{
+    etw_frame *callee = etw_thread_current_frame(PyThreadState_GetUnchecked());
+    if (ETW_UNLIKELY(callee == NULL || etw_frame_code(callee) != code))
+        return 0;
+    etw_frame *caller = etw_frame_first_complete(etw_frame_previous(callee));
+    return caller ? etw_frame_line_cached(caller) : 0;
+}
+
+/* Line of the innermost frame, which runs `code` (a builtin's call site). */
+static uint64_t current_line(PyObject *code)
 {
     etw_frame *f = etw_thread_current_frame(PyThreadState_GetUnchecked());
     if (ETW_UNLIKELY(f == NULL || etw_frame_code(f) != code))
         return 0;
-    return etw_frame_line_at(f, of_caller);
+    return etw_frame_line_cached(f);
 }
 
 /* ---- events ---------------------------------------------------------------- */
@@ -71,7 +81,7 @@ static void python_started(struct etw_shadow *s, PyObject *code)
 {
     uint64_t id = etw_shadow_code_id(code);
     if (id != 0 && etw_event_on(5, ETW_KW_PUSH))
-        etw_write_push(id, etw_shadow_top(s), line_from(code, 1));
+        etw_write_push(id, etw_shadow_top(s), caller_line(code));
     etw_shadow_push(s, id);
 }
 
@@ -124,7 +134,7 @@ static PyObject *on_call(PyObject *self, PyObject *const *args, size_t nargsf, P
     if (s->depth == 0 || etw_shadow_top(s) != 0)
         id = PyCFunction_Check(args[2]) ? etw_registry_builtin_id(args[2]) : etw_registry_method_descr_id(args[2]);
     if (id != 0 && etw_event_on(5, ETW_KW_PUSH))
-        etw_write_push(id, etw_shadow_top(s), line_from(args[0], 0));
+        etw_write_push(id, etw_shadow_top(s), current_line(args[0]));
     etw_shadow_push(s, id);
     Py_RETURN_NONE;
 }
