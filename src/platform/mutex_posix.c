@@ -1,7 +1,7 @@
 /*
- * mutex_posix.c — the registry lock on POSIX systems (see tld_mutex.h).
+ * mutex_posix.c — the registry lock on POSIX systems (see mutex.h).
  */
-#include "tld_mutex.h"
+#include "mutex.h"
 
 #include <pthread.h>
 

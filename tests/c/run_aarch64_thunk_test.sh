@@ -26,18 +26,18 @@ mkdir -p "$OUT"
 set -x
 "$CC" -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -static -pthread \
     -mbranch-protection=standard -fno-omit-frame-pointer \
-    -Isrc/platform -Itests/c \
+    -Isrc/platform -Isrc/jit -Itests/c \
     -o "$OUT/test_thunks" \
-    tests/c/test_thunks.c src/platform/thunk_arena_linux.c src/platform/thunk_template_aarch64.c \
-    src/platform/eh_frame.c src/platform/unwind_linux.c
+    tests/c/test_thunks.c src/jit/thunk_arena_linux.c src/jit/thunk_template_aarch64.c \
+    src/jit/eh_frame.c src/jit/unwind_linux.c
 file "$OUT/test_thunks" || true
 "$QEMU" "$OUT/test_thunks"
 # The refusal path (the test cannot re-execute itself under qemu-user).
 ETWTRACE_TEST_DENY_EXEC=1 "$QEMU" "$OUT/test_thunks" --deny-exec-child
 # The jitdump records for the aarch64 template (CFI, sizes, stride).
 "$CC" -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -static -pthread \
-    -Isrc/platform -Itests/c \
+    -Isrc/platform -Isrc/jit -Itests/c \
     -o "$OUT/test_jitdump" \
-    tests/c/test_jitdump.c src/platform/jitdump_linux.c src/platform/thunk_arena_linux.c \
-    src/platform/thunk_template_aarch64.c src/platform/eh_frame.c src/platform/unwind_linux.c
+    tests/c/test_jitdump.c src/jit/jitdump_linux.c src/jit/thunk_arena_linux.c \
+    src/jit/thunk_template_aarch64.c src/jit/eh_frame.c src/jit/unwind_linux.c
 "$QEMU" "$OUT/test_jitdump"

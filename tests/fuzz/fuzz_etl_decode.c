@@ -7,9 +7,9 @@
  * no raw control characters.
  *
  * Build (see tests/c/build_reader_tests.sh fuzz):
- *   clang -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/core -Isrc/platform \
- *     tests/fuzz/fuzz_etl_decode.c src/core/etl_reader.c src/core/tl_decoder.c \
- *     src/core/json_writer.c src/core/errors.c -lm
+ *   clang -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/core/etl -Isrc/core/decoder -Isrc/core/encoder -Isrc/platform \
+ *     tests/fuzz/fuzz_etl_decode.c src/core/etl/etl_reader.c src/core/decoder/tl_decoder.c \
+ *     src/core/decoder/json_writer.c src/core/errors.c -lm
  *
  * Small inputs rarely hold a whole 64 KiB buffer, so the first byte picks a
  * mode: the bytes are either used as they are, or prefixed with a valid

@@ -14,11 +14,11 @@ cd "$(dirname "$0")/../.."
 OUT=${OUT:-build/fuzz}
 AMSI=${TLD_AMSI_ETL:-$(pwd)/../shared/data/AMSITrace.etl}
 mkdir -p "$OUT"
-INC="-Iinclude -Isrc/core -Isrc/platform"
+INC="-Iinclude -Isrc/core -Isrc/core/encoder -Isrc/core/session -Isrc/core/etl -Isrc/core/decoder -Isrc/platform"
 WARN="-std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE"
-READER="src/core/etl_reader.c src/core/tl_decoder.c src/core/json_writer.c"
+READER="src/core/etl/etl_reader.c src/core/decoder/tl_decoder.c src/core/decoder/json_writer.c"
 # The builder is only needed by the seed generator (to make events); errors.c for tld_strerror.
-CORE="src/core/event_builder.c src/core/event_fields.c src/core/event_descriptor.c src/core/errors.c"
+CORE="src/core/encoder/event_builder.c src/core/encoder/event_fields.c src/core/encoder/event_descriptor.c src/core/errors.c"
 CC=${CC:-clang}
 SECS=${1:-120}
 $CC $WARN -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $INC \

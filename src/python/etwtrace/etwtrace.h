@@ -1,0 +1,221 @@
+/*
+ * etwtrace.h — shared declarations of the etwtrace._etwtrace extension.
+ *
+ * Files:
+ *   events.c      the six "Python" provider events, built with our
+ *                          TraceLogging encoder
+ *   registry.c    function registry: one struct etw_func per code
+ *                          object in a co_extra slot (FunctionID, thunk),
+ *                          builtins in a small hash table; ignore set and
+ *                          include prefixes; perf map / jitdump entries
+ *   stack.c       stack-sampling mode: the PEP 523 hook, per-thread
+ *                          enablement, the forward-only benchmark hook
+ *   instrument.c  instrumented mode: picks its hook, the C
+ *                          profile function, threads started while enabled
+ *   monitor.c     instrumented mode's sys.monitoring tool (3.13, 3.14)
+ *   shadow.h      per-thread shadow stacks of both hooks
+ *   lines.c       callers' lines from interpreter frames, cached
+ *   module.c      the module: enable/disable, marks, info()
+ *
+ * Everything runs with the GIL held (the registry, the one event builder,
+ * the shadow stacks); free-threaded builds are not supported.
+ */
+#ifndef ETWTRACE_H
+#define ETWTRACE_H
+
+#include "pycompat.h"
+
+#include <stdint.h>
+
+#include "tld_capi.h"
+#include "thunk_arena.h"
+
+struct etw_shadow;
+
+#define ETW_LIKELY(x) __builtin_expect(!!(x), 1)
+#define ETW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Per-thread state lives in static TLS: the hot paths read it without a
+ * __tls_get_addr call. The extension uses a few words of the static TLS
+ * surplus glibc reserves for dlopen()ed modules. */
+#define ETW_TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* ---- events (events.c) ------------------------------------------ */
+
+enum {
+    ETW_KW_THREAD = 0x0100,
+    ETW_KW_STACK = 0x0200,
+    ETW_KW_FUNCTION = 0x0400,
+    ETW_KW_MARK = 0x0800,
+    ETW_KW_PUSH = 0x1000,
+    ETW_KW_POP = 0x2000,
+};
+
+/* The provider lives in traceloggingdynamic._tld's registry (tld_capi.h),
+ * where the sessions are. */
+extern tld_provider *etw_provider;
+extern const tld_capi *etw_capi;
+
+/* Opens the provider "Python" with its fixed id and the shared builder. */
+int etw_events_init(void);
+
+/* The provider's enable state, read inline (a call into _tld per Push was
+ * ~2% of a traced call-heavy run). */
+extern const tld_enable_state *etw_provider_state;
+
+static inline int etw_event_on(uint8_t level, uint64_t keyword)
+{
+    return tld_enable_state_allows(etw_provider_state, level, keyword);
+}
+
+/* Each writer checks enablement itself (Push's caller checks first too, to
+ * skip the caller-line lookup) and never changes Python's error state. */
+void etw_write_thread(int opcode, int32_t os_thread_id);
+void etw_write_function(uint64_t id, uintptr_t begin, uintptr_t end, int32_t line, PyObject *source_file,
+                        PyObject *name, int is_python_code);
+/* Text events: return 0, or -1 with a Python exception (text not a str). */
+int etw_write_mark(int opcode, PyObject *text);
+int etw_write_stack_sample(PyObject *text);
+void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line);
+void etw_write_pop(uint64_t id);
+
+/* ---- registry (registry.c) -------------------------------------- */
+
+/* What a code object's co_extra slot holds. Freed with the code object;
+ * its thunk stays (thunk addresses are never reused). */
+struct etw_func {
+    thunk_fn entry;     /* the thunk, or etw_call_direct when there is none */
+    uint32_t gen;       /* tracing generation this entry was decided for */
+    uint8_t traced;     /* 0: ignored (ignore set / include prefixes) */
+    uint8_t has_thunk;
+    uint64_t id;        /* FunctionID */
+    thunk_fn thunk;     /* this function's thunk, once it has one */
+    uintptr_t begin, end;
+};
+
+extern Py_ssize_t etw_extra_index;
+extern int etw_extra_inline_ok;
+/* Bumped by every enable(): entries of older generations are re-decided
+ * (ignore set, include prefixes) and their PythonFunction written again. */
+extern uint32_t etw_gen;
+
+enum etw_mode { ETW_MODE_NONE = 0, ETW_MODE_STACK = 1, ETW_MODE_INSTRUMENTED = 2 };
+
+int etw_registry_init(PyObject *module);
+
+/* Calls real_eval directly: the entry of functions without a thunk. */
+void *etw_call_direct(void *tstate, void *frame, int throwflag, void *real_eval);
+
+static inline struct etw_func *etw_code_func(PyObject *code)
+{
+    if (ETW_LIKELY(etw_extra_inline_ok))
+        return (struct etw_func *)etw_code_get_extra_inline(code, etw_extra_index);
+    void *extra = NULL;
+    if (etw_code_get_extra_api(code, etw_extra_index, &extra) < 0) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return (struct etw_func *)extra;
+}
+
+/*
+ * The entry for `code` in the current generation: creates it (FunctionID,
+ * and in stack mode the thunk, perf map and jitdump entries) and writes
+ * PythonFunction on first sight in this generation. Never disturbs the
+ * pending exception. Returns NULL only when memory ran out.
+ */
+struct etw_func *etw_registry_lookup_slow(PyObject *code, enum etw_mode mode);
+
+/* FunctionID of a builtin (PyCFunction) for instrumented mode: writes
+ * PythonFunction (IsPythonCode 0) on first sight in this generation.
+ * Returns 0 when it cannot tell. */
+uint64_t etw_registry_builtin_id(PyObject *cfunc);
+/* The same for a method descriptor (list.append called as lst.append(x)):
+ * the id its bound builtin method has. */
+uint64_t etw_registry_method_descr_id(PyObject *descr);
+
+/* Thunks: 1 while executable memory may be had; the reason otherwise. */
+int etw_thunks_available(void);
+const char *etw_thunks_error(void);
+/* Tries to create the first thunk now (enable() warns if refused). */
+int etw_thunks_probe(void);
+
+/* perf map / jitdump switches (default: perf map on, jitdump off). */
+extern int etw_perfmap_enabled;
+int etw_jitdump_set(int on);
+
+PyObject *etw_ignored_files(void);     /* borrowed: the live set */
+PyObject *etw_include_prefixes(void);  /* borrowed: the live list */
+
+/* ---- stack-sampling mode (stack.c) ------------------------------ */
+
+/* RuntimeError (-1) if another PEP 523 hook is active, else 0. */
+int etw_stack_check(void);
+/* Installs the hook (after etw_stack_check). */
+int etw_stack_enable(int with_threads);
+void etw_stack_disable(void);
+int etw_forward_hook_set(int on);
+
+/* Per-thread enablement shared by both modes: a thread is traced when its
+ * state word equals etw_thread_traced_key() of the current generation. */
+extern ETW_TLS uint64_t etw_tls_thread;
+static inline uint64_t etw_thread_traced_key(void) { return ((uint64_t)etw_gen << 1) | 1; }
+static inline uint64_t etw_thread_untraced_key(void) { return (uint64_t)etw_gen << 1; }
+
+/* ---- instrumented mode (instrument.c) --------------------------- */
+
+/* thread_hook: the module's _instrument_thread_hook, given to threading.setprofile. */
+int etw_instrument_enable(int with_threads, PyObject *thread_hook);
+void etw_instrument_disable(void);
+/* threading.setprofile() hook for threads started while enabled. */
+PyObject *etw_instrument_thread_hook(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+/* What instrumented mode hooks: the active trace's hook, else the one the
+ * next enable() tries first. */
+const char *etw_instrument_hook_name(void);
+/* 1 when the active instrumented trace reads callers' lines through the
+ * interpreter-frame walk (lines.c), 0 when through the frame API. */
+int etw_instrument_walks_frames(void);
+
+/* ---- callers' lines (lines.c) ----------------------------------- */
+
+/* ETWTRACE_FRAME_API set (non-empty, not 0/no/false): instrumented mode
+ * reads frames only through CPython's API (the profile function, no frame
+ * walk); the tests compare both ways with it. */
+int etw_frame_api_forced(void);
+
+#if ETW_HAVE_FRAME_WALK
+/* Line of frame `f` (which runs code), cached per (FunctionID, offset). */
+uint64_t etw_frame_line_cached(etw_frame *f);
+/* 1 when walking from `innermost` (the thread's innermost interpreter
+ * frame) meets the same code and lines as PyEval_GetFrame() and
+ * PyFrame_GetBack() for a few frames; 0 when not (use the API then). */
+int etw_frame_walk_agrees(etw_frame *innermost);
+#endif
+
+/* ---- sys.monitoring tool (monitor.c) ---------------------------- */
+
+/* Registers the tool: 1 when it now reports calls, 0 when it cannot be
+ * used here (CPython before 3.13, no free tool id, or the frame layout is
+ * not the one we know; the profile function is used then), -1 with an
+ * exception on error. */
+int etw_monitor_start(void);
+void etw_monitor_stop(void);
+/* The tool id while registered, else -1. */
+int etw_monitor_tool_id(void);
+/* A thread hooked by threading.setprofile() starts its trace in the hook,
+ * whose event came from the thread's innermost frame: the callee of a call
+ * event (is_call), else the frame reporting it. Sets the shadow's base to
+ * _bootstrap_inner's interpreter frame and, for a call, writes its Push. */
+void etw_monitor_thread_started(struct etw_shadow *s, int32_t tid, int is_call);
+
+/* ---- module state (module.c) ------------------------------------ */
+
+/* 1 when environment variable `name` is set to something other than "",
+ * "0", "no" or "false" (case-insensitive). */
+int etw_env_true(const char *name);
+
+extern enum etw_mode etw_active_mode;
+extern int etw_with_threads;
+extern int32_t etw_enabling_thread;   /* OS thread id of the enabling thread */
+
+#endif

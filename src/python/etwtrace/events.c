@@ -1,0 +1,244 @@
+/*
+ * events.c — the events of provider "Python" (spec/etwtrace.md §1),
+ * encoded by our TraceLogging builder exactly as TraceLoggingWrite would:
+ *
+ *   PythonThread       level 4, keyword 0x0100, opcode 1/2, ThreadID INT32
+ *   PythonStackSample  level 5, keyword 0x0200, Mark UNICODESTRING
+ *   PythonFunction     level 5, keyword 0x0400, FunctionID/BeginAddress/
+ *                      EndAddress POINTER, LineNumber INT32, SourceFile and
+ *                      Name UNICODESTRING, IsPythonCode INT32
+ *   PythonMark         level 5, keyword 0x0800, opcode 0/1/2, Mark
+ *   PythonFunctionPush level 5, keyword 0x1000, FunctionID, Caller POINTER,
+ *                      CallerLine UINT64
+ *   PythonFunctionPop  level 5, keyword 0x2000, FunctionID POINTER
+ *
+ * Every writer first tests the provider's enable state (a few atomic loads,
+ * inline: etw_event_on) and does nothing else when nobody listens. One
+ * builder serves all events: the callers hold the GIL, and building an
+ * event runs no Python code.
+ */
+#include "etwtrace.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+tld_provider *etw_provider;
+const tld_enable_state *etw_provider_state;
+const tld_capi *etw_capi;
+static tld_event_builder eb;
+static int prepare_fast(void);
+
+/* 99a10640-320d-4b37-9e26-c311d86da7ab in wire (bytes_le) order. */
+static const tld_guid python_provider_id = {{
+    0x40, 0x06, 0xa1, 0x99, 0x0d, 0x32, 0x37, 0x4b, 0x9e, 0x26, 0xc3, 0x11, 0xd8, 0x6d, 0xa7, 0xab,
+}};
+
+int etw_events_init(void)
+{
+    if (etw_provider != NULL)
+        return 0;
+    etw_capi = tld_capi_import();
+    if (etw_capi == NULL)
+        return -1;
+    int rc = tld_builder_init(&eb, 256, 512);
+    if (rc == 0)
+        rc = etw_capi->provider_open(&etw_provider, "Python", 6, &python_provider_id, NULL);
+    if (rc != 0) {
+        PyErr_Format(PyExc_RuntimeError, "cannot open the Python event provider: %s", tld_strerror(rc));
+        return -1;
+    }
+    etw_provider_state = etw_capi->provider_enable_state(etw_provider);
+    prepare_fast(); /* on failure (no memory) the general path is used */
+    return 0;
+}
+
+#define NAME(s) s, sizeof(s) - 1
+
+static void begin(const char *name, size_t name_len, uint8_t level, uint64_t keyword, uint8_t opcode)
+{
+    tld_event_descriptor d = tld_event_descriptor_default(level, keyword);
+    d.opcode = opcode;
+    tld_builder_reset(&eb, name, name_len, &d, 0);
+}
+
+static void finish(void)
+{
+    etw_capi->provider_write(etw_provider, &eb, NULL, NULL);
+}
+
+/*
+ * Adds a UNICODESTRING field from a str, converted to UTF-16 here (no codec
+ * lookup: that would run Python code, i.e. the hook, from inside the hook).
+ * Lone surrogates pass through; more than 16383 units are cut. A value
+ * that is not a str is written as "?".
+ */
+#define MAX_UNITS 16383u
+
+static void add_text(const char *name, size_t name_len, PyObject *value)
+{
+    static const uint16_t question[] = {'?'};
+    uint16_t small[256];
+    small[0] = 0;
+    if (value == NULL || !PyUnicode_Check(value)) {
+        tld_builder_add_zstr16(&eb, name, name_len, question, 1, 0, 0);
+        return;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    int kind = PyUnicode_KIND(value);
+    const void *data = PyUnicode_DATA(value);
+    size_t cap = (size_t)n * 2 < MAX_UNITS ? (size_t)n * 2 : MAX_UNITS;
+    uint16_t *buf = cap <= sizeof small / sizeof small[0] ? small : malloc(cap * sizeof *buf);
+    if (buf == NULL) {
+        tld_builder_add_zstr16(&eb, name, name_len, question, 1, 0, 0);
+        return;
+    }
+    size_t units = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c >= 0x10000) {
+            if (units + 2 > cap)
+                break;
+            c -= 0x10000;
+            buf[units++] = (uint16_t)(0xD800 | (c >> 10));
+            buf[units++] = (uint16_t)(0xDC00 | (c & 0x3FF));
+        } else {
+            if (units + 1 > cap)
+                break;
+            buf[units++] = (uint16_t)c;
+        }
+    }
+    if (units == 0)
+        buf[0] = 0;
+    tld_builder_add_zstr16(&eb, name, name_len, buf, units, 0, 0);
+    if (buf != small)
+        free(buf);
+}
+
+void etw_write_thread(int opcode, int32_t os_thread_id)
+{
+    if (!etw_event_on(4, ETW_KW_THREAD))
+        return;
+    begin(NAME("PythonThread"), 4, ETW_KW_THREAD, (uint8_t)opcode);
+    tld_builder_add_int32(&eb, NAME("ThreadID"), os_thread_id, 0, 0);
+    finish();
+}
+
+void etw_write_function(uint64_t id, uintptr_t begin_addr, uintptr_t end_addr, int32_t line, PyObject *source_file,
+                        PyObject *name, int is_python_code)
+{
+    if (!etw_event_on(5, ETW_KW_FUNCTION))
+        return;
+    begin(NAME("PythonFunction"), 5, ETW_KW_FUNCTION, 0);
+    tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
+    tld_builder_add_pointer(&eb, NAME("BeginAddress"), (const void *)begin_addr, 0, 0);
+    tld_builder_add_pointer(&eb, NAME("EndAddress"), (const void *)end_addr, 0, 0);
+    tld_builder_add_int32(&eb, NAME("LineNumber"), line, 0, 0);
+    add_text(NAME("SourceFile"), source_file);
+    add_text(NAME("Name"), name);
+    tld_builder_add_int32(&eb, NAME("IsPythonCode"), is_python_code, 0, 0);
+    finish();
+}
+
+static int check_text(PyObject *text)
+{
+    if (PyUnicode_Check(text))
+        return 0;
+    PyErr_Format(PyExc_TypeError, "mark text must be a str, not %.100s", Py_TYPE(text)->tp_name);
+    return -1;
+}
+
+int etw_write_mark(int opcode, PyObject *text)
+{
+    if (check_text(text) < 0)
+        return -1;
+    if (!etw_event_on(5, ETW_KW_MARK))
+        return 0;
+    begin(NAME("PythonMark"), 5, ETW_KW_MARK, (uint8_t)opcode);
+    add_text(NAME("Mark"), text);
+    finish();
+    return 0;
+}
+
+int etw_write_stack_sample(PyObject *text)
+{
+    if (check_text(text) < 0)
+        return -1;
+    if (!etw_event_on(5, ETW_KW_STACK))
+        return 0;
+    begin(NAME("PythonStackSample"), 5, ETW_KW_STACK, 0);
+    add_text(NAME("Mark"), text);
+    finish();
+    return 0;
+}
+
+/*
+ * Push and Pop are written for every call: they are prepared events
+ * (tld.h), encoded once, so a write copies a ready record head and appends
+ * the values.
+ */
+static tld_prepared_event *push_event, *pop_event;
+
+static int prepare_fast(void)
+{
+    tld_event_builder b;
+    if (tld_builder_init(&b, 128, 64) != 0)
+        return -1;
+    tld_event_descriptor d = tld_event_descriptor_default(5, ETW_KW_PUSH);
+    tld_builder_reset(&b, NAME("PythonFunctionPush"), &d, 0);
+    tld_builder_add_pointer(&b, NAME("FunctionID"), NULL, 0, 0);
+    tld_builder_add_pointer(&b, NAME("Caller"), NULL, 0, 0);
+    tld_builder_add_uint64(&b, NAME("CallerLine"), 0, 0, 0);
+    int rc = etw_capi->prepared_event_create(&push_event, etw_provider, &b);
+    d = tld_event_descriptor_default(5, ETW_KW_POP);
+    tld_builder_reset(&b, NAME("PythonFunctionPop"), &d, 0);
+    tld_builder_add_pointer(&b, NAME("FunctionID"), NULL, 0, 0);
+    if (rc == 0)
+        rc = etw_capi->prepared_event_create(&pop_event, etw_provider, &b);
+    tld_builder_destroy(&b);
+    if (rc != 0) {
+        etw_capi->prepared_event_destroy(push_event);
+        push_event = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static inline void put_ptr(uint8_t *p, uint64_t v)
+{
+    if (sizeof(void *) == 8) {
+        memcpy(p, &v, 8); /* little-endian hosts only (x86-64, aarch64, as the core) */
+    } else {
+        uint32_t w = (uint32_t)v;
+        memcpy(p, &w, 4);
+    }
+}
+
+void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line)
+{
+    if (ETW_LIKELY(push_event != NULL)) {
+        uint8_t data[2 * sizeof(void *) + 8];
+        put_ptr(data, id);
+        put_ptr(data + sizeof(void *), caller);
+        memcpy(data + 2 * sizeof(void *), &caller_line, 8);
+        etw_capi->prepared_event_write(push_event, data, sizeof data);
+        return;
+    }
+    begin(NAME("PythonFunctionPush"), 5, ETW_KW_PUSH, 0);
+    tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
+    tld_builder_add_pointer(&eb, NAME("Caller"), (const void *)(uintptr_t)caller, 0, 0);
+    tld_builder_add_uint64(&eb, NAME("CallerLine"), caller_line, 0, 0);
+    finish();
+}
+
+void etw_write_pop(uint64_t id)
+{
+    if (ETW_LIKELY(pop_event != NULL)) {
+        uint8_t data[sizeof(void *)];
+        put_ptr(data, id);
+        etw_capi->prepared_event_write(pop_event, data, sizeof data);
+        return;
+    }
+    begin(NAME("PythonFunctionPop"), 5, ETW_KW_POP, 0);
+    tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
+    finish();
+}

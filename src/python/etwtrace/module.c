@@ -1,0 +1,363 @@
+/*
+ * module.c — the etwtrace._etwtrace extension module: enable and
+ * disable either mode, marks, the ignore set and include prefixes, info()
+ * for `python -m etwtrace --info`, and the benchmark's forward-only hook.
+ * The Python package (python/etwtrace/) builds both API generations on top.
+ *
+ * One trace at a time per process: enable() hands out a token, disable()
+ * takes it back. Each enable() starts a new generation (etw_gen), so the
+ * PythonFunction events of a trace are complete even when code objects
+ * were seen by an earlier trace.
+ */
+#include "etwtrace.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#if ETW_HAVE_THUNKS
+#include "jitdump_linux.h"
+#include "perfmap_linux.h"
+#endif
+
+#ifndef ETW_VERSION
+#define ETW_VERSION "0"
+#endif
+
+enum etw_mode etw_active_mode;
+int etw_with_threads;
+int32_t etw_enabling_thread;
+
+static long token_counter;
+static long active_token;
+static int warned_no_thunks;
+
+int etw_env_true(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0 && strcasecmp(v, "no") != 0 &&
+           strcasecmp(v, "false") != 0;
+}
+
+static int env_false(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && (strcmp(v, "0") == 0 || strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0);
+}
+
+static const char *mode_name(enum etw_mode m)
+{
+    return m == ETW_MODE_STACK ? "stack" : m == ETW_MODE_INSTRUMENTED ? "instrumented" : NULL;
+}
+
+/* Executable memory refused: say so once, as a warning, from enable()
+ * (a normal Python call), never from inside the hook. */
+static int check_thunks(void)
+{
+    if (etw_thunks_probe() == 0 || warned_no_thunks)
+        return 0;
+    warned_no_thunks = 1;
+    return PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
+                            "etwtrace: executable memory is refused (%s); Python frames are evaluated directly "
+                            "and will not appear in native stacks (PythonFunction events are still written, "
+                            "with empty address ranges)",
+                            etw_thunks_error());
+}
+
+static PyObject *mod_enable(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"mode", "with_threads", NULL};
+    const char *mode_text = "stack";
+    int with_threads = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|sp:enable", kwlist, &mode_text, &with_threads))
+        return NULL;
+    enum etw_mode mode;
+    if (strcmp(mode_text, "stack") == 0)
+        mode = ETW_MODE_STACK;
+    else if (strcmp(mode_text, "instrumented") == 0)
+        mode = ETW_MODE_INSTRUMENTED;
+    else
+        return PyErr_Format(PyExc_ValueError, "'%s' is not a trace mode; use 'stack' or 'instrumented'", mode_text);
+    if (etw_active_mode != ETW_MODE_NONE)
+        return PyErr_Format(PyExc_RuntimeError, "etwtrace is already enabled (%s mode); disable it first",
+                            mode_name(etw_active_mode));
+    if (mode == ETW_MODE_STACK) {
+        if (etw_stack_check() < 0)
+            return NULL;
+        if (check_thunks() < 0)
+            return NULL;
+        if (etw_env_true("ETWTRACE_JITDUMP"))
+            etw_jitdump_set(1);
+    }
+    etw_gen++;
+    if (etw_gen == 0)
+        etw_gen = 1;
+    etw_enabling_thread = (int32_t)PyThread_get_thread_native_id();
+    etw_with_threads = with_threads;
+    etw_write_thread(1, etw_enabling_thread);
+    int rc;
+    if (mode == ETW_MODE_STACK) {
+        rc = etw_stack_enable(with_threads);
+    } else {
+        PyObject *hook = PyObject_GetAttrString(module, "_instrument_thread_hook");
+        rc = hook ? etw_instrument_enable(with_threads, hook) : -1;
+        Py_XDECREF(hook);
+    }
+    if (rc < 0) {
+        etw_write_thread(2, etw_enabling_thread);
+        return NULL;
+    }
+    etw_active_mode = mode;
+    active_token = ++token_counter;
+    return PyLong_FromLong(active_token);
+}
+
+static PyObject *mod_disable(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    static char *kwlist[] = {"token", NULL};
+    PyObject *token = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:disable", kwlist, &token))
+        return NULL;
+    if (etw_active_mode == ETW_MODE_NONE) {
+        PyErr_SetString(PyExc_RuntimeError, "etwtrace is not enabled");
+        return NULL;
+    }
+    if (token != Py_None) {
+        long t = PyLong_Check(token) ? PyLong_AsLong(token) : -1;
+        if (t == -1 && PyErr_Occurred())
+            PyErr_Clear();
+        if (t != active_token)
+            return PyErr_Format(PyExc_RuntimeError, "%R is not the token of the active trace (from enable())", token);
+    }
+    if (etw_active_mode == ETW_MODE_STACK)
+        etw_stack_disable();
+    else
+        etw_instrument_disable();
+    etw_write_thread(2, etw_enabling_thread);
+    etw_active_mode = ETW_MODE_NONE;
+    active_token = 0;
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_active(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    const char *name = mode_name(etw_active_mode);
+    if (name == NULL)
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(name);
+}
+
+static PyObject *mod_write_mark(PyObject *module, PyObject *args)
+{
+    (void)module;
+    PyObject *text;
+    int opcode = 0;
+    if (!PyArg_ParseTuple(args, "O|i:write_mark", &text, &opcode))
+        return NULL;
+    int rc;
+    if (opcode == 3)
+        rc = etw_write_stack_sample(text);
+    else if (opcode >= 0 && opcode <= 2)
+        rc = etw_write_mark(opcode, text);
+    else
+        return PyErr_Format(PyExc_ValueError, "mark opcode must be 0 (mark), 1 (start), 2 (stop) or 3 (stack), not %d",
+                            opcode);
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_stack_mark(PyObject *module, PyObject *text)
+{
+    (void)module;
+    if (etw_write_stack_sample(text) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_get_ignored_files(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return tld_new_ref(etw_ignored_files());
+}
+
+static PyObject *mod_get_include_prefixes(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return tld_new_ref(etw_include_prefixes());
+}
+
+static PyObject *mod_forward_only_hook(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    int on = PyObject_IsTrue(arg);
+    if (on < 0)
+        return NULL;
+    if (on && etw_active_mode == ETW_MODE_STACK) {
+        PyErr_SetString(PyExc_RuntimeError, "stack sampling is enabled; disable it first");
+        return NULL;
+    }
+    if (etw_forward_hook_set(on) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_set_perf_map(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    int on = PyObject_IsTrue(arg);
+    if (on < 0)
+        return NULL;
+    etw_perfmap_enabled = on;
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_set_jitdump(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    int on = PyObject_IsTrue(arg);
+    if (on < 0)
+        return NULL;
+    int rc = etw_jitdump_set(on);
+    if (rc < 0) {
+        errno = -rc;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_after_fork_child(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+#if ETW_HAVE_THUNKS
+    perfmap_after_fork_child(); /* replays the parent's entries if still owed */
+#endif
+    Py_RETURN_NONE;
+}
+
+static int set_item(PyObject *d, const char *key, PyObject *value)
+{
+    if (value == NULL)
+        return -1;
+    int rc = PyDict_SetItemString(d, key, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+static PyObject *mod_info(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    PyObject *d = PyDict_New();
+    if (d == NULL)
+        return NULL;
+    char path[256];
+#if ETW_HAVE_THUNKS
+    struct thunk_arena_info ti;
+    thunk_arena_info(&ti);
+    const char *perf_map = perfmap_path(path, sizeof path) == 0 ? path : "";
+    PyObject *perf_map_obj = etw_perfmap_enabled ? PyUnicode_FromString(perf_map) : tld_new_ref(Py_None);
+    char jpath[256];
+    PyObject *jit_obj = jitdump_enabled() && jitdump_path(jpath, sizeof jpath) == 0 ? PyUnicode_FromString(jpath)
+                                                                                     : tld_new_ref(Py_None);
+#else
+    struct thunk_arena_info ti = {"none", "unsupported", 0, 0, 0, 0, 0, 0, 0, 0};
+    (void)path;
+    PyObject *perf_map_obj = tld_new_ref(Py_None);
+    PyObject *jit_obj = tld_new_ref(Py_None);
+#endif
+    const char *mode = mode_name(etw_active_mode);
+    if (set_item(d, "version", PyUnicode_FromString(ETW_VERSION)) < 0 ||
+        set_item(d, "arch", PyUnicode_FromString(ti.arch)) < 0 ||
+        set_item(d, "python", PyUnicode_FromFormat("%d.%d.%d", PY_MAJOR_VERSION, PY_MINOR_VERSION,
+                                                   PY_MICRO_VERSION)) < 0 ||
+        set_item(d, "python_build", PyUnicode_FromString(Py_GetVersion())) < 0 ||
+        set_item(d, "backend", PyUnicode_FromString(ti.backend)) < 0 ||
+        set_item(d, "thunk_size", PyLong_FromSize_t(ti.thunk_size)) < 0 ||
+        set_item(d, "thunk_stride", PyLong_FromSize_t(ti.stride)) < 0 ||
+        set_item(d, "arena_size", PyLong_FromSize_t(ti.arena_size)) < 0 ||
+        set_item(d, "unwind_size", PyLong_FromSize_t(ti.unwind_size)) < 0 ||
+        set_item(d, "thunks_per_arena", PyLong_FromSize_t(ti.thunks_per_arena)) < 0 ||
+        set_item(d, "arenas_used", PyLong_FromSize_t(ti.arenas_used)) < 0 ||
+        set_item(d, "thunks_created", PyLong_FromUnsignedLongLong(ti.thunks_created)) < 0 ||
+        set_item(d, "exec_refused", PyBool_FromLong(ti.exec_refused != 0 || !etw_thunks_available())) < 0 ||
+        set_item(d, "exec_refused_reason", PyUnicode_FromString(etw_thunks_error())) < 0 ||
+        set_item(d, "perf_map", perf_map_obj) < 0 || set_item(d, "jitdump", jit_obj) < 0 ||
+        set_item(d, "eval_hook", PyUnicode_FromString("PEP 523 (_PyInterpreterState_SetEvalFrameFunc)")) < 0 ||
+        set_item(d, "instrumented_hook", PyUnicode_FromString(etw_instrument_hook_name())) < 0 ||
+        set_item(d, "instrumented_frame_walk", PyBool_FromLong(mode != NULL && strcmp(mode, "instrumented") == 0 &&
+                                                               etw_instrument_walks_frames())) < 0 ||
+        set_item(d, "monitoring_tool_id", etw_monitor_tool_id() >= 0 ? PyLong_FromLong(etw_monitor_tool_id()) : tld_new_ref(Py_None)) < 0 ||
+        set_item(d, "code_extra_index", PyLong_FromSsize_t(etw_extra_index)) < 0 ||
+        set_item(d, "code_extra_inline", PyBool_FromLong(etw_extra_inline_ok)) < 0 ||
+        set_item(d, "provider", PyUnicode_FromString("Python")) < 0 ||
+        set_item(d, "provider_id", PyUnicode_FromString("99a10640-320d-4b37-9e26-c311d86da7ab")) < 0 ||
+        set_item(d, "active", mode ? PyUnicode_FromString(mode) : tld_new_ref(Py_None)) < 0) {
+        Py_DECREF(d);
+        return NULL;
+    }
+    return d;
+}
+
+static PyMethodDef methods[] = {
+    {"enable", (PyCFunction)(void (*)(void))mod_enable, METH_VARARGS | METH_KEYWORDS,
+     "enable(mode='stack', with_threads=False)\n--\n\n"
+     "Starts tracing the calling thread (and, with with_threads, threads started later) in\n"
+     "'stack' (stack-sampling) or 'instrumented' mode. Returns a token for disable().\n"
+     "RuntimeError when already enabled, or in stack mode when another frame-evaluation hook\n"
+     "(e.g. CPython's -X perf) is active."},
+    {"disable", (PyCFunction)(void (*)(void))mod_disable, METH_VARARGS | METH_KEYWORDS,
+     "disable(token=None)\n--\n\nStops the active trace (RuntimeError when none is active or the token is another's)."},
+    {"active", mod_active, METH_NOARGS, "active()\n--\n\n'stack', 'instrumented' or None."},
+    {"write_mark", mod_write_mark, METH_VARARGS,
+     "write_mark(text, opcode=0)\n--\n\n"
+     "PythonMark with opcode 0 (mark), 1 (range start) or 2 (range stop); 3 writes PythonStackSample."},
+    {"_stack_mark", mod_stack_mark, METH_O, "_stack_mark(text)\n--\n\nWrites PythonStackSample (its stack is the point)."},
+    {"get_ignored_files", mod_get_ignored_files, METH_NOARGS,
+     "get_ignored_files()\n--\n\nThe live set of file names whose functions are never traced."},
+    {"get_include_prefixes", mod_get_include_prefixes, METH_NOARGS,
+     "get_include_prefixes()\n--\n\nThe live list of prefixes; when non-empty only files under them are traced."},
+    {"info", mod_info, METH_NOARGS, "info()\n--\n\nTechnical information for bug reports (python -m etwtrace --info)."},
+    {"_forward_only_hook", mod_forward_only_hook, METH_O,
+     "_forward_only_hook(enable)\n--\n\nInstalls/removes a PEP 523 hook that only forwards (benchmark floor)."},
+    {"set_perf_map", mod_set_perf_map, METH_O,
+     "set_perf_map(on)\n--\n\nWhether new thunks are written to /tmp/perf-<pid>.map (default on)."},
+    {"set_jitdump", mod_set_jitdump, METH_O,
+     "set_jitdump(on)\n--\n\nStarts/stops /tmp/jit-<pid>.dump for perf DWARF mode (also ETWTRACE_JITDUMP=1)."},
+    {"_after_fork_child", mod_after_fork_child, METH_NOARGS,
+     "_after_fork_child()\n--\n\nos.register_at_fork(after_in_child=...) hook."},
+    {"_instrument_thread_hook", (PyCFunction)(void (*)(void))etw_instrument_thread_hook, METH_FASTCALL,
+     "_instrument_thread_hook(frame, event, arg)\n--\n\nthreading.setprofile() hook of instrumented mode."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "etwtrace._etwtrace",
+    .m_doc = "C core of etwtrace: stack-sampling and instrumented tracing, marks.",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC PyInit__etwtrace(void)
+{
+    if (etw_events_init() < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module_def);
+    if (m == NULL)
+        return NULL;
+    if (etw_registry_init(m) < 0 || PyModule_AddStringConstant(m, "__version__", ETW_VERSION) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (env_false("ETWTRACE_PERF_MAP"))
+        etw_perfmap_enabled = 0;
+    return m;
+}

@@ -1,0 +1,445 @@
+/*
+ * registry.c — which Python function is which.
+ *
+ * Every code object the tracer meets gets a struct etw_func in a co_extra
+ * slot: its FunctionID (1, 2, 3, ... for the life of the process, shared
+ * with builtins) and, in stack-sampling mode, its own native thunk. The
+ * slot is read on every call (etw_code_func, inline in etwtrace.h); this
+ * file is the slow path that fills it:
+ *
+ *   first sight of a code object in this tracing generation
+ *     -> ignored?  (co_filename in the ignore set, or not under any include
+ *                   prefix when that list is non-empty): entry calls the
+ *                   evaluator directly, no event
+ *     -> stack mode: take a thunk from the arenas (thunk_arena.h), name it
+ *                   in the perf map ("py::<qualname>:<filename>") and, when
+ *                   asked, in the jitdump file
+ *     -> write PythonFunction (thunk range, or 0..0 without a thunk)
+ *
+ * A generation is one enable(): each enable re-decides entries (the ignore
+ * set may have changed) and writes PythonFunction again for the new trace,
+ * keeping FunctionID and thunk.
+ *
+ * Builtins (instrumented mode) have no co_extra: a small open-addressing
+ * table keyed by their PyMethodDef maps them to FunctionIDs.
+ *
+ * When the system refuses executable memory the first refusal is sticky:
+ * functions are evaluated directly and enable() says so once (a
+ * RuntimeWarning raised by module.c, never from inside the hook).
+ */
+#include "etwtrace.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if ETW_HAVE_THUNKS
+#include "jitdump_linux.h"
+#include "perfmap_linux.h"
+#endif
+
+Py_ssize_t etw_extra_index = -1;
+int etw_extra_inline_ok;
+uint32_t etw_gen = 1;
+int etw_perfmap_enabled = 1;
+
+static uint64_t next_function_id = 1;
+static PyObject *ignored_files;     /* set of str */
+static PyObject *include_prefixes;  /* list of str */
+static int thunks_refused;          /* sticky: executable memory refused */
+static char thunks_error[256];
+static struct thunk spare_thunk;    /* made by the probe, used first */
+static int have_spare;
+
+void *etw_call_direct(void *tstate, void *frame, int throwflag, void *real_eval)
+{
+    return ((thunk_eval_fn)real_eval)(tstate, frame, throwflag);
+}
+
+/* The value the import-time check stores (SetExtra frees what it replaces). */
+static char check_marker;
+
+static void free_func(void *p)
+{
+    if (p != &check_marker)
+        free(p); /* the thunk, if any, is never reused: nothing else to do */
+}
+
+PyObject *etw_ignored_files(void) { return ignored_files; }
+PyObject *etw_include_prefixes(void) { return include_prefixes; }
+
+#if ETW_HAVE_THUNKS
+/* CPython's perf map writer (3.12+), shared with its own trampolines. In a
+ * forked child it still holds the parent's file until told otherwise, and
+ * the child's first entries may come before any after-fork hook of ours
+ * runs (threading's runs Python code first): so the pid is checked here. */
+static etw_perfmap_writer_fn python_writer;
+static pid_t writer_pid;
+
+static int shared_writer(const void *code, unsigned int size, const char *name)
+{
+    pid_t pid = getpid();
+    if (pid != writer_pid) {
+        etw_python_perfmap_after_fork_child();
+        writer_pid = pid;
+    }
+    return python_writer(code, size, name);
+}
+#endif
+
+int etw_registry_init(PyObject *module)
+{
+    (void)module;
+    if (etw_extra_index < 0) {
+        etw_extra_index = etw_request_code_extra_index(free_func);
+        if (etw_extra_index < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_RuntimeError, "no code-object extra slot is left for etwtrace");
+            return -1;
+        }
+        /* Check the inline co_extra reader against the API on a scratch
+         * code object before trusting it on the hot path. */
+        PyObject *code = Py_CompileString("0", "<etwtrace-check>", Py_eval_input);
+        if (code == NULL)
+            return -1;
+        void *marker = &check_marker;
+        etw_extra_inline_ok = 0;
+        if (etw_code_set_extra(code, etw_extra_index, NULL) == 0 &&
+            etw_code_get_extra_inline(code, etw_extra_index) == NULL) {
+            /* set a value the free function must not free, compare, reset */
+            if (etw_code_set_extra(code, etw_extra_index, marker) == 0) {
+                void *via_api = NULL;
+                etw_code_get_extra_api(code, etw_extra_index, &via_api);
+                etw_extra_inline_ok = via_api == marker && etw_code_get_extra_inline(code, etw_extra_index) == marker;
+                etw_code_set_extra(code, etw_extra_index, NULL);
+            }
+        }
+        PyErr_Clear();
+        Py_DECREF(code);
+    }
+    if (ignored_files == NULL && (ignored_files = PySet_New(NULL)) == NULL)
+        return -1;
+    if (include_prefixes == NULL && (include_prefixes = PyList_New(0)) == NULL)
+        return -1;
+#if ETW_HAVE_THUNKS
+    python_writer = etw_python_perfmap_writer();
+    if (python_writer != NULL) {
+        writer_pid = getpid();
+        perfmap_set_writer(shared_writer);
+    }
+#endif
+    return 0;
+}
+
+/* ---- thunks ---------------------------------------------------------------- */
+
+static void note_refusal(int rc)
+{
+    thunks_refused = -rc;
+#if ETW_HAVE_THUNKS
+    const char *why = thunk_arena_error();
+#else
+    const char *why = "";
+#endif
+    if (why == NULL || why[0] == '\0')
+        why = strerror(-rc);
+    snprintf(thunks_error, sizeof thunks_error, "%s", why);
+}
+
+static int make_thunk(uintptr_t key, struct thunk *out)
+{
+    if (have_spare) {
+        *out = spare_thunk;
+        have_spare = 0;
+        return 0;
+    }
+    if (thunks_refused)
+        return -thunks_refused;
+#if ETW_HAVE_THUNKS
+    int rc = thunk_arena_create(key, out);
+#else
+    (void)key;
+    (void)out;
+    int rc = -ENOSYS;
+#endif
+    if (rc == -EACCES || rc == -EPERM || rc == -ENOSYS)
+        note_refusal(rc);
+    return rc;
+}
+
+int etw_thunks_available(void) { return !thunks_refused; }
+
+const char *etw_thunks_error(void) { return thunks_error; }
+
+int etw_thunks_probe(void)
+{
+    if (have_spare || thunks_refused)
+        return thunks_refused ? -thunks_refused : 0;
+    int rc = make_thunk((uintptr_t)&spare_thunk, &spare_thunk);
+    if (rc == 0)
+        have_spare = 1;
+    return rc;
+}
+
+int etw_jitdump_set(int on)
+{
+#if ETW_HAVE_THUNKS
+    if (!on) {
+        jitdump_disable();
+        return 0;
+    }
+    return jitdump_enable();
+#else
+    return on ? -ENOSYS : 0;
+#endif
+}
+
+/* "py::<qualname>:<filename>" for perf. */
+static void name_thunk(const struct thunk *t, PyObject *qualname, PyObject *filename)
+{
+#if ETW_HAVE_THUNKS
+    int jit = jitdump_enabled();
+    if (!etw_perfmap_enabled && !jit)
+        return;
+    const char *q = qualname && PyUnicode_Check(qualname) ? PyUnicode_AsUTF8(qualname) : NULL;
+    if (q == NULL) {
+        PyErr_Clear();
+        q = "?";
+    }
+    const char *f = filename && PyUnicode_Check(filename) ? PyUnicode_AsUTF8(filename) : NULL;
+    if (f == NULL) {
+        PyErr_Clear();
+        f = "?";
+    }
+    char name[1024];
+    snprintf(name, sizeof name, "py::%s:%s", q, f);
+    if (etw_perfmap_enabled)
+        perfmap_add((const void *)t->begin, t->end - t->begin, name);
+    if (jit)
+        jitdump_add((const void *)t->begin, t->end - t->begin, name);
+#else
+    (void)t;
+    (void)qualname;
+    (void)filename;
+#endif
+}
+
+/* ---- the ignore set and include prefixes ------------------------------------ */
+
+static int is_ignored(PyObject *filename)
+{
+    if (filename == NULL || !PyUnicode_Check(filename))
+        return 0;
+    int r = PySet_Contains(ignored_files, filename);
+    if (r != 0) {
+        PyErr_Clear();
+        return r > 0;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(include_prefixes);
+    if (n == 0)
+        return 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *prefix = PyList_GET_ITEM(include_prefixes, i);
+        if (!PyUnicode_Check(prefix))
+            continue;
+        Py_ssize_t m = PyUnicode_Tailmatch(filename, prefix, 0, PY_SSIZE_T_MAX, -1);
+        if (m > 0)
+            return 0;
+        if (m < 0)
+            PyErr_Clear();
+    }
+    return 1;
+}
+
+/* ---- the slow path ---------------------------------------------------------- */
+
+struct etw_func *etw_registry_lookup_slow(PyObject *code, enum etw_mode mode)
+{
+    /* Code run by the registry itself (a str subclass's __eq__ in the
+     * ignore set, an allocation's finalizer) is evaluated untraced. */
+    static int busy;
+    if (busy)
+        return NULL;
+    busy = 1;
+    tld_saved_error saved;
+    tld_error_save(&saved);
+    struct etw_func *f = etw_code_func(code);
+    if (f == NULL) {
+        f = calloc(1, sizeof *f);
+        if (f == NULL)
+            goto out;
+        f->entry = etw_call_direct;
+        f->id = next_function_id++;
+        if (etw_code_set_extra(code, etw_extra_index, f) < 0) {
+            PyErr_Clear();
+            free(f);
+            f = NULL;
+            goto out;
+        }
+    }
+    if (f->gen == etw_gen)
+        goto out;
+    PyCodeObject *co = (PyCodeObject *)code;
+    f->traced = !is_ignored(co->co_filename);
+    f->entry = etw_call_direct;
+    if (f->traced && mode == ETW_MODE_STACK) {
+        if (!f->has_thunk) {
+            struct thunk t;
+            if (make_thunk((uintptr_t)code, &t) == 0) {
+                f->has_thunk = 1;
+                f->thunk = t.entry;
+                f->begin = t.begin;
+                f->end = t.end;
+                name_thunk(&t, etw_code_qualname(co), co->co_filename);
+            }
+        }
+        if (f->has_thunk)
+            f->entry = f->thunk;
+    }
+    if (f->traced) {
+        int stack = mode == ETW_MODE_STACK && f->has_thunk;
+        etw_write_function(f->id, stack ? f->begin : 0, stack ? f->end : 0, co->co_firstlineno, co->co_filename,
+                           etw_code_qualname(co), 1);
+    }
+    f->gen = etw_gen;
+out:
+    PyErr_Clear();
+    tld_error_restore(&saved);
+    busy = 0;
+    return f;
+}
+
+/* ---- builtins ---------------------------------------------------------------- */
+
+struct builtin_slot {
+    const void *key; /* PyMethodDef * */
+    uint64_t id;
+    uint32_t gen;
+};
+static struct builtin_slot *builtins;
+static size_t builtins_cap, builtins_used;
+
+static size_t slot_of(const void *key, size_t cap)
+{
+    uintptr_t h = (uintptr_t)key;
+    h ^= h >> 17;
+    h *= 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 20) & (cap - 1);
+}
+
+static struct builtin_slot *builtin_find(const void *key)
+{
+    if (builtins_used * 2 >= builtins_cap) {
+        size_t cap = builtins_cap ? builtins_cap * 2 : 256;
+        struct builtin_slot *t = calloc(cap, sizeof *t);
+        if (t == NULL)
+            return NULL;
+        for (size_t i = 0; i < builtins_cap; i++) {
+            if (builtins[i].key == NULL)
+                continue;
+            size_t j = slot_of(builtins[i].key, cap);
+            while (t[j].key != NULL)
+                j = (j + 1) & (cap - 1);
+            t[j] = builtins[i];
+        }
+        free(builtins);
+        builtins = t;
+        builtins_cap = cap;
+    }
+    size_t j = slot_of(key, builtins_cap);
+    while (builtins[j].key != NULL && builtins[j].key != key)
+        j = (j + 1) & (builtins_cap - 1);
+    if (builtins[j].key == NULL) {
+        builtins[j].key = key;
+        builtins[j].id = next_function_id++;
+        builtins[j].gen = 0;
+        builtins_used++;
+    }
+    return &builtins[j];
+}
+
+/* Module name shown as the SourceFile of a builtin: its __module__, or for
+ * a method the module of the type it is bound to ("builtins"). */
+static PyObject *builtin_module(PyCFunctionObject *fn)
+{
+    PyObject *m = fn->m_module;
+    if (m != NULL && PyUnicode_Check(m))
+        return tld_new_ref(m);
+    if (m != NULL && PyModule_Check(m)) {
+        PyObject *name = PyModule_GetNameObject(m);
+        if (name != NULL)
+            return name;
+        PyErr_Clear();
+    }
+    PyObject *self = fn->m_self;
+    if (self != NULL && !PyModule_Check(self)) {
+        PyTypeObject *tp = PyType_Check(self) ? (PyTypeObject *)self : Py_TYPE(self);
+        PyObject *name = PyObject_GetAttrString((PyObject *)tp, "__module__");
+        if (name != NULL && PyUnicode_Check(name))
+            return name;
+        Py_XDECREF(name);
+        PyErr_Clear();
+    }
+    return PyUnicode_FromString("builtins");
+}
+
+/* FunctionID of a builtin keyed by its PyMethodDef (shared by the function
+ * and every bound or unbound form of it); writes PythonFunction on first
+ * sight in this generation. `named` supplies __qualname__; `module` is the
+ * SourceFile (a new reference, or NULL). */
+static uint64_t builtin_id(const PyMethodDef *ml, PyObject *named, PyObject *(*module_of)(PyObject *))
+{
+    struct builtin_slot *s = builtin_find(ml);
+    if (s == NULL)
+        return 0;
+    if (s->gen != etw_gen) {
+        s->gen = etw_gen;
+        if (etw_event_on(5, ETW_KW_FUNCTION)) {
+            tld_saved_error saved;
+            tld_error_save(&saved);
+            PyObject *qualname = PyObject_GetAttrString(named, "__qualname__");
+            if (qualname == NULL) {
+                PyErr_Clear();
+                qualname = PyUnicode_FromString(ml->ml_name);
+            }
+            PyObject *module = module_of(named);
+            PyErr_Clear();
+            etw_write_function(s->id, 0, 0, 0, module, qualname, 0);
+            Py_XDECREF(qualname);
+            Py_XDECREF(module);
+            PyErr_Clear();
+            tld_error_restore(&saved);
+        }
+    }
+    return s->id;
+}
+
+static PyObject *cfunction_module(PyObject *cfunc) { return builtin_module((PyCFunctionObject *)cfunc); }
+
+uint64_t etw_registry_builtin_id(PyObject *cfunc)
+{
+    if (!PyCFunction_Check(cfunc))
+        return 0;
+    return builtin_id(((PyCFunctionObject *)cfunc)->m_ml, cfunc, cfunction_module);
+}
+
+/* A method descriptor's module: that of the type defining it ("builtins"
+ * for list.append), as its bound form reports for instances of that type. */
+static PyObject *method_descr_module(PyObject *descr)
+{
+    PyObject *name = PyObject_GetAttrString((PyObject *)PyDescr_TYPE(descr), "__module__");
+    if (name != NULL && PyUnicode_Check(name))
+        return name;
+    Py_XDECREF(name);
+    PyErr_Clear();
+    return PyUnicode_FromString("builtins");
+}
+
+uint64_t etw_registry_method_descr_id(PyObject *descr)
+{
+    if (Py_TYPE(descr) != &PyMethodDescr_Type)
+        return 0;
+    return builtin_id(((PyMethodDescrObject *)descr)->d_method, descr, method_descr_module);
+}

@@ -1,0 +1,187 @@
+"""Shared helpers for the etwtrace tests: run the CLI or a script in a real
+subprocess, decode the .etl it wrote with our decoder, and rebuild which
+Python functions each PythonStackSample was taken in.
+
+Two ways to turn addresses into functions, as the upstream tests do:
+
+- stack sampling: a `PythonFunction` event gives each function's thunk range
+  [BeginAddress, EndAddress); each return address of the native stack
+  attached to `PythonStackSample` that falls in a range is a Python frame
+  (innermost first);
+- instrumented: `PythonFunctionPush`/`Pop` per thread give the Python stack
+  at the time of each `PythonStackSample`.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from traceloggingdynamic.etl import EtlFile
+
+REPO = Path(__file__).resolve().parents[3]
+SCRIPTS = Path(__file__).resolve().parent / 'scripts'
+PROVIDER_ID = '99a10640-320d-4b37-9e26-c311d86da7ab'
+SANITIZED = os.environ.get('TLD_SANITIZED') == '1'
+IN_CI = bool(os.environ.get('CI'))
+TIMEOUT = 180 if SANITIZED else 60
+
+
+def core_missing_reason():
+    """None when the etwtrace core is built in; else why the tests cannot run."""
+    try:
+        import etwtrace
+        from etwtrace import _etwtrace  # noqa: F401
+        etwtrace.StackSamplingTracer, etwtrace.InstrumentedTracer  # noqa: B018
+    except (ImportError, AttributeError) as e:
+        return f'the etwtrace core (etwtrace._etwtrace, StackSamplingTracer) is not in this build: {e}'
+    return None
+
+
+CORE_MISSING = core_missing_reason()
+needs_core = pytest.mark.xfail(CORE_MISSING is not None, reason=str(CORE_MISSING), strict=True)
+
+
+def clean_env(**extra):
+    """The environment for child interpreters: no session autostart or
+    etwtrace variables leaking in from the test run."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(('TRACELOGGING_SESSION_', 'ETWTRACE'))}
+    env['PYTHONUTF8'] = '1'
+    env.update(extra)
+    return env
+
+
+def run(args, *, cwd=SCRIPTS, env=None, check=True, python=sys.executable, timeout=TIMEOUT):
+    """Runs `python ARGS` and returns the CompletedProcess (text). The perf
+    map etwtrace wrote for that process (/tmp/perf-<pid>.map) is removed."""
+    cmd = [str(python), *map(str, args)]
+    with subprocess.Popen(cmd, cwd=cwd, env=env or clean_env(), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as p:
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # Its own process group: forked children holding the pipes go too.
+            os.killpg(p.pid, signal.SIGKILL)
+            out, err = p.communicate()
+            raise AssertionError(f'{args} did not finish in {timeout} s\nstdout:\n{out}\nstderr:\n{err}')
+    _remove(f'/tmp/perf-{p.pid}.map')
+    proc = subprocess.CompletedProcess(cmd, p.returncode, out, err)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{args} exited with {proc.returncode}\nstdout:\n{proc.stdout}\n'
+                             f'stderr:\n{proc.stderr}')
+    return proc
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def capture(tmp_path, script, *script_args, mode=None, extra=(), name=None, check=True, perf=False):
+    """`python -m etwtrace [--MODE] --capture FILE -- SCRIPT ARGS`; returns
+    (events of the Python provider, CompletedProcess). perf=False adds
+    --no-perf (the perf pipeline has its own test)."""
+    etl = tmp_path / (name or Path(script).with_suffix('.etl').name)
+    args = ['-m', 'etwtrace']
+    if mode:
+        args.append(f'--{mode}')
+    if not perf:
+        args.append('--no-perf')
+    args += [*extra, '--capture', etl, '--', SCRIPTS / script, *script_args]
+    proc = run(args, check=check)
+    return python_events(etl), proc
+
+
+def python_events(path):
+    """Decoded events of the Python provider in an .etl file, in file order;
+    asserts that the file decoded without damage and lost nothing."""
+    f = EtlFile(str(path))
+    events = [e for e in f.events() if e.get('provider_id') == PROVIDER_ID]
+    assert f.errors == [], f.errors
+    assert f.header.get('events_lost', 0) == 0, f.header
+    return events
+
+
+def as_int(value):
+    """POINTER / HEXINT64 fields decode as "0x..." strings."""
+    if isinstance(value, str):
+        return int(value, 0)
+    return int(value)
+
+
+def functions_of(events, source):
+    """PythonFunction events whose SourceFile is `source` (a path)."""
+    source = os.path.realpath(source)
+    return [e for e in events if e['event'] == 'PythonFunction'
+            and e['fields'].get('SourceFile') and _same_file(e['fields']['SourceFile'], source)]
+
+
+def _same_file(name, real):
+    return name == real or os.path.realpath(name) == real
+
+
+def names(events):
+    return sorted(e['fields']['Name'] for e in events)
+
+
+def sampled_stacks(events, source):
+    """Stack sampling: for each PythonStackSample (in file order), the names of
+    the functions of `source` whose thunk ranges hold an address of its native
+    stack, innermost first. Samples with no such address are left out."""
+    source = os.path.realpath(source)
+    funcs = {}      # a function seen again (a later enable) keeps its thunk: one entry per range
+    out = []
+    for e in events:
+        if e['event'] == 'PythonFunction':
+            f = e['fields']
+            if f.get('SourceFile') and _same_file(f['SourceFile'], source):
+                funcs[as_int(f['BeginAddress']), as_int(f['EndAddress'])] = f['Name']
+        elif e['event'] == 'PythonStackSample':
+            stack = []
+            for ip in e.get('stack') or ():
+                for (lo, hi), name in funcs.items():
+                    if lo <= ip < hi:
+                        stack.append(name)
+            if stack:
+                out.append(stack)
+    return out
+
+
+def instrumented_stacks(events, source):
+    """Instrumented: Python stacks per thread rebuilt from Push/Pop; for each
+    PythonStackSample the names of the functions of `source` on its thread's
+    stack, innermost first. Asserts Push/Pop balance per thread."""
+    source = os.path.realpath(source)
+    funcs = {}
+    stacks = {}
+    out = []
+    for e in events:
+        f = e['fields']
+        if e['event'] == 'PythonFunction':
+            if f.get('SourceFile') and _same_file(f['SourceFile'], source):
+                funcs[as_int(f['FunctionID'])] = f['Name']
+        elif e['event'] == 'PythonFunctionPush':
+            stacks.setdefault(e['tid'], []).append(as_int(f['FunctionID']))
+        elif e['event'] == 'PythonFunctionPop':
+            stack = stacks.get(e['tid'])
+            assert stack, f'Pop without Push on thread {e["tid"]}: {e}'
+            top = stack.pop()
+            assert top == as_int(f['FunctionID']), f'Pop of {f["FunctionID"]} but {top:#x} was pushed last'
+        elif e['event'] == 'PythonStackSample':
+            stack = [funcs[i] for i in reversed(stacks.get(e['tid'], [])) if i in funcs]
+            if stack:
+                out.append(stack)
+    return out
+
+
+def package_files():
+    """Files etwtrace must never report: its own package and threading."""
+    import threading
+    import etwtrace
+    return Path(etwtrace.__file__).resolve().parent, os.path.realpath(threading.__file__)

@@ -1,0 +1,119 @@
+"""Instrumented mode's two hooks (monitor.c, instrument.c):
+on CPython 3.13 and 3.14 a sys.monitoring tool of our own, elsewhere and
+when no tool id is free the C profile function; and its two ways of reading
+callers' lines: walking interpreter frames (3.11, 3.13, 3.14;
+lines.c) or CPython's frame API. Every combination must write
+exactly the events of the profile function reading the frame API, and the
+tool must share sys.monitoring politely with other tools (cProfile)."""
+
+import sys
+
+import pytest
+
+from etwtrace_helpers import SCRIPTS, as_int, clean_env, needs_core, python_events, run
+
+pytestmark = needs_core
+
+HAS_TOOL = (3, 13) <= sys.version_info[:2] <= (3, 14)
+HAS_WALK = HAS_TOOL or sys.version_info[:2] == (3, 11)
+needs_tool = pytest.mark.skipif(not HAS_TOOL, reason='the sys.monitoring tool is built for CPython 3.13 and 3.14 '
+                                                     '(the CI runs them in Debian chroots)')
+needs_walk = pytest.mark.skipif(not HAS_WALK, reason='the frame walk is built for CPython 3.11, 3.13 and 3.14')
+
+
+def call_log(events):
+    """The Python provider's events as comparable tuples: FunctionIDs become
+    (name, is-Python-code), thread ids their order of appearance."""
+    funcs, threads, log = {}, {}, []
+
+    def func(value):
+        return funcs.get(as_int(value), ('<none>', None)) if as_int(value) else None
+
+    for e in events:
+        f = e['fields']
+        tid = threads.setdefault(e['tid'], len(threads))
+        if e['event'] == 'PythonFunction':
+            funcs[as_int(f['FunctionID'])] = (f['Name'], f['IsPythonCode'])
+        elif e['event'] == 'PythonFunctionPush':
+            log.append(('push', tid, func(f['FunctionID']), func(f['Caller']), f['CallerLine']))
+        elif e['event'] == 'PythonFunctionPop':
+            log.append(('pop', tid, func(f['FunctionID'])))
+        elif e['event'] == 'PythonThread':
+            log.append(('thread', tid, e['opcode']))
+    return log
+
+
+def scenario(tmp_path, hook, frame_api):
+    """(what the script printed, call log) of hooks_compared.py."""
+    etl = tmp_path / f'{hook}-{int(frame_api)}.etl'
+    env = clean_env(**({'ETWTRACE_FRAME_API': '1'} if frame_api else {}))
+    out = run([SCRIPTS / 'hooks_compared.py', etl, hook], env=env).stdout.strip()
+    return out, call_log(python_events(etl))
+
+
+def assert_same_log(log, reference, what):
+    # The scenario really ran: its interesting calls are in the log.
+    pushed = {entry[2][0] for entry in log if entry[0] == 'push'}
+    for name in ('everything', 'Point.__add__', 'Point.double', 'key', 'sorted', 'list.append', 'numbers',
+                 'closing', 'root', 'leaf', 'deep', 'worker', 'len', 'divmod', 'str.upper'):
+        assert name in pushed, (name, sorted(pushed))
+    assert sum(1 for entry in log if entry[0] == 'thread') == 6     # 3 threads: start and stop
+    source = (SCRIPTS / 'hooks_compared.py').read_text().splitlines()
+    key_push = next(entry for entry in log if entry[0] == 'push' and entry[2][0] == 'key')
+    assert key_push[3][0] == 'sorted' and 'sorted(' in source[key_push[4] - 1]
+    if log != reference:
+        first = next((i for i, (a, b) in enumerate(zip(log, reference)) if a != b), min(len(log), len(reference)))
+        pytest.fail(f'{what} differ at entry {first} of {len(log)}/{len(reference)}:\n'
+                    f'{log[max(0, first - 3):first + 3]}\nreference:\n{reference[max(0, first - 3):first + 3]}')
+
+
+@pytest.mark.parametrize('hook, expected', [
+    pytest.param('profile', 'hook PyEval_SetProfile walk True', marks=needs_walk, id='frame-walk'),
+    pytest.param('default', 'hook sys.monitoring walk True', marks=needs_tool, id='monitoring-tool'),
+])
+def test_same_events_as_the_profile_function_on_the_frame_api(tmp_path, hook, expected):
+    """The profile function walking frames (3.11, 3.13, 3.14), and the
+    sys.monitoring tool (3.13, 3.14), against the reference: the profile
+    function reading CPython's frame API."""
+    out, log = scenario(tmp_path, hook, frame_api=False)
+    assert out == expected
+    out, reference = scenario(tmp_path, 'profile', frame_api=True)
+    assert out == 'hook PyEval_SetProfile walk False'
+    assert_same_log(log, reference, f'{expected} and the profile function on the frame API')
+
+
+SHARED = r'''
+import cProfile, sys, etwtrace
+def f():
+    return sum([1, 2])
+p = cProfile.Profile()
+p.enable()
+with etwtrace.InstrumentedTracer():
+    info = etwtrace._etwtrace.info()
+    print(info['instrumented_hook'], info['monitoring_tool_id'], sys.monitoring.get_tool(2) is not None)
+    f()
+p.disable()
+print('after', [sys.monitoring.get_tool(i) for i in (2, 3, 4)])
+print('cprofile saw f', any(getattr(s.code, 'co_name', '') == 'f' for s in p.getstats()))
+'''
+
+
+@needs_tool
+def test_tool_shares_sys_monitoring_with_cprofile():
+    out = run(['-c', SHARED]).stdout.splitlines()
+    assert out[0] == 'sys.monitoring 3 True'          # cProfile holds PROFILER_ID (2)
+    assert out[1] == 'after [None, None, None]'       # both gave their ids back
+    assert out[2] == 'cprofile saw f True'
+
+
+def test_hook_reported_and_released():
+    code = ('import sys, etwtrace\n'
+            'with etwtrace.InstrumentedTracer():\n'
+            '    print(etwtrace._etwtrace.info()["instrumented_hook"])\n'
+            'print(etwtrace._etwtrace.info()["monitoring_tool_id"], sys.getprofile())\n'
+            'if hasattr(sys, "monitoring"): print([sys.monitoring.get_tool(i) for i in range(6)])\n')
+    out = run(['-c', code]).stdout.splitlines()
+    assert out[0] == ('sys.monitoring' if HAS_TOOL else 'PyEval_SetProfile')
+    assert out[1] == 'None None'
+    if len(out) > 2:
+        assert out[2] == str([None] * 6)
