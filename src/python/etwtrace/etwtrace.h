@@ -23,7 +23,7 @@
 #ifndef ETWTRACE_H
 #define ETWTRACE_H
 
-#include "pycompat.h"
+#include "interp_compat.h"
 
 #include <stdint.h>
 

@@ -28,7 +28,7 @@ static PyObject *saved_thread_profile; /* threading.getprofile() before enable *
 static int hooked_threading;
 
 /* 1 while the profile function may read frames through the interpreter
- * frame walk (pycompat.h), decided at enable() by etw_frame_walk_agrees. */
+ * frame walk (interp_compat.h), decided at enable() by etw_frame_walk_agrees. */
 static int walk_frames;
 
 #if ETW_HAVE_FRAME_WALK
@@ -176,12 +176,12 @@ static void unhook_threading(void)
     if (!hooked_threading)
         return;
     hooked_threading = 0;
-    tld_saved_error saved;
-    tld_error_save(&saved);
+    pyc_saved_error saved;
+    pyc_error_save(&saved);
     PyObject *r = threading_call("setprofile", saved_thread_profile ? saved_thread_profile : Py_None);
     Py_XDECREF(r);
     PyErr_Clear();
-    tld_error_restore(&saved);
+    pyc_error_restore(&saved);
     Py_CLEAR(saved_thread_profile);
 }
 

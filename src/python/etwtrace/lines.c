@@ -1,7 +1,7 @@
 /*
  * lines.c — the caller's line for PythonFunctionPush without frame
  * objects: a cache of lines per (FunctionID, instruction offset) over the
- * interpreter-frame walk of pycompat.h, and the check that the walk
+ * interpreter-frame walk of interp_compat.h, and the check that the walk
  * agrees with CPython's own frame API before a hook relies on it.
  *
  * Finding a line scans the code's line table (PyCode_Addr2Line was the

@@ -183,14 +183,14 @@ static PyObject *mod_get_ignored_files(PyObject *module, PyObject *unused)
 {
     (void)module;
     (void)unused;
-    return tld_new_ref(etw_ignored_files());
+    return pyc_new_ref(etw_ignored_files());
 }
 
 static PyObject *mod_get_include_prefixes(PyObject *module, PyObject *unused)
 {
     (void)module;
     (void)unused;
-    return tld_new_ref(etw_include_prefixes());
+    return pyc_new_ref(etw_include_prefixes());
 }
 
 static PyObject *mod_forward_only_hook(PyObject *module, PyObject *arg)
@@ -263,15 +263,15 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
     struct thunk_arena_info ti;
     thunk_arena_info(&ti);
     const char *perf_map = perfmap_path(path, sizeof path) == 0 ? path : "";
-    PyObject *perf_map_obj = etw_perfmap_enabled ? PyUnicode_FromString(perf_map) : tld_new_ref(Py_None);
+    PyObject *perf_map_obj = etw_perfmap_enabled ? PyUnicode_FromString(perf_map) : pyc_new_ref(Py_None);
     char jpath[256];
     PyObject *jit_obj = jitdump_enabled() && jitdump_path(jpath, sizeof jpath) == 0 ? PyUnicode_FromString(jpath)
-                                                                                     : tld_new_ref(Py_None);
+                                                                                     : pyc_new_ref(Py_None);
 #else
     struct thunk_arena_info ti = {"none", "unsupported", 0, 0, 0, 0, 0, 0, 0, 0};
     (void)path;
-    PyObject *perf_map_obj = tld_new_ref(Py_None);
-    PyObject *jit_obj = tld_new_ref(Py_None);
+    PyObject *perf_map_obj = pyc_new_ref(Py_None);
+    PyObject *jit_obj = pyc_new_ref(Py_None);
 #endif
     const char *mode = mode_name(etw_active_mode);
     if (set_item(d, "version", PyUnicode_FromString(ETW_VERSION)) < 0 ||
@@ -294,12 +294,12 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
         set_item(d, "instrumented_hook", PyUnicode_FromString(etw_instrument_hook_name())) < 0 ||
         set_item(d, "instrumented_frame_walk", PyBool_FromLong(mode != NULL && strcmp(mode, "instrumented") == 0 &&
                                                                etw_instrument_walks_frames())) < 0 ||
-        set_item(d, "monitoring_tool_id", etw_monitor_tool_id() >= 0 ? PyLong_FromLong(etw_monitor_tool_id()) : tld_new_ref(Py_None)) < 0 ||
+        set_item(d, "monitoring_tool_id", etw_monitor_tool_id() >= 0 ? PyLong_FromLong(etw_monitor_tool_id()) : pyc_new_ref(Py_None)) < 0 ||
         set_item(d, "code_extra_index", PyLong_FromSsize_t(etw_extra_index)) < 0 ||
         set_item(d, "code_extra_inline", PyBool_FromLong(etw_extra_inline_ok)) < 0 ||
         set_item(d, "provider", PyUnicode_FromString("Python")) < 0 ||
         set_item(d, "provider_id", PyUnicode_FromString("99a10640-320d-4b37-9e26-c311d86da7ab")) < 0 ||
-        set_item(d, "active", mode ? PyUnicode_FromString(mode) : tld_new_ref(Py_None)) < 0) {
+        set_item(d, "active", mode ? PyUnicode_FromString(mode) : pyc_new_ref(Py_None)) < 0) {
         Py_DECREF(d);
         return NULL;
     }

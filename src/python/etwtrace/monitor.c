@@ -18,7 +18,7 @@
  * self (lst.append(x)), exactly the calls the shim reports. The events are
  * interpreter-wide; threads whose shadow stack is not live return at once.
  *
- * The caller's line comes from the interpreter frames (pycompat.h:
+ * The caller's line comes from the interpreter frames (interp_compat.h:
  * PyThreadState.current_frame, each frame's `previous`), cached per
  * (FunctionID, instruction offset) by lines.c.
  *
@@ -272,10 +272,10 @@ int etw_monitor_start(void)
         missing = PyObject_GetAttrString(monitoring, "MISSING");
     int id = missing ? claim_tool_id(monitoring) : -1;
     if (id > 0 && register_handlers(monitoring, id) < 0) {
-        tld_saved_error saved;
-        tld_error_save(&saved);
+        pyc_saved_error saved;
+        pyc_error_save(&saved);
         release_tool(monitoring, id);
-        tld_error_restore(&saved);
+        pyc_error_restore(&saved);
         id = -1;
     }
     Py_DECREF(monitoring);
@@ -289,8 +289,8 @@ void etw_monitor_stop(void)
 {
     if (tool_id < 0)
         return;
-    tld_saved_error saved;
-    tld_error_save(&saved);
+    pyc_saved_error saved;
+    pyc_error_save(&saved);
     PyObject *monitoring = PySys_GetObject("monitoring");
     if (monitoring != NULL) {
         Py_INCREF(monitoring);
@@ -298,7 +298,7 @@ void etw_monitor_stop(void)
         Py_DECREF(monitoring);
     }
     PyErr_Clear();
-    tld_error_restore(&saved);
+    pyc_error_restore(&saved);
     tool_id = -1;
 }
 

@@ -263,8 +263,8 @@ struct etw_func *etw_registry_lookup_slow(PyObject *code, enum etw_mode mode)
     if (busy)
         return NULL;
     busy = 1;
-    tld_saved_error saved;
-    tld_error_save(&saved);
+    pyc_saved_error saved;
+    pyc_error_save(&saved);
     struct etw_func *f = etw_code_func(code);
     if (f == NULL) {
         f = calloc(1, sizeof *f);
@@ -306,7 +306,7 @@ struct etw_func *etw_registry_lookup_slow(PyObject *code, enum etw_mode mode)
     f->gen = etw_gen;
 out:
     PyErr_Clear();
-    tld_error_restore(&saved);
+    pyc_error_restore(&saved);
     busy = 0;
     return f;
 }
@@ -366,7 +366,7 @@ static PyObject *builtin_module(PyCFunctionObject *fn)
 {
     PyObject *m = fn->m_module;
     if (m != NULL && PyUnicode_Check(m))
-        return tld_new_ref(m);
+        return pyc_new_ref(m);
     if (m != NULL && PyModule_Check(m)) {
         PyObject *name = PyModule_GetNameObject(m);
         if (name != NULL)
@@ -397,8 +397,8 @@ static uint64_t builtin_id(const PyMethodDef *ml, PyObject *named, PyObject *(*m
     if (s->gen != etw_gen) {
         s->gen = etw_gen;
         if (etw_event_on(5, ETW_KW_FUNCTION)) {
-            tld_saved_error saved;
-            tld_error_save(&saved);
+            pyc_saved_error saved;
+            pyc_error_save(&saved);
             PyObject *qualname = PyObject_GetAttrString(named, "__qualname__");
             if (qualname == NULL) {
                 PyErr_Clear();
@@ -410,7 +410,7 @@ static uint64_t builtin_id(const PyMethodDef *ml, PyObject *named, PyObject *(*m
             Py_XDECREF(qualname);
             Py_XDECREF(module);
             PyErr_Clear();
-            tld_error_restore(&saved);
+            pyc_error_restore(&saved);
         }
     }
     return s->id;

@@ -17,23 +17,23 @@
 #include <string.h>
 #include <structmember.h>
 
-PyObject *tld_uuid_type;
+PyObject *tldpy_uuid_type;
 
 /* Where uuid.UUID keeps its `int` slot (it has __slots__), so add_guid can
  * read the value without an attribute lookup; -1 if UUID is not laid out
  * that way (then the attribute is looked up). */
 static Py_ssize_t uuid_int_offset = -1;
 
-int tld_convert_init(void)
+int tldpy_convert_init(void)
 {
     PyObject *uuid_module = PyImport_ImportModule("uuid");
     if (uuid_module == NULL)
         return -1;
-    tld_uuid_type = PyObject_GetAttrString(uuid_module, "UUID");
+    tldpy_uuid_type = PyObject_GetAttrString(uuid_module, "UUID");
     Py_DECREF(uuid_module);
-    if (tld_uuid_type == NULL)
+    if (tldpy_uuid_type == NULL)
         return -1;
-    PyObject *descr = PyDict_GetItemString(((PyTypeObject *)tld_uuid_type)->tp_dict, "int");
+    PyObject *descr = PyDict_GetItemString(((PyTypeObject *)tldpy_uuid_type)->tp_dict, "int");
     if (descr != NULL && Py_TYPE(descr) == &PyMemberDescr_Type) {
         PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
         if (member->type == T_OBJECT_EX)
@@ -44,7 +44,7 @@ int tld_convert_init(void)
 
 /* ---- argument binding ---- */
 
-int tld_parse_args(const tld_signature *sig, PyObject *const *args, Py_ssize_t nargs,
+int tldpy_parse_args(const tldpy_signature *sig, PyObject *const *args, Py_ssize_t nargs,
                    PyObject *kwnames, PyObject **out)
 {
     if (nargs > sig->count) {
@@ -88,7 +88,7 @@ int tld_parse_args(const tld_signature *sig, PyObject *const *args, Py_ssize_t n
 
 /* ---- names and raw bytes ---- */
 
-int tld_name_view(PyObject *name, const char **p, Py_ssize_t *len)
+int tldpy_name_view(PyObject *name, const char **p, Py_ssize_t *len)
 {
     if (PyBytes_Check(name)) {
         *p = PyBytes_AS_STRING(name);
@@ -110,7 +110,7 @@ int tld_name_view(PyObject *name, const char **p, Py_ssize_t *len)
     return -1;
 }
 
-Py_ssize_t tld_length(PyObject *value)
+Py_ssize_t tldpy_length(PyObject *value)
 {
     if (PyBytes_Check(value))
         return PyBytes_GET_SIZE(value);
@@ -127,7 +127,7 @@ static int item_low_byte(PyObject *item, uint8_t *out)
         PyErr_SetString(PyExc_TypeError, "byte values must be integers, not float");
         return -1;
     }
-    PyObject *v = PyLong_Check(item) ? tld_new_ref(item) : PyNumber_Index(item);
+    PyObject *v = PyLong_Check(item) ? pyc_new_ref(item) : PyNumber_Index(item);
     if (v == NULL)
         return -1;
     unsigned long long x = PyLong_AsUnsignedLongLongMask(v);
@@ -138,7 +138,7 @@ static int item_low_byte(PyObject *item, uint8_t *out)
     return 0;
 }
 
-int tld_copy_bytes(PyObject *value, uint8_t *dst, Py_ssize_t n)
+int tldpy_copy_bytes(PyObject *value, uint8_t *dst, Py_ssize_t n)
 {
     if (PyBytes_Check(value) && PyBytes_GET_SIZE(value) == n) {
         memcpy(dst, PyBytes_AS_STRING(value), (size_t)n);
@@ -170,7 +170,7 @@ int tld_copy_bytes(PyObject *value, uint8_t *dst, Py_ssize_t n)
 
 /* ---- integers ---- */
 
-int tld_int_and_mask(PyObject *value, uint64_t mask, uint64_t *out)
+int tldpy_int_and_mask(PyObject *value, uint64_t mask, uint64_t *out)
 {
     if (PyLong_Check(value)) {
         unsigned long long v = PyLong_AsUnsignedLongLongMask(value);
@@ -190,7 +190,7 @@ int tld_int_and_mask(PyObject *value, uint64_t mask, uint64_t *out)
         return -1;
     int rc = -1;
     if (PyLong_Check(r))
-        rc = tld_int_and_mask(r, mask, out);
+        rc = tldpy_int_and_mask(r, mask, out);
     else
         PyErr_Format(PyExc_TypeError, "%.100s & int did not give an int", Py_TYPE(value)->tp_name);
     Py_DECREF(r);
@@ -202,7 +202,7 @@ int tld_int_and_mask(PyObject *value, uint64_t mask, uint64_t *out)
 static PyObject *struct_integer(PyObject *value)
 {
     if (PyLong_Check(value))
-        return tld_new_ref(value);
+        return pyc_new_ref(value);
     if (!PyFloat_Check(value) && Py_TYPE(value)->tp_as_number != NULL &&
         Py_TYPE(value)->tp_as_number->nb_index != NULL)
         return PyNumber_Index(value);
@@ -232,7 +232,7 @@ static void store_int(uint8_t *dst, int size, uint64_t bits)
     }
 }
 
-int tld_pack_int(PyObject *value, int size, int is_signed, uint8_t *dst)
+int tldpy_pack_int(PyObject *value, int size, int is_signed, uint8_t *dst)
 {
     /* Fast path: an exact int that fits in a long long (no Python code can
      * run, nothing to reference-count). Out-of-range values take the slow
@@ -240,7 +240,7 @@ int tld_pack_int(PyObject *value, int size, int is_signed, uint8_t *dst)
     if (PyLong_CheckExact(value)) {
         int overflow = 0;
         long long x;
-        if (!tld_compact_long(value, &x))
+        if (!tldpy_compact_long(value, &x))
             x = PyLong_AsLongLongAndOverflow(value, &overflow);
         if (!overflow && !(x == -1 && PyErr_Occurred())) {
             int fits;
@@ -318,7 +318,7 @@ static int struct_double(PyObject *value, double *out)
     return 0;
 }
 
-int tld_pack_float32(PyObject *value, uint8_t *dst)
+int tldpy_pack_float32(PyObject *value, uint8_t *dst)
 {
     double x;
     if (struct_double(value, &x) < 0)
@@ -331,10 +331,10 @@ int tld_pack_float32(PyObject *value, uint8_t *dst)
         PyErr_Format(tld_FieldRangeError, "float32 field cannot hold %R (too large for 32-bit float)", value);
         return -1;
     }
-    return tld_pack_float32_bits(x, dst);
+    return tldpy_pack_float32_bits(x, dst);
 }
 
-int tld_pack_float64(PyObject *value, uint8_t *dst)
+int tldpy_pack_float64(PyObject *value, uint8_t *dst)
 {
     double x;
     if (struct_double(value, &x) < 0)
@@ -362,7 +362,7 @@ static int raise_utf16_error(PyObject *s, Py_ssize_t len)
     return -1;
 }
 
-Py_ssize_t tld_utf16_size(PyObject *s, Py_ssize_t len)
+Py_ssize_t tldpy_utf16_size(PyObject *s, Py_ssize_t len)
 {
     int kind = PyUnicode_KIND(s);
     const void *data = PyUnicode_DATA(s);
@@ -386,7 +386,7 @@ Py_ssize_t tld_utf16_size(PyObject *s, Py_ssize_t len)
     return units * 2;
 }
 
-void tld_utf16_write(PyObject *s, Py_ssize_t len, uint8_t *dst)
+void tldpy_utf16_write(PyObject *s, Py_ssize_t len, uint8_t *dst)
 {
     int kind = PyUnicode_KIND(s);
     const void *data = PyUnicode_DATA(s);
@@ -419,22 +419,22 @@ void tld_utf16_write(PyObject *s, Py_ssize_t len, uint8_t *dst)
 
 /* ---- UUIDs and provider ids ---- */
 
-int tld_uuid_bytes_le(PyObject *value, uint8_t out[16], PyObject **generic)
+int tldpy_uuid_bytes_le(PyObject *value, uint8_t out[16], PyObject **generic)
 {
     *generic = NULL;
-    if (Py_TYPE(value) == (PyTypeObject *)tld_uuid_type) {
+    if (Py_TYPE(value) == (PyTypeObject *)tldpy_uuid_type) {
         /* Read the UUID's 128-bit `int` slot instead of calling the
          * bytes_le property, which runs Python code. */
         PyObject *iv;
         if (uuid_int_offset >= 0 && *(PyObject **)((char *)value + uuid_int_offset) != NULL) {
-            iv = tld_new_ref(*(PyObject **)((char *)value + uuid_int_offset));
+            iv = pyc_new_ref(*(PyObject **)((char *)value + uuid_int_offset));
         } else {
             iv = PyObject_GetAttrString(value, "int");
             if (iv == NULL)
                 return -1;
         }
         uint8_t be[16];
-        int rc = PyLong_Check(iv) ? tld_long_to_be128(iv, be) : -1;
+        int rc = PyLong_Check(iv) ? tldpy_long_to_be128(iv, be) : -1;
         if (rc < 0 && !PyErr_Occurred())
             PyErr_SetString(PyExc_TypeError, "UUID.int is not an int");
         Py_DECREF(iv);
@@ -450,21 +450,21 @@ int tld_uuid_bytes_le(PyObject *value, uint8_t out[16], PyObject **generic)
     return *generic ? 0 : -1;
 }
 
-PyObject *tld_uuid_from_bytes_le(const uint8_t bytes_le[16])
+PyObject *tldpy_uuid_from_bytes_le(const uint8_t bytes_le[16])
 {
     PyObject *b = PyBytes_FromStringAndSize((const char *)bytes_le, 16);
     if (b == NULL)
         return NULL;
     PyObject *args = PyTuple_New(0);
     PyObject *kwargs = args ? Py_BuildValue("{sO}", "bytes_le", b) : NULL;
-    PyObject *u = kwargs ? PyObject_Call(tld_uuid_type, args, kwargs) : NULL;
+    PyObject *u = kwargs ? PyObject_Call(tldpy_uuid_type, args, kwargs) : NULL;
     Py_XDECREF(kwargs);
     Py_XDECREF(args);
     Py_DECREF(b);
     return u;
 }
 
-PyObject *tld_providerid_from_str(PyObject *name)
+PyObject *tldpy_providerid_from_str(PyObject *name)
 {
     /* name.upper().encode('utf_16_be'), called as methods so that any
      * object behaves (and fails) as it does with the reference. */
@@ -486,5 +486,5 @@ PyObject *tld_providerid_from_str(PyObject *name)
     tld_providerid_from_utf16be((const uint8_t *)PyBytes_AS_STRING(encoded),
                                 (size_t)PyBytes_GET_SIZE(encoded), &id);
     Py_DECREF(encoded);
-    return tld_uuid_from_bytes_le(id.bytes_le);
+    return tldpy_uuid_from_bytes_le(id.bytes_le);
 }

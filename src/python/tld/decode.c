@@ -116,13 +116,13 @@ fail:
 /* ---- decode_etl() ---- */
 
 static const char *const decode_params[] = {"path", "format"};
-static const tld_signature decode_sig = {"decode_etl", 2, 1, decode_params};
+static const tldpy_signature decode_sig = {"decode_etl", 2, 1, decode_params};
 
-PyObject *tld_decode_etl(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+PyObject *tldpy_decode_etl(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     (void)module;
     PyObject *a[2];
-    if (tld_parse_args(&decode_sig, args, nargs, kwnames, a) < 0)
+    if (tldpy_parse_args(&decode_sig, args, nargs, kwnames, a) < 0)
         return NULL;
     int format = TL_FORMAT_JSON;
     if (a[1] != NULL) {
@@ -377,7 +377,7 @@ static PyTypeObject EtlReader_Type = {
     .tp_getset = etlreader_getset,
 };
 
-int tld_decode_prepare(void)
+int tldpy_decode_prepare(void)
 {
     return PyType_Ready(&EtlReader_Type);
 }

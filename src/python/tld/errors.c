@@ -26,7 +26,7 @@ static PyObject *make_error(PyObject *module, const char *name, PyObject *struct
     Py_DECREF(bases);
     if (type == NULL)
         return NULL;
-    if (PyModule_AddObject(module, name, tld_new_ref(type)) < 0) {
+    if (PyModule_AddObject(module, name, pyc_new_ref(type)) < 0) {
         Py_DECREF(type);
         Py_DECREF(type);
         return NULL;
@@ -34,7 +34,7 @@ static PyObject *make_error(PyObject *module, const char *name, PyObject *struct
     return type;
 }
 
-int tld_errors_init(PyObject *module)
+int tldpy_errors_init(PyObject *module)
 {
     PyObject *struct_module = PyImport_ImportModule("struct");
     if (struct_module == NULL)
@@ -53,7 +53,7 @@ int tld_errors_init(PyObject *module)
     return tld_FieldRangeError && tld_FieldTypeError ? 0 : -1;
 }
 
-PyObject *tld_raise(int code)
+PyObject *tldpy_raise(int code)
 {
     PyObject *type;
     switch (code) {
@@ -83,8 +83,8 @@ PyObject *tld_raise(int code)
     return NULL;
 }
 
-int tld_raise_int(int code)
+int tldpy_raise_int(int code)
 {
-    tld_raise(code);
+    tldpy_raise(code);
     return -1;
 }

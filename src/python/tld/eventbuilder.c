@@ -16,9 +16,9 @@ static PyObject *EventBuilder_new(PyTypeObject *type, PyObject *args, PyObject *
     if (self == NULL)
         return NULL;
     self->name_utf8 = PyBytes_FromStringAndSize("", 0);
-    if (TLD_EAGER_INSTANCE_DICT)
+    if (TLDPY_EAGER_INSTANCE_DICT)
         self->dict = PyDict_New();
-    if (self->name_utf8 == NULL || (TLD_EAGER_INSTANCE_DICT && self->dict == NULL)) {
+    if (self->name_utf8 == NULL || (TLDPY_EAGER_INSTANCE_DICT && self->dict == NULL)) {
         Py_DECREF(self);
         return NULL;
     }
@@ -61,7 +61,7 @@ static int EventBuilder_init(PyObject *op, PyObject *args, PyObject *kwds)
     tld_builder_destroy(&self->builder);
     int rc = tld_builder_init(&self->builder, meta_hint, data_hint);
     if (rc != TLD_OK)
-        return tld_raise_int(rc);
+        return tldpy_raise_int(rc);
     PyObject *empty = PyBytes_FromStringAndSize("", 0);
     if (empty == NULL)
         return -1;
@@ -101,7 +101,7 @@ static void EventBuilder_dealloc(PyObject *op)
 
 static const char *const reset_params[] = {"name_utf8", "level", "keyword", "opcode", "id",
                                            "version", "tag", "task", "channel"};
-static const tld_signature reset_sig = {"reset", 9, 1, reset_params};
+static const tldpy_signature reset_sig = {"reset", 9, 1, reset_params};
 
 /* One descriptor field, packed in the reference's order: id, version,
  * channel, level, opcode, task, keyword. */
@@ -129,12 +129,12 @@ static int convert_descriptor(PyObject *const *a, tld_event_descriptor *d)
         long long small;
         if (v == NULL) {
             value[i] = (uint64_t)desc_fields[i].dflt;
-        } else if (PyLong_CheckExact(v) && tld_compact_long(v, &small) && small >= 0 &&
+        } else if (PyLong_CheckExact(v) && tldpy_compact_long(v, &small) && small >= 0 &&
                    (desc_fields[i].size == 8 || small >> (8 * desc_fields[i].size) == 0)) {
             value[i] = (uint64_t)small; /* the common case: a small int in range */
         } else {
             uint8_t packed[8] = {0};
-            if (tld_pack_int(v, desc_fields[i].size, 0, packed) < 0)
+            if (tldpy_pack_int(v, desc_fields[i].size, 0, packed) < 0)
                 return -1;
             value[i] = 0;
             for (int k = 0; k < 8; k++)
@@ -164,12 +164,12 @@ static int convert_event_tag(PyObject *tag_obj, uint32_t *tag)
         if (t == -1 && PyErr_Occurred())
             return -1;
         if (overflow || t < 0 || t > (long long)TLD_MAX_TAG)
-            return tld_raise_int(TLD_E_EVENT_TAG);
+            return tldpy_raise_int(TLD_E_EVENT_TAG);
         *tag = (uint32_t)t;
         return 0;
     }
     uint64_t low;
-    if (tld_int_and_mask(tag_obj, TLD_MAX_TAG, &low) < 0)
+    if (tldpy_int_and_mask(tag_obj, TLD_MAX_TAG, &low) < 0)
         return -1;
     PyObject *low_obj = PyLong_FromUnsignedLongLong(low);
     if (low_obj == NULL)
@@ -179,7 +179,7 @@ static int convert_event_tag(PyObject *tag_obj, uint32_t *tag)
     if (same < 0)
         return -1;
     if (!same)
-        return tld_raise_int(TLD_E_EVENT_TAG);
+        return tldpy_raise_int(TLD_E_EVENT_TAG);
     *tag = (uint32_t)low;
     return 0;
 }
@@ -188,7 +188,7 @@ static PyObject *EventBuilder_reset(PyObject *op, PyObject *const *args, Py_ssiz
 {
     EventBuilderObject *self = (EventBuilderObject *)op;
     PyObject *a[9];
-    if (tld_parse_args(&reset_sig, args, nargs, kwnames, a) < 0)
+    if (tldpy_parse_args(&reset_sig, args, nargs, kwnames, a) < 0)
         return NULL;
     if (self->builder.meta == NULL) {
         PyErr_SetString(PyExc_ValueError, "EventBuilder.__init__() was not called");
@@ -213,7 +213,7 @@ static PyObject *EventBuilder_reset(PyObject *op, PyObject *const *args, Py_ssiz
 
     const char *name;
     Py_ssize_t name_len;
-    int name_ok = tld_name_view(a[0], &name, &name_len) == 0;
+    int name_ok = tldpy_name_view(a[0], &name, &name_len) == 0;
     if (name_ok && memchr(name, 0, (size_t)name_len) != NULL) {
         PyErr_SetString(PyExc_AssertionError, "Event name must not contain 0x00 bytes.");
         name_ok = 0;
@@ -232,7 +232,7 @@ static PyObject *EventBuilder_reset(PyObject *op, PyObject *const *args, Py_ssiz
     }
     int rc = tld_builder_reset(&self->builder, name, (size_t)name_len, &desc, tag);
     if (rc != TLD_OK)
-        return tld_raise(rc);
+        return tldpy_raise(rc);
     Py_INCREF(a[0]);
     Py_XSETREF(self->name_utf8, a[0]);
     Py_RETURN_NONE;
@@ -295,7 +295,7 @@ static PyObject *EventBuilder_str(PyObject *op)
 
 static PyObject *EventBuilder_add_struct(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_struct((EventBuilderObject *)op, args, nargs, kwnames);
+    return tldpy_add_struct((EventBuilderObject *)op, args, nargs, kwnames);
 }
 
 static PyMethodDef builder_methods[] = {
@@ -344,19 +344,19 @@ PyTypeObject EventBuilder_Type = {
     .tp_members = builder_members,
     .tp_dictoffset = offsetof(EventBuilderObject, dict),
     .tp_weaklistoffset = offsetof(EventBuilderObject, weakrefs),
-    .tp_getset = tld_dict_getset,
+    .tp_getset = tldpy_dict_getset,
 };
 
-int tld_eventbuilder_prepare(void);
-int tld_eventbuilder_prepare(void)
+int tldpy_eventbuilder_prepare(void);
+int tldpy_eventbuilder_prepare(void)
 {
     size_t fixed = sizeof builder_methods / sizeof builder_methods[0];
-    if (fixed + (size_t)tld_field_method_count + 1 > sizeof all_methods / sizeof all_methods[0]) {
+    if (fixed + (size_t)tldpy_field_method_count + 1 > sizeof all_methods / sizeof all_methods[0]) {
         PyErr_SetString(PyExc_SystemError, "EventBuilder method table too small");
         return -1;
     }
     memcpy(all_methods, builder_methods, sizeof builder_methods);
-    memcpy(all_methods + fixed, tld_field_methods, sizeof(PyMethodDef) * (size_t)tld_field_method_count);
+    memcpy(all_methods + fixed, tldpy_field_methods, sizeof(PyMethodDef) * (size_t)tldpy_field_method_count);
     /* all_methods is zero-initialized, so the entry after the last is the sentinel. */
     return PyType_Ready(&EventBuilder_Type);
 }

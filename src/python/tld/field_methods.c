@@ -2,7 +2,7 @@
  * field_methods.c — EventBuilder's add_* methods: one entry per method
  * in a table (in-type, value conversion, parameter names) and a one-line
  * wrapper per method, since a PyMethodDef needs a distinct C function.
- * The work is done by tld_add_field() in fields.c.
+ * The work is done by tldpy_add_field() in fields.c.
  */
 #include "fields.h"
 
@@ -152,312 +152,312 @@ enum {
 
 static PyObject *EventBuilder_add_zstr16(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR16], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR16], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_zstr16_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR16_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR16_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_zstr16_bytes_utf16le(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR16_BYTES_UTF16LE], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR16_BYTES_UTF16LE], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_zstr16_bytes_utf16le_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR16_BYTES_UTF16LE_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR16_BYTES_UTF16LE_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_zstr8(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR8], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR8], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_zstr8_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR8_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR8_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_zstr8_bytes(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR8_BYTES], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR8_BYTES], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_zstr8_bytes_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR8_BYTES_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_ZSTR8_BYTES_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_int8(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_INT8], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_INT8], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_int8_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_INT8_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_INT8_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_uint8(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT8], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT8], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_uint8_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT8_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT8_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_int16(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_INT16], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_INT16], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_int16_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_INT16_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_INT16_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_uint16(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT16], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT16], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_uint16_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT16_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT16_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_int32(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_INT32], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_INT32], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_int32_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_INT32_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_INT32_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_uint32(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT32], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT32], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_uint32_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT32_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT32_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_int64(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_INT64], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_INT64], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_int64_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_INT64_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_INT64_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_uint64(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT64], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT64], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_uint64_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT64_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_UINT64_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_intptr(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_INTPTR], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_INTPTR], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_intptr_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_INTPTR_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_INTPTR_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_uintptr(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_UINTPTR], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_UINTPTR], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_uintptr_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_UINTPTR_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_UINTPTR_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_float32(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_FLOAT32], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_FLOAT32], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_float32_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_FLOAT32_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_FLOAT32_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_float64(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_FLOAT64], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_FLOAT64], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_float64_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_FLOAT64_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_FLOAT64_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_bool32(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_BOOL32], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_BOOL32], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_bool32_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_BOOL32_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_BOOL32_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_binary_bytes(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_BINARY_BYTES], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_BINARY_BYTES], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_guid(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_GUID], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_GUID], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_guid_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_GUID_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_GUID_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_guid_bytes_le(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_GUID_BYTES_LE], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_GUID_BYTES_LE], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_guid_bytes_le_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_GUID_BYTES_LE_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_GUID_BYTES_LE_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_filetime_int64(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_FILETIME_INT64], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_FILETIME_INT64], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_filetime_int64_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_FILETIME_INT64_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_FILETIME_INT64_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_systemtime_bytes(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_SYSTEMTIME_BYTES], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_SYSTEMTIME_BYTES], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_systemtime_bytes_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_SYSTEMTIME_BYTES_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_SYSTEMTIME_BYTES_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_sid_bytes(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_SID_BYTES], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_SID_BYTES], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_sid_bytes_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_SID_BYTES_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_SID_BYTES_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_hexint32(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_HEXINT32], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_HEXINT32], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_hexint32_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_HEXINT32_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_HEXINT32_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_hexint64(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_HEXINT64], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_HEXINT64], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_hexint64_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_HEXINT64_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_HEXINT64_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_hexintptr(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_HEXINTPTR], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_HEXINTPTR], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_hexintptr_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_HEXINTPTR_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_HEXINTPTR_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_str16(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_STR16], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_STR16], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_str16_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_STR16_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_STR16_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_str16_bytes_utf16le(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_STR16_BYTES_UTF16LE], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_STR16_BYTES_UTF16LE], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_str16_bytes_utf16le_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_STR16_BYTES_UTF16LE_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_STR16_BYTES_UTF16LE_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_str8(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_STR8], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_STR8], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_str8_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_STR8_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_STR8_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_str8_bytes(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_STR8_BYTES], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_STR8_BYTES], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_str8_bytes_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_STR8_BYTES_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_STR8_BYTES_SEQ], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_cbinary_bytes(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_CBINARY_BYTES], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_CBINARY_BYTES], args, nargs, kwnames);
 }
 
 static PyObject *EventBuilder_add_cbinary_bytes_seq(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    return tld_add_field((EventBuilderObject *)self, &field_kinds[FK_CBINARY_BYTES_SEQ], args, nargs, kwnames);
+    return tldpy_add_field((EventBuilderObject *)self, &field_kinds[FK_CBINARY_BYTES_SEQ], args, nargs, kwnames);
 }
 
 #define FIELD_METHOD_FLAGS (METH_FASTCALL | METH_KEYWORDS)
 
-PyMethodDef tld_field_methods[] = {
+PyMethodDef tldpy_field_methods[] = {
     {"add_zstr16", (PyCFunction)(void (*)(void))EventBuilder_add_zstr16, FIELD_METHOD_FLAGS,
      "add_zstr16($self, /, name_utf8, val_str, out_type=0, tag=0)\n--\n\nAdds a field holding a NUL-terminated UTF-16LE string (str)."},
     {"add_zstr16_seq", (PyCFunction)(void (*)(void))EventBuilder_add_zstr16_seq, FIELD_METHOD_FLAGS,
@@ -582,4 +582,4 @@ PyMethodDef tld_field_methods[] = {
      "add_cbinary_bytes_seq($self, /, name_utf8, vals_bytes, out_type=0, tag=0)\n--\n\nAdds an array field (u16 count, then elements), each element a counted binary blob."},
 };
 
-const int tld_field_method_count = (int)(sizeof tld_field_methods / sizeof tld_field_methods[0]);
+const int tldpy_field_method_count = (int)(sizeof tldpy_field_methods / sizeof tldpy_field_methods[0]);

@@ -26,7 +26,7 @@
 static int append_raw(tld_event_builder *b, const void *src, size_t n)
 {
     int rc = tld_builder_data_append(b, src, n);
-    return rc == TLD_OK ? 0 : tld_raise_int(rc);
+    return rc == TLD_OK ? 0 : tldpy_raise_int(rc);
 }
 
 /* Bytes-like (or sequence of ints) value, optionally with a u16 count. */
@@ -36,10 +36,10 @@ static int append_generic(tld_event_builder *b, PyObject *value, Py_ssize_t n, i
     size_t prefix = counted ? 2 : 0;
     uint8_t *p = tld_builder_data_reserve(b, prefix + (size_t)n, &rc);
     if (p == NULL)
-        return tld_raise_int(rc);
+        return tldpy_raise_int(rc);
     if (counted)
         store_le16(p, (uint16_t)n); /* n <= 65534: the reserve enforced it */
-    if (tld_copy_bytes(value, p + prefix, n) < 0)
+    if (tldpy_copy_bytes(value, p + prefix, n) < 0)
         return -1;
     tld_builder_data_commit(b, prefix + (size_t)n);
     return 0;
@@ -75,17 +75,17 @@ static int raise_odd_utf16(void)
 
 static int append_utf16(tld_event_builder *b, PyObject *s, Py_ssize_t len, int counted, int terminate)
 {
-    Py_ssize_t size = tld_utf16_size(s, len);
+    Py_ssize_t size = tldpy_utf16_size(s, len);
     if (size < 0)
         return -1;
     int rc;
     size_t prefix = counted ? 2 : 0, suffix = terminate ? 2 : 0;
     uint8_t *p = tld_builder_data_reserve(b, prefix + (size_t)size + suffix, &rc);
     if (p == NULL)
-        return tld_raise_int(rc);
+        return tldpy_raise_int(rc);
     if (counted)
         store_le16(p, (uint16_t)size);
-    tld_utf16_write(s, len, p + prefix);
+    tldpy_utf16_write(s, len, p + prefix);
     if (terminate)
         p[prefix + size] = p[prefix + size + 1] = 0;
     tld_builder_data_commit(b, prefix + (size_t)size + suffix);
@@ -102,7 +102,7 @@ static int append_utf8(tld_event_builder *b, PyObject *s, int counted, int termi
     size_t prefix = counted ? 2 : 0, suffix = terminate ? 1 : 0;
     uint8_t *p = tld_builder_data_reserve(b, prefix + (size_t)n + suffix, &rc);
     if (p == NULL)
-        return tld_raise_int(rc);
+        return tldpy_raise_int(rc);
     if (counted)
         store_le16(p, (uint16_t)n);
     memcpy(p + prefix, u, (size_t)n);
@@ -161,7 +161,7 @@ static int append_zstr8_bytes(tld_event_builder *b, PyObject *v)
     int rc;
     uint8_t *dst = tld_builder_data_reserve(b, (size_t)n + 1, &rc);
     if (dst == NULL)
-        return tld_raise_int(rc);
+        return tldpy_raise_int(rc);
     memcpy(dst, p, (size_t)n);
     dst[n] = 0;
     tld_builder_data_commit(b, (size_t)n + 1);
@@ -170,7 +170,7 @@ static int append_zstr8_bytes(tld_event_builder *b, PyObject *v)
 
 static int append_zstr16_bytes(tld_event_builder *b, PyObject *v)
 {
-    Py_ssize_t len = tld_length(v);
+    Py_ssize_t len = tldpy_length(v);
     if (len < 0)
         return -1;
     if (len & 1)
@@ -185,7 +185,7 @@ static int append_zstr16_bytes(tld_event_builder *b, PyObject *v)
     int rc;
     uint8_t *dst = tld_builder_data_reserve(b, (size_t)n + 2, &rc);
     if (dst == NULL)
-        return tld_raise_int(rc);
+        return tldpy_raise_int(rc);
     memcpy(dst, p, (size_t)n);
     dst[n] = dst[n + 1] = 0;
     tld_builder_data_commit(b, (size_t)n + 2);
@@ -196,12 +196,12 @@ static int append_zstr16_bytes(tld_event_builder *b, PyObject *v)
 
 static int append_fixed16(tld_event_builder *b, PyObject *v, int length_error)
 {
-    Py_ssize_t n = tld_length(v);
+    Py_ssize_t n = tldpy_length(v);
     if (n < 0)
         return -1;
     if (n != 16) {
         tld_builder_set_error_state(b);
-        return tld_raise_int(length_error);
+        return tldpy_raise_int(length_error);
     }
     return append_generic(b, v, n, 0);
 }
@@ -210,12 +210,12 @@ static int append_guid(tld_event_builder *b, PyObject *v)
 {
     uint8_t bytes_le[16];
     PyObject *generic;
-    if (tld_uuid_bytes_le(v, bytes_le, &generic) < 0)
+    if (tldpy_uuid_bytes_le(v, bytes_le, &generic) < 0)
         return -1;
     if (generic == NULL)
         return append_raw(b, bytes_le, 16);
     /* A UUID look-alike: its bytes_le is written as is, whatever its length. */
-    Py_ssize_t n = tld_length(generic);
+    Py_ssize_t n = tldpy_length(generic);
     int rc = n < 0 ? -1 : append_generic(b, generic, n, 0);
     Py_DECREF(generic);
     return rc;
@@ -228,7 +228,7 @@ static int sid_subauthority_count(PyObject *v, long long *count)
     Py_ssize_t n;
     if (bytes_view(v, &p, &n)) {
         if (n < 2)
-            return tld_raise_int(TLD_E_SID_SHORT);
+            return tldpy_raise_int(TLD_E_SID_SHORT);
         *count = p[1];
         return 0;
     }
@@ -251,7 +251,7 @@ static int sid_subauthority_count(PyObject *v, long long *count)
 
 static int append_sid(tld_event_builder *b, PyObject *v)
 {
-    Py_ssize_t n = tld_length(v);
+    Py_ssize_t n = tldpy_length(v);
     if (n < 0)
         return -1;
     long long count = 0;
@@ -261,7 +261,7 @@ static int append_sid(tld_event_builder *b, PyObject *v)
     int matches = count >= -(1LL << 40) && count <= (1LL << 40) && (long long)n == 8 + 4 * count;
     if (!matches) {
         tld_builder_set_error_state(b);
-        return tld_raise_int(TLD_E_SID_LENGTH);
+        return tldpy_raise_int(TLD_E_SID_LENGTH);
     }
     return append_generic(b, v, n, 0);
 }
@@ -277,10 +277,10 @@ static size_t number_size(const field_kind *fk)
 static int pack_number(const field_kind *fk, PyObject *v, uint8_t *dst)
 {
     if (fk->kind == K_INT)
-        return tld_pack_int(v, fk->size, fk->is_signed, dst);
+        return tldpy_pack_int(v, fk->size, fk->is_signed, dst);
     if (fk->kind == K_FLOAT32)
-        return tld_pack_float32(v, dst);
-    return tld_pack_float64(v, dst);
+        return tldpy_pack_float32(v, dst);
+    return tldpy_pack_float64(v, dst);
 }
 
 static int append_number(tld_event_builder *b, const field_kind *fk, PyObject *v)
@@ -289,7 +289,7 @@ static int append_number(tld_event_builder *b, const field_kind *fk, PyObject *v
     int rc;
     uint8_t *p = tld_builder_data_reserve(b, size, &rc);
     if (p == NULL)
-        return tld_raise_int(rc);
+        return tldpy_raise_int(rc);
     if (pack_number(fk, v, p) < 0)
         return -1;
     tld_builder_data_commit(b, size);
@@ -321,14 +321,14 @@ static int append_value(tld_event_builder *b, const field_kind *fk, PyObject *v)
             return raise_no_encode(v);
         return append_utf8(b, v, 1, 0);
     case K_STR16_BYTES:
-        n = tld_length(v);
+        n = tldpy_length(v);
         if (n < 0)
             return -1;
         if (n & 1)
             return raise_odd_utf16();
         return append_generic(b, v, n, 1);
     case K_COUNTED:
-        n = tld_length(v);
+        n = tldpy_length(v);
         return n < 0 ? -1 : append_generic(b, v, n, 1);
     case K_GUID:
         return append_guid(b, v);
@@ -354,7 +354,7 @@ static int raise_length_changed(void)
 /* Numeric arrays are one write step: count and every element, or nothing. */
 static int append_number_array(tld_event_builder *b, const field_kind *fk, PyObject *vals)
 {
-    Py_ssize_t n = tld_length(vals);
+    Py_ssize_t n = tldpy_length(vals);
     if (n < 0)
         return -1;
     size_t size = number_size(fk);
@@ -364,7 +364,7 @@ static int append_number_array(tld_event_builder *b, const field_kind *fk, PyObj
     int rc;
     uint8_t *p = tld_builder_data_reserve(b, total, &rc);
     if (p == NULL)
-        return tld_raise_int(rc);
+        return tldpy_raise_int(rc);
     store_le16(p, (uint16_t)n);
     if (PyList_CheckExact(vals) || PyTuple_CheckExact(vals)) {
         /* Bounds for the small-int fast path (compact ints are < 2**30). */
@@ -377,7 +377,7 @@ static int append_number_array(tld_event_builder *b, const field_kind *fk, PyObj
                 return raise_length_changed();
             PyObject *item = PySequence_Fast_GET_ITEM(vals, i);
             long long x;
-            if (fk->kind == K_INT && PyLong_CheckExact(item) && tld_compact_long(item, &x) && x >= lo && x <= hi) {
+            if (fk->kind == K_INT && PyLong_CheckExact(item) && tldpy_compact_long(item, &x) && x >= lo && x <= hi) {
                 uint8_t *dst = p + 2 + i * size;
                 switch (size) {
                 case 1: dst[0] = (uint8_t)x; break;
@@ -431,13 +431,13 @@ static int append_number_array(tld_event_builder *b, const field_kind *fk, PyObj
  * (and stays written) one at a time. */
 static int append_value_array(tld_event_builder *b, const field_kind *fk, PyObject *vals)
 {
-    Py_ssize_t n = tld_length(vals);
+    Py_ssize_t n = tldpy_length(vals);
     if (n < 0)
         return -1;
     int rc;
     uint8_t *p = tld_builder_data_reserve(b, 2, &rc);
     if (p == NULL)
-        return tld_raise_int(rc);
+        return tldpy_raise_int(rc);
     if (n > 0xFFFF) {
         PyErr_Format(tld_FieldRangeError, "an array holds at most 65535 elements, got %zd", n);
         return -1;
@@ -508,9 +508,9 @@ static int describe_record(PyObject *out_obj, uint8_t default_out, PyObject *tag
     int failed = 0;
     if (out_obj == NULL)
         r->out_type = default_out;
-    else if (tld_int_and_mask(out_obj, 0x7F, &r->out_type) < 0)
+    else if (tldpy_int_and_mask(out_obj, 0x7F, &r->out_type) < 0)
         failed = 1;
-    if (!failed && tag_nonzero && tld_int_and_mask(tag_obj, TLD_MAX_TAG, &r->tag) < 0)
+    if (!failed && tag_nonzero && tldpy_int_and_mask(tag_obj, TLD_MAX_TAG, &r->tag) < 0)
         failed = 1;
     *deferred = failed;
     return 0;
@@ -533,13 +533,13 @@ static int begin_field(tld_event_builder *b, PyObject *name_obj, uint8_t in_type
     const char *name;
     Py_ssize_t name_len;
     int rc;
-    if (tld_name_view(name_obj, &name, &name_len) < 0) {
+    if (tldpy_name_view(name_obj, &name, &name_len) < 0) {
         tld_builder_note_failed_field(b, in_type);
         rc = -1;
     } else {
         int core = deferred ? tld_builder_reserve_field(b, name, (size_t)name_len, in_type, r.flags)
                             : tld_builder_add_field(b, name, (size_t)name_len, in_type, r.out_type, r.tag, r.flags);
-        rc = core == TLD_OK ? 0 : tld_raise_int(core);
+        rc = core == TLD_OK ? 0 : tldpy_raise_int(core);
     }
     if (deferred) {
         if (rc == 0) {
@@ -568,14 +568,14 @@ static int enter(EventBuilderObject *self)
     return 0;
 }
 
-PyObject *tld_add_field(EventBuilderObject *self, const field_kind *fk, PyObject *const *args,
+PyObject *tldpy_add_field(EventBuilderObject *self, const field_kind *fk, PyObject *const *args,
                         Py_ssize_t nargs, PyObject *kwnames)
 {
     PyObject *a[4] = {NULL, NULL, NULL, NULL};
     if (nargs == 2 && kwnames == NULL) {
         a[0] = args[0];
         a[1] = args[1];
-    } else if (tld_parse_args(&fk->sig, args, nargs, kwnames, a) < 0) {
+    } else if (tldpy_parse_args(&fk->sig, args, nargs, kwnames, a) < 0) {
         return NULL;
     }
     if (enter(self) < 0)
@@ -618,20 +618,20 @@ static int struct_count_ok(PyObject *count, int *ok)
 }
 
 static const char *const struct_params[] = {"name_utf8", "field_count", "tag"};
-static const tld_signature struct_sig = {"add_struct", 3, 2, struct_params};
+static const tldpy_signature struct_sig = {"add_struct", 3, 2, struct_params};
 
-PyObject *tld_add_struct(EventBuilderObject *self, PyObject *const *args, Py_ssize_t nargs,
+PyObject *tldpy_add_struct(EventBuilderObject *self, PyObject *const *args, Py_ssize_t nargs,
                          PyObject *kwnames)
 {
     PyObject *a[3];
-    if (tld_parse_args(&struct_sig, args, nargs, kwnames, a) < 0)
+    if (tldpy_parse_args(&struct_sig, args, nargs, kwnames, a) < 0)
         return NULL;
     /* The member-count check comes before everything else, even the name. */
     int ok;
     if (struct_count_ok(a[1], &ok) < 0)
         return NULL;
     if (!ok)
-        return tld_raise(TLD_E_STRUCT_COUNT);
+        return tldpy_raise(TLD_E_STRUCT_COUNT);
     if (enter(self) < 0)
         return NULL;
     /* The count travels in the out-type byte. */

@@ -28,7 +28,7 @@ typedef enum value_kind {
 } value_kind;
 
 typedef struct field_kind {
-    tld_signature sig;
+    tldpy_signature sig;
     uint8_t in_type;     /* without TLD_IN_VCOUNT */
     value_kind kind;
     uint8_t size;        /* K_INT: bytes per value */
@@ -38,15 +38,15 @@ typedef struct field_kind {
 } field_kind;
 
 /* Implements one add_* method call. */
-PyObject *tld_add_field(EventBuilderObject *self, const field_kind *fk, PyObject *const *args,
+PyObject *tldpy_add_field(EventBuilderObject *self, const field_kind *fk, PyObject *const *args,
                         Py_ssize_t nargs, PyObject *kwnames);
 
 /* add_struct(name_utf8, field_count, tag=0). */
-PyObject *tld_add_struct(EventBuilderObject *self, PyObject *const *args, Py_ssize_t nargs,
+PyObject *tldpy_add_struct(EventBuilderObject *self, PyObject *const *args, Py_ssize_t nargs,
                          PyObject *kwnames);
 
 /* The 61 add_* methods (not NULL-terminated: use the count). */
-extern PyMethodDef tld_field_methods[];
-extern const int tld_field_method_count;
+extern PyMethodDef tldpy_field_methods[];
+extern const int tldpy_field_method_count;
 
 #endif

@@ -9,9 +9,9 @@
 #include "tld_capi.h"
 #include "provider_state.h"
 
-int tld_eventbuilder_prepare(void);
+int tldpy_eventbuilder_prepare(void);
 
-PyGetSetDef tld_dict_getset[] = {
+PyGetSetDef tldpy_dict_getset[] = {
     {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
@@ -20,11 +20,11 @@ static PyObject *providerid_from_name(PyObject *module, PyObject *const *args, P
 {
     (void)module;
     static const char *const names[] = {"providername"};
-    static const tld_signature sig = {"providerid_from_name", 1, 1, names};
+    static const tldpy_signature sig = {"providerid_from_name", 1, 1, names};
     PyObject *a[1];
-    if (tld_parse_args(&sig, args, nargs, kwnames, a) < 0)
+    if (tldpy_parse_args(&sig, args, nargs, kwnames, a) < 0)
         return NULL;
-    return tld_providerid_from_str(a[0]);
+    return tldpy_providerid_from_str(a[0]);
 }
 
 static PyObject *providerid_from_name_bytes_utf8(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
@@ -32,15 +32,15 @@ static PyObject *providerid_from_name_bytes_utf8(PyObject *module, PyObject *con
 {
     (void)module;
     static const char *const names[] = {"providername_utf8"};
-    static const tld_signature sig = {"providerid_from_name_bytes_utf8", 1, 1, names};
+    static const tldpy_signature sig = {"providerid_from_name_bytes_utf8", 1, 1, names};
     PyObject *a[1];
-    if (tld_parse_args(&sig, args, nargs, kwnames, a) < 0)
+    if (tldpy_parse_args(&sig, args, nargs, kwnames, a) < 0)
         return NULL;
     /* str(providername_utf8, encoding='utf-8') */
     PyObject *text = PyUnicode_FromEncodedObject(a[0], "utf-8", "strict");
     if (text == NULL)
         return NULL;
-    PyObject *id = tld_providerid_from_str(text);
+    PyObject *id = tldpy_providerid_from_str(text);
     Py_DECREF(text);
     return id;
 }
@@ -65,14 +65,14 @@ static PyMethodDef module_methods[] = {
      METH_FASTCALL | METH_KEYWORDS,
      "providerid_from_name_bytes_utf8(providername_utf8)\n--\n\n"
      "providerid_from_name() for a UTF-8 encoded name (bytes-like)."},
-    {"decode_etl", (PyCFunction)(void (*)(void))tld_decode_etl, METH_FASTCALL | METH_KEYWORDS,
+    {"decode_etl", (PyCFunction)(void (*)(void))tldpy_decode_etl, METH_FASTCALL | METH_KEYWORDS,
      "decode_etl(path, format='json')\n--\n\n"
      "Opens an .etl file and returns an iterator of str lines, one per event: JSON objects\n"
      "(format='json') or one-line text (format='text'), decoded as the iteration goes. The\n"
      "iterator's `header` is a dict of the logfile header and `errors` a list of sentences\n"
      "about damage, growing as it is met. OSError when the file cannot be read, ValueError\n"
      "when it is not an .etl file."},
-    {"_stop_all_sessions", tld_stop_all_sessions, METH_NOARGS,
+    {"_stop_all_sessions", tldpy_stop_all_sessions, METH_NOARGS,
      "_stop_all_sessions($module, /)\n--\n\nStops every running Session (registered with atexit)."},
     {"_noop", (PyCFunction)(void (*)(void))noop, METH_FASTCALL | METH_KEYWORDS,
      "_noop($module, /, *args, **kwargs)\n--\n\nDoes nothing (benchmark baseline)."},
@@ -111,16 +111,16 @@ static const tld_capi capi = {
 
 PyMODINIT_FUNC PyInit__tld(void)
 {
-    if (tld_convert_init() < 0 || tld_eventbuilder_prepare() < 0 || PyType_Ready(&Provider_Type) < 0 ||
-        PyType_Ready(&Session_Type) < 0 || tld_decode_prepare() < 0)
+    if (tldpy_convert_init() < 0 || tldpy_eventbuilder_prepare() < 0 || PyType_Ready(&Provider_Type) < 0 ||
+        PyType_Ready(&Session_Type) < 0 || tldpy_decode_prepare() < 0)
         return NULL;
     PyObject *m = PyModule_Create(&tld_module);
     if (m == NULL)
         return NULL;
-    if (tld_errors_init(m) < 0 ||
-        PyModule_AddObject(m, "EventBuilder", tld_new_ref((PyObject *)&EventBuilder_Type)) < 0 ||
-        PyModule_AddObject(m, "Provider", tld_new_ref((PyObject *)&Provider_Type)) < 0 ||
-        PyModule_AddObject(m, "Session", tld_new_ref((PyObject *)&Session_Type)) < 0 ||
+    if (tldpy_errors_init(m) < 0 ||
+        PyModule_AddObject(m, "EventBuilder", pyc_new_ref((PyObject *)&EventBuilder_Type)) < 0 ||
+        PyModule_AddObject(m, "Provider", pyc_new_ref((PyObject *)&Provider_Type)) < 0 ||
+        PyModule_AddObject(m, "Session", pyc_new_ref((PyObject *)&Session_Type)) < 0 ||
         register_atexit(m) < 0 ||
         PyModule_AddObject(m, "_C_API", PyCapsule_New((void *)&capi, TLD_CAPI_NAME, NULL)) < 0 ||
         PyModule_AddIntConstant(m, "POINTER_SIZE", (long)sizeof(void *)) < 0) {

@@ -23,10 +23,10 @@ static PyObject *Provider_new(PyTypeObject *type, PyObject *args, PyObject *kwds
     ProviderObject *self = (ProviderObject *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
-    self->name_utf8 = tld_new_ref(Py_None);
-    self->id = tld_new_ref(Py_None);
-    self->group_id = tld_new_ref(Py_None);
-    if (TLD_EAGER_INSTANCE_DICT && (self->dict = PyDict_New()) == NULL) {
+    self->name_utf8 = pyc_new_ref(Py_None);
+    self->id = pyc_new_ref(Py_None);
+    self->group_id = pyc_new_ref(Py_None);
+    if (TLDPY_EAGER_INSTANCE_DICT && (self->dict = PyDict_New()) == NULL) {
         Py_DECREF(self);
         return NULL;
     }
@@ -44,14 +44,14 @@ static void provider_close(ProviderObject *self)
 static int guid_of(PyObject *obj, tld_guid *out)
 {
     PyObject *generic;
-    if (tld_uuid_bytes_le(obj, out->bytes_le, &generic) < 0)
+    if (tldpy_uuid_bytes_le(obj, out->bytes_le, &generic) < 0)
         return -1;
     if (generic == NULL)
         return 0;
-    Py_ssize_t n = tld_length(generic);
+    Py_ssize_t n = tldpy_length(generic);
     int rc = -1;
     if (n == 16)
-        rc = tld_copy_bytes(generic, out->bytes_le, 16);
+        rc = tldpy_copy_bytes(generic, out->bytes_le, 16);
     else if (n >= 0)
         PyErr_SetString(PyExc_ValueError, "bytes_le of a provider or group id must be 16 bytes");
     Py_DECREF(generic);
@@ -85,7 +85,7 @@ static int Provider_init(PyObject *op, PyObject *args, PyObject *kwds)
         PyObject *text = PyUnicode_FromEncodedObject(name, "utf-8", "strict");
         if (text == NULL)
             return -1;
-        id = tld_providerid_from_str(text);
+        id = tldpy_providerid_from_str(text);
         Py_DECREF(text);
         if (id == NULL)
             return -1;
@@ -96,19 +96,19 @@ static int Provider_init(PyObject *op, PyObject *args, PyObject *kwds)
     Py_INCREF(group_id);
     Py_SETREF(self->group_id, group_id);
 
-    Py_ssize_t name_len = tld_length(name);
+    Py_ssize_t name_len = tldpy_length(name);
     if (name_len < 0)
         return -1;
     if (name_len == 0)
         return raise_name_error("Provider name must not be empty.", name);
     const char *name_p;
-    if (tld_name_view(name, &name_p, &name_len) < 0)
+    if (tldpy_name_view(name, &name_p, &name_len) < 0)
         return -1;
     if (memchr(name_p, 0, (size_t)name_len) != NULL)
         return raise_name_error("Field name must not contain 0x00 bytes.", name);
     int have_group = group_id != Py_None;
     if (tld_provider_traits_size((size_t)name_len, have_group) > 0xFFFF)
-        return tld_raise_int(TLD_E_TRAITS_TOO_LONG);
+        return tldpy_raise_int(TLD_E_TRAITS_TOO_LONG);
     /* Copy the name: the id conversions below may run Python code. */
     PyObject *name_copy = PyBytes_FromStringAndSize(name_p, name_len);
     if (name_copy == NULL)
@@ -206,14 +206,14 @@ static int masked_arg(PyObject *v, uint64_t mask, uint64_t *out, const char *wha
 }
 
 static const char *const is_enabled_params[] = {"level", "keyword"};
-static const tld_signature is_enabled_sig = {"is_enabled", 2, 0, is_enabled_params};
+static const tldpy_signature is_enabled_sig = {"is_enabled", 2, 0, is_enabled_params};
 
 static PyObject *Provider_is_enabled(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     ProviderObject *self = (ProviderObject *)op;
     PyObject *a[2] = {NULL, NULL};
     if (kwnames != NULL || nargs > 2) {
-        if (tld_parse_args(&is_enabled_sig, args, nargs, kwnames, a) < 0)
+        if (tldpy_parse_args(&is_enabled_sig, args, nargs, kwnames, a) < 0)
             return NULL;
     } else {
         for (Py_ssize_t i = 0; i < nargs; i++)
@@ -230,13 +230,13 @@ static PyObject *Provider_is_enabled(PyObject *op, PyObject *const *args, Py_ssi
 }
 
 static const char *const write_params[] = {"event", "activity_id", "related_activity_id"};
-static const tld_signature write_sig = {"write", 3, 1, write_params};
+static const tldpy_signature write_sig = {"write", 3, 1, write_params};
 
 static PyObject *Provider_write(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     ProviderObject *self = (ProviderObject *)op;
     PyObject *a[3];
-    if (tld_parse_args(&write_sig, args, nargs, kwnames, a) < 0)
+    if (tldpy_parse_args(&write_sig, args, nargs, kwnames, a) < 0)
         return NULL;
     if (!PyObject_TypeCheck(a[0], &EventBuilder_Type)) {
         PyErr_Format(PyExc_TypeError, "write() needs an EventBuilder, not %.100s", Py_TYPE(a[0])->tp_name);
@@ -269,7 +269,7 @@ static PyObject *Provider_write(PyObject *op, PyObject *const *args, Py_ssize_t 
     int status = tld_provider_write(self->provider, &eb->builder, have_activity ? &activity : NULL,
                                     have_related ? &related : NULL);
     if (status < 0)
-        return tld_raise(status);
+        return tldpy_raise(status);
     return PyLong_FromLong(status);
 }
 
@@ -281,7 +281,7 @@ static PyObject *Provider_get_traits(PyObject *op, PyObject *unused)
         PyErr_SetString(PyExc_ValueError, "the provider was never registered");
         return NULL;
     }
-    return tld_new_ref(self->traits);
+    return pyc_new_ref(self->traits);
 }
 
 static PyObject *Provider_str(PyObject *op)
@@ -302,7 +302,7 @@ static PyObject *Provider_str(PyObject *op)
 static PyObject *Provider_enter(PyObject *op, PyObject *unused)
 {
     (void)unused;
-    return tld_new_ref(op);
+    return pyc_new_ref(op);
 }
 
 static PyObject *Provider_exit(PyObject *op, PyObject *args)
@@ -356,5 +356,5 @@ PyTypeObject Provider_Type = {
     .tp_members = provider_members,
     .tp_dictoffset = offsetof(ProviderObject, dict),
     .tp_weaklistoffset = offsetof(ProviderObject, weakrefs),
-    .tp_getset = tld_dict_getset,
+    .tp_getset = tldpy_dict_getset,
 };

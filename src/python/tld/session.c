@@ -300,10 +300,10 @@ static int fill_provider(PyObject *spec, tld_session_provider *out, tld_guid *id
     memset(out, 0, sizeof *out);
     if (uid != Py_None) {
         PyObject *generic;
-        if (tld_uuid_bytes_le(uid, id->bytes_le, &generic) < 0)
+        if (tldpy_uuid_bytes_le(uid, id->bytes_le, &generic) < 0)
             return -1;
         if (generic != NULL) {
-            int rc = tld_length(generic) == 16 ? tld_copy_bytes(generic, id->bytes_le, 16) : -1;
+            int rc = tldpy_length(generic) == 16 ? tldpy_copy_bytes(generic, id->bytes_le, 16) : -1;
             Py_DECREF(generic);
             if (rc < 0) {
                 if (!PyErr_Occurred())
@@ -402,7 +402,7 @@ static PyObject *Session_start(PyObject *op, PyObject *unused)
         PyErr_Format(PyExc_ValueError, "cannot start the trace session: %s",
                      why[0] ? why : tld_session_strerror(rc));
     else
-        result = tld_new_ref(Py_None);
+        result = pyc_new_ref(Py_None);
 done:
     Py_XDECREF(keep);
     PyMem_Free(entries);
@@ -470,7 +470,7 @@ static PyObject *Session_enter(PyObject *op, PyObject *unused)
     if (r == NULL)
         return NULL;
     Py_DECREF(r);
-    return tld_new_ref(op);
+    return pyc_new_ref(op);
 }
 
 static PyObject *Session_exit(PyObject *op, PyObject *args)
@@ -503,11 +503,11 @@ static void Session_finalize(PyObject *op)
     SessionObject *self = (SessionObject *)op;
     if (self->session == NULL || self->lock == NULL)
         return;
-    tld_saved_error saved;
-    tld_error_save(&saved);
+    pyc_saved_error saved;
+    pyc_error_save(&saved);
     if (stop_session(self) && warn_lost(self, &self->last) < 0)
         PyErr_WriteUnraisable(op);
-    tld_error_restore(&saved);
+    pyc_error_restore(&saved);
 }
 
 static int Session_traverse(PyObject *op, visitproc visit, void *arg)
@@ -548,12 +548,12 @@ static void Session_dealloc(PyObject *op)
 }
 
 /* atexit hook: stops every session still running. */
-PyObject *tld_stop_all_sessions(PyObject *module, PyObject *unused)
+PyObject *tldpy_stop_all_sessions(PyObject *module, PyObject *unused)
 {
     (void)module;
     (void)unused;
     while (live_head != NULL) {
-        PyObject *s = tld_new_ref((PyObject *)live_head);
+        PyObject *s = pyc_new_ref((PyObject *)live_head);
         PyObject *r = Session_stop(s, NULL);
         if (r == NULL) {
             PyErr_WriteUnraisable(s);

@@ -1,0 +1,295 @@
+/*
+ * interp_compat.h — everything the etwtrace extension needs to know about a
+ * CPython version (3.9 .. 3.14): the frame-evaluation hook, code extras,
+ * interpreter frames and profiling. etwtrace's files call these helpers
+ * and never test PY_VERSION_HEX.
+ * (Free-threaded builds, Py_GIL_DISABLED, are not supported by etwtrace:
+ * its registry and event builder rely on the GIL.)
+ */
+#ifndef ETW_INTERP_COMPAT_H
+#define ETW_INTERP_COMPAT_H
+
+#include "pycompat.h"
+
+/*
+ * What the PEP 523 hook receives. 3.9 and 3.10 pass a PyFrameObject; 3.11
+ * made frames internal and passes a struct _PyInterpreterFrame (opaque to
+ * extensions). The hook's type is _PyFrameEvalFunction in both cases.
+ */
+#if PY_VERSION_HEX >= 0x030B0000
+typedef struct _PyInterpreterFrame etw_frame;
+#else
+#include <frameobject.h> /* PyFrameObject's fields are public before 3.11 */
+typedef PyFrameObject etw_frame;
+#endif
+
+/*
+ * The code object a frame runs, without a call or a reference: the eval
+ * hook's hot path. The interpreter frame is not public, so its first words
+ * are mirrored here, per version:
+ *   3.9/3.10: PyFrameObject is public; f->f_code.
+ *   3.11:     _PyInterpreterFrame starts with f_func, f_globals, f_builtins,
+ *             f_locals, then f_code (PyCodeObject *).
+ *   3.12:     f_code moved to the first word.
+ *   3.13:     the first word became f_executable (PyObject *): a code object
+ *             or something else (None for some internal frames), so check.
+ *   3.14:     f_executable is a _PyStackRef: the object pointer with tag
+ *             bits in its low bits (bit 0 = deferred reference).
+ * 3.12+ also has PyUnstable_InterpreterFrame_GetCode() (a strong reference,
+ * one call); etw_frame_code_checked() compares the mirror against it.
+ * Returns a borrowed code object, or NULL when the frame runs no code.
+ */
+typedef struct etw_frame_mirror_311 {
+    PyObject *f_func, *f_globals, *f_builtins, *f_locals;
+    PyObject *f_code;
+} etw_frame_mirror_311;
+
+static inline PyObject *etw_frame_code(etw_frame *f)
+{
+#if PY_VERSION_HEX >= 0x030E0000
+    PyObject *o = (PyObject *)(*(uintptr_t *)f & ~(uintptr_t)3);
+    return (o != NULL && PyCode_Check(o)) ? o : NULL;
+#elif PY_VERSION_HEX >= 0x030D0000
+    PyObject *o = *(PyObject **)f;
+    return (o != NULL && PyCode_Check(o)) ? o : NULL;
+#elif PY_VERSION_HEX >= 0x030C0000
+    return *(PyObject **)f;
+#elif PY_VERSION_HEX >= 0x030B0000
+    return ((etw_frame_mirror_311 *)f)->f_code;
+#else
+    return (PyObject *)f->f_code;
+#endif
+}
+
+/* 1 when the mirror agrees with the interpreter's own accessor for frame
+ * `f` (3.12+), or when there is nothing to compare with (before 3.12). */
+static inline int etw_frame_code_checked(etw_frame *f)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *code = PyUnstable_InterpreterFrame_GetCode(f);
+    PyObject *mine = etw_frame_code(f);
+    int ok = (code == mine) || (mine == NULL && (code == NULL || !PyCode_Check(code)));
+    Py_XDECREF(code);
+    return ok;
+#else
+    (void)f;
+    return 1;
+#endif
+}
+
+/*
+ * The evaluator our thunks call and the hook's getter/setter.
+ * _PyEval_EvalFrameDefault, _PyInterpreterState_GetEvalFrameFunc and
+ * _PyInterpreterState_SetEvalFrameFunc exist (exported, private) from 3.9
+ * to 3.14. The getter returns _PyEval_EvalFrameDefault when no hook is set.
+ * On 3.12+ CPython's own perf trampoline (-X perf, -X perf_jit,
+ * sys.activate_stack_trampoline()) is such a hook: the getter returns it.
+ */
+typedef _PyFrameEvalFunction etw_eval_fn;
+#define etw_default_eval _PyEval_EvalFrameDefault
+#define etw_get_eval_func _PyInterpreterState_GetEvalFrameFunc
+#define etw_set_eval_func _PyInterpreterState_SetEvalFrameFunc
+
+/*
+ * Code extras (PEP 523 co_extra slots). 3.12 renamed the functions to
+ * PyUnstable_Eval_RequestCodeExtraIndex / PyUnstable_Code_GetExtra /
+ * PyUnstable_Code_SetExtra (the _Py names stay as aliases).
+ */
+static inline Py_ssize_t etw_request_code_extra_index(freefunc free_fn)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyUnstable_Eval_RequestCodeExtraIndex(free_fn);
+#else
+    return _PyEval_RequestCodeExtraIndex(free_fn);
+#endif
+}
+
+static inline int etw_code_get_extra_api(PyObject *code, Py_ssize_t index, void **extra)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyUnstable_Code_GetExtra(code, index, extra);
+#else
+    return _PyCode_GetExtra(code, index, extra);
+#endif
+}
+
+static inline int etw_code_set_extra(PyObject *code, Py_ssize_t index, void *extra)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyUnstable_Code_SetExtra(code, index, extra);
+#else
+    return _PyCode_SetExtra(code, index, extra);
+#endif
+}
+
+/*
+ * Reading a code extra without the function call (about half of the
+ * thunk's cost when measured, see spec/linux-profiling.md). PyCodeObject's
+ * `co_extra` is a public field in 3.9..3.14; it points to CPython's
+ * _PyCodeObjectExtra, {Py_ssize_t ce_size; void *ce_extras[];}, unchanged
+ * since 3.6 but in no installed header, hence this mirror. The extension
+ * checks the mirror against the API at import and uses the API if they
+ * disagree.
+ */
+typedef struct etw_code_extra_mirror {
+    Py_ssize_t ce_size;
+    void *ce_extras[1];
+} etw_code_extra_mirror;
+
+static inline void *etw_code_get_extra_inline(PyObject *code, Py_ssize_t index)
+{
+    etw_code_extra_mirror *x = (etw_code_extra_mirror *)((PyCodeObject *)code)->co_extra;
+    return (x != NULL && index < x->ce_size) ? x->ce_extras[index] : NULL;
+}
+
+/*
+ * Qualified name for PythonFunction: co_qualname exists from 3.11; before
+ * it the plain co_name is all a code object knows. Borrowed reference.
+ */
+static inline PyObject *etw_code_qualname(PyCodeObject *co)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return co->co_qualname;
+#else
+    return co->co_name;
+#endif
+}
+
+/*
+ * CPython's own perf map writer (3.12+), shared with its trampolines so
+ * one process's writers do not corrupt each other's lines; NULL before.
+ */
+typedef int (*etw_perfmap_writer_fn)(const void *code_addr, unsigned int code_size, const char *entry_name);
+static inline etw_perfmap_writer_fn etw_python_perfmap_writer(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyUnstable_WritePerfMapEntry;
+#else
+    return NULL;
+#endif
+}
+
+/*
+ * In a forked child, before anything is written through CPython's perf map
+ * writer (3.12+): it keeps the parent's open /tmp/perf-<parent>.map unless
+ * its own trampoline restarts, so close it; the next entry reopens the map
+ * under the child's pid. Nothing to do before 3.12.
+ */
+static inline void etw_python_perfmap_after_fork_child(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyUnstable_PerfMapState_Fini();
+#endif
+}
+
+/*
+ * Instrumented mode's hooks. On 3.13 and 3.14 it is a sys.monitoring tool of our
+ * own (monitor.c); elsewhere, and whenever no tool id is free, the
+ * C profile function (PyEval_SetProfile). On 3.12+ CPython implements the
+ * profile function on top of sys.monitoring (PY_START/PY_RESUME/PY_THROW ->
+ * PyTrace_CALL, PY_RETURN/PY_YIELD/PY_UNWIND -> RETURN, CALL/C_RETURN/
+ * C_RAISE of a builtin -> C_CALL/C_RETURN/C_EXCEPTION, method descriptors
+ * bound first), materializing a frame object for every event; our tool
+ * maps the same events the same way without frame objects. Every CALL is
+ * followed by one RETURN, through exceptions and generators, on both hooks.
+ * PyFrame_GetCode (a strong reference) and PyFrame_GetBack are public
+ * since 3.9; PyFrame_GetLineNumber since forever.
+ */
+
+/*
+ * Walking interpreter frames to the caller and its line, without frame
+ * objects or calls (instrumented mode's caller line, its hottest lookup):
+ *   3.13, 3.14  the thread's innermost frame is PyThreadState.current_frame
+ *               (a field of the public, non-limited struct since 3.13); a
+ *               frame's second word is `previous`; frames CPython pushes on
+ *               entry from C run no code (f_executable None) and are
+ *               skipped, as PyFrame_GetBack skips them; the line and offset
+ *               come from PyUnstable_InterpreterFrame_GetLine/GetLasti.
+ *   3.11        _PyInterpreterFrame is f_func, f_globals, f_builtins,
+ *               f_locals, f_code, frame_obj, previous, prev_instr, stacktop,
+ *               is_entry, owner; PyFrame_GetBack skips "incomplete" frames
+ *               (not a generator's, and prev_instr before the code's first
+ *               traceable instruction); the line is PyCode_Addr2Line at
+ *               prev_instr's offset, as _PyInterpreterFrame_GetLine does.
+ *   A frame object (3.11+) starts with PyObject_HEAD, f_back, f_frame.
+ * 3.12 keeps its innermost frame in tstate->cframe and is not available to
+ * test here; it and 3.15+ (until their layouts are checked) use the public
+ * API. lines.c compares the walk against PyEval_GetFrame(),
+ * PyFrame_GetBack() and PyFrame_GetLineNumber() before either hook uses it.
+ * ETW_HAVE_MONITORING_TOOL: instrumented mode may use its sys.monitoring
+ * tool (3.13 and 3.14: it needs current_frame).
+ */
+typedef struct etw_frame_object_mirror {
+    PyObject_HEAD
+    PyFrameObject *f_back;
+    etw_frame *f_frame;
+} etw_frame_object_mirror;
+
+#if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030F0000
+#define ETW_HAVE_FRAME_WALK 1
+#define ETW_HAVE_MONITORING_TOOL 1
+
+typedef struct etw_frame_link_mirror {
+    void *f_executable;
+    etw_frame *previous;
+} etw_frame_link_mirror;
+
+static inline etw_frame *etw_thread_current_frame(PyThreadState *tstate) { return tstate->current_frame; }
+static inline etw_frame *etw_frame_previous(etw_frame *f) { return ((etw_frame_link_mirror *)f)->previous; }
+
+/* The nearest frame at or above `f` that PyFrame_GetBack would return. */
+static inline etw_frame *etw_frame_first_complete(etw_frame *f)
+{
+    while (f != NULL && etw_frame_code(f) == NULL)
+        f = etw_frame_previous(f);
+    return f;
+}
+
+static inline int etw_frame_line(etw_frame *f) { return PyUnstable_InterpreterFrame_GetLine(f); }
+static inline int etw_frame_lasti(etw_frame *f) { return PyUnstable_InterpreterFrame_GetLasti(f); }
+
+#elif PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+#define ETW_HAVE_FRAME_WALK 1
+#define ETW_HAVE_MONITORING_TOOL 0
+
+typedef struct etw_frame_mirror_311_links {
+    PyObject *f_func, *f_globals, *f_builtins, *f_locals;
+    PyCodeObject *f_code;
+    PyFrameObject *frame_obj;
+    etw_frame *previous;
+    _Py_CODEUNIT *prev_instr;
+    int stacktop;
+    char is_entry; /* bool */
+    char owner;    /* 1: a generator's */
+} etw_frame_mirror_311_links;
+
+static inline etw_frame *etw_frame_previous(etw_frame *f) { return ((etw_frame_mirror_311_links *)f)->previous; }
+
+static inline etw_frame *etw_frame_first_complete(etw_frame *f)
+{
+    while (f != NULL) {
+        etw_frame_mirror_311_links *m = (etw_frame_mirror_311_links *)f;
+        if (m->owner == 1 || m->prev_instr >= _PyCode_CODE(m->f_code) + m->f_code->_co_firsttraceable)
+            return f;
+        f = m->previous;
+    }
+    return NULL;
+}
+
+static inline int etw_frame_lasti(etw_frame *f)
+{
+    etw_frame_mirror_311_links *m = (etw_frame_mirror_311_links *)f;
+    return (int)(m->prev_instr - _PyCode_CODE(m->f_code)) * (int)sizeof(_Py_CODEUNIT);
+}
+
+static inline int etw_frame_line(etw_frame *f)
+{
+    return PyCode_Addr2Line(((etw_frame_mirror_311_links *)f)->f_code, etw_frame_lasti(f));
+}
+
+#else
+#define ETW_HAVE_FRAME_WALK 0
+#define ETW_HAVE_MONITORING_TOOL 0
+#endif
+
+#endif
