@@ -63,22 +63,16 @@
 #include "byteorder.h"
 #include "cacheline.h"
 #include "clock.h"
+#include "file.h"
+#include "portable.h"
 #include "stack.h"
+#include "thread.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
 
 /* ---- fixed values (spec/etl-file.md) --------------------------------------- */
 
@@ -159,7 +153,7 @@ typedef struct etl_lane {
 
 struct etl_writer {
     _Alignas(CACHE_LINE)
-    int fd;
+    tld_file_handle file;
     uint32_t buffer_size;
     uint16_t logger_id;
     uint32_t flush_interval_ms;
@@ -168,9 +162,9 @@ struct etl_writer {
     int prefetch_for_store;   /* the CPU has a prefetch-for-write instruction */
     uint8_t *filler;          /* buffer_size bytes of 0xFF */
 
-    pthread_mutex_t lock;
-    pthread_cond_t work;      /* flush thread: a buffer filled, or closing */
-    pthread_cond_t space;     /* writers: a buffer came back to the free list */
+    tld_mutex lock;
+    tld_cond work;            /* flush thread: a buffer filled, or closing */
+    tld_cond space;           /* writers: a buffer came back to the free list */
     etl_buffer *bufs;
     uint32_t buffer_count, buffers_allocated;
     etl_buffer *cur;          /* the shared buffer; NULL until the first event after a seal */
@@ -188,7 +182,7 @@ struct etl_writer {
     uint64_t events_too_large;
     int closing;
 
-    pthread_mutex_t io;
+    tld_mutex io;
     uint8_t *header0;         /* buffer 0 image, header0_used bytes meaningful */
     uint32_t header0_used;
     int64_t next_slot;        /* = BuffersWritten */
@@ -197,29 +191,16 @@ struct etl_writer {
     atomic_uint_least64_t events_lost_io;
     atomic_int write_error;
 
-    pthread_t thread;
+    tld_thread thread;
     int thread_started;
 };
 
 /* ---- file output ------------------------------------------------------------ */
 
 /* Writes all of buf at off; 0 or errno. */
-static int pwrite_all(int fd, const uint8_t *buf, size_t len, uint64_t off)
+static int pwrite_all(tld_file_handle f, const uint8_t *buf, size_t len, uint64_t off)
 {
-    while (len > 0) {
-        ssize_t n = pwrite(fd, buf, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno;
-        }
-        if (n == 0)
-            return EIO;
-        buf += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
+    return -tld_file_write_at(f, buf, len, off);
 }
 
 static void note_write_error(etl_writer *w, int err)
@@ -490,7 +471,7 @@ etl_prepared_record *etl_prepared_record_create(const etl_writer_event *ev)
 
 void etl_prepared_record_free(etl_prepared_record *r)
 {
-    free(r);
+    tld_free_lines(r);
 }
 
 /* What etl_writer_write() and etl_writer_write_prepared() store: an event to
@@ -543,29 +524,15 @@ static inline void copy_words(uint8_t *dst, const uint8_t *src, size_t n)
 
 static int cpu_can_prefetch_for_store(void)
 {
-#if defined(__x86_64__)
-    unsigned a, b, c, d;
-    if (!__get_cpuid(0x80000000u, &a, &b, &c, &d) || a < 0x80000001u)
+#if TLD_HAVE_X86_64
+    unsigned r[4];
+    if (!tld_cpuid(0x80000001u, r))
         return 0;
-    __get_cpuid(0x80000001u, &a, &b, &c, &d);
-    return (c >> 8) & 1; /* PRFCHW: PREFETCHW */
-#elif defined(__aarch64__)
+    return (r[2] >> 8) & 1; /* ECX bit 8, PRFCHW: PREFETCHW */
+#elif defined(__aarch64__) || defined(_M_ARM64)
     return 1; /* PRFM PSTL1KEEP */
 #else
     return 0;
-#endif
-}
-
-static inline void prefetch_for_store(const uint8_t *p)
-{
-#if defined(__x86_64__)
-    __asm__ volatile("prefetchw %0" : : "m"(p[0]));
-    __asm__ volatile("prefetchw %0" : : "m"(p[64]));
-    __asm__ volatile("prefetchw %0" : : "m"(p[128]));
-#else
-    __builtin_prefetch(p, 1, 3);
-    __builtin_prefetch(p + 64, 1, 3);
-    __builtin_prefetch(p + 128, 1, 3);
 #endif
 }
 
@@ -578,7 +545,7 @@ static inline void copy_fresh_words(uint8_t *dst, const uint8_t *src, size_t n)
     for (size_t i = 0; i < n; i += 8) {
         uint64_t a;
         memcpy(&a, src + i, 8);
-        __asm__("" : "+r"(a));
+        TLD_OPAQUE_U64(a);
         memcpy(dst + i, &a, 8);
     }
 }
@@ -638,8 +605,8 @@ static void put_free(etl_writer *w, etl_buffer *b)
 static int allocate_buffer(etl_writer *w)
 {
     etl_buffer *b = &w->bufs[w->buffers_allocated];
-    void *mem;
-    if (posix_memalign(&mem, 4096, w->buffer_size) != 0)
+    void *mem = tld_aligned_alloc(4096, w->buffer_size);
+    if (mem == NULL)
         return TLD_E_NO_MEMORY;
     b->mem = mem;
     put_free(w, b);
@@ -674,7 +641,7 @@ static void seal(etl_writer *w, etl_buffer *b)
 {
     push_full(w, b);
     if (w->full_count >= w->wake_threshold)
-        pthread_cond_signal(&w->work);
+        tld_cond_signal(&w->work);
 }
 
 /* A buffer to fill: a free one, or, when every buffer waits for the disk,
@@ -684,8 +651,8 @@ static etl_buffer *wait_for_free(etl_writer *w)
 {
     etl_buffer *fresh;
     while ((fresh = take_free(w)) == NULL) {
-        pthread_cond_signal(&w->work); /* below seal()'s threshold, it may be asleep */
-        pthread_cond_wait(&w->space, &w->lock);
+        tld_cond_signal(&w->work); /* below seal()'s threshold, it may be asleep */
+        tld_cond_wait(&w->space, &w->lock);
     }
     return fresh;
 }
@@ -706,14 +673,14 @@ typedef struct lane_cache_entry {
  * and the default model for a dlopen()ed module (the Python extension)
  * costs a call per access, ~1 ns of a ~24 ns Push/Pop. 128 bytes of the
  * static TLS surplus glibc keeps for such modules. */
-static __thread __attribute__((tls_model("initial-exec"))) lane_cache_entry lane_cache[LANE_CACHE_SIZE];
+static TLD_TLS_FAST lane_cache_entry lane_cache[LANE_CACHE_SIZE];
 
 /* The calling thread's lane in `w`, creating it when there is room, or NULL
  * for the shared buffer. Slow path of lane_of_this_thread(). */
 static etl_lane *find_lane(etl_writer *w, lane_cache_entry *entry)
 {
     const void *token = lane_cache; /* this thread's storage: unique among live threads */
-    pthread_mutex_lock(&w->lock);
+    tld_mutex_lock(&w->lock);
     etl_lane *lane = NULL;
     for (uint32_t i = 0; i < w->lane_count && lane == NULL; i++)
         if (w->lanes[i].token == token)
@@ -733,7 +700,7 @@ static etl_lane *find_lane(etl_writer *w, lane_cache_entry *entry)
         lane->thread_id = tld_thread_id(); /* also when a new thread inherits a dead one's lane */
         lane->last_ticks = 0;
     }
-    pthread_mutex_unlock(&w->lock);
+    tld_mutex_unlock(&w->lock);
     entry->serial = w->serial;
     entry->lane = lane;
     return lane;
@@ -755,7 +722,7 @@ static inline etl_lane *lane_of_this_thread(etl_writer *w)
 static int write_shared(etl_writer *w, const record_source *src, size_t size, size_t room)
 {
     uint32_t thread_id = src->ev != NULL ? 0 : tld_thread_id();
-    pthread_mutex_lock(&w->lock);
+    tld_mutex_lock(&w->lock);
     etl_buffer *b;
     uint64_t fill;
     for (;;) {
@@ -769,8 +736,8 @@ static int write_shared(etl_writer *w, const record_source *src, size_t size, si
         }
         w->cur = take_free(w);
         if (w->cur == NULL) { /* every buffer waits for the disk; another thread may refill cur meanwhile */
-            pthread_cond_signal(&w->work);
-            pthread_cond_wait(&w->space, &w->lock);
+            tld_cond_signal(&w->work);
+            tld_cond_wait(&w->space, &w->lock);
         }
     }
     /* A TSC read may run ahead of the lock acquisition before it: never
@@ -782,7 +749,7 @@ static int write_shared(etl_writer *w, const record_source *src, size_t size, si
     emit_record(w, b->mem + FILL_USED(fill), size, src, ticks, thread_id);
     atomic_store_explicit(&b->fill, fill + FILL(room, 1), memory_order_release);
     w->events_accepted++;
-    pthread_mutex_unlock(&w->lock);
+    tld_mutex_unlock(&w->lock);
     return 0;
 }
 
@@ -790,10 +757,10 @@ static int write_record(etl_writer *w, const record_source *src)
 {
     size_t size = source_size(src);
     size_t room = align8(size);
-    if (__builtin_expect(size > MAX_RECORD_SIZE || room > w->buffer_size - ETL_WRITER_BUFFER_HEADER_SIZE, 0)) {
-        pthread_mutex_lock(&w->lock);
+    if (TLD_UNLIKELY(size > MAX_RECORD_SIZE || room > w->buffer_size - ETL_WRITER_BUFFER_HEADER_SIZE)) {
+        tld_mutex_lock(&w->lock);
         w->events_too_large++;
-        pthread_mutex_unlock(&w->lock);
+        tld_mutex_unlock(&w->lock);
         return EMSGSIZE;
     }
     /* Read first: the counter takes tens of cycles, which the lane lookup
@@ -801,28 +768,28 @@ static int write_record(etl_writer *w, const record_source *src)
      * time it was written at. */
     uint64_t ticks = tld_clock_ticks();
     etl_lane *lane = lane_of_this_thread(w);
-    if (__builtin_expect(lane == NULL, 0))
+    if (TLD_UNLIKELY(lane == NULL))
         return write_shared(w, src, size, room);
 
     /* Only this thread changes lane->buf and appends to it (header comment). */
     etl_buffer *b = lane->buf;
     uint64_t fill = b != NULL ? atomic_load_explicit(&b->fill, memory_order_relaxed) : 0;
-    if (__builtin_expect(b == NULL || FILL_USED(fill) + room > w->buffer_size, 0)) {
-        pthread_mutex_lock(&w->lock);
+    if (TLD_UNLIKELY(b == NULL || FILL_USED(fill) + room > w->buffer_size)) {
+        tld_mutex_lock(&w->lock);
         lane->buf = NULL; /* the flush thread must not see b once it is queued */
         if (b != NULL)
             seal(w, b);
         b = wait_for_free(w);
         lane->buf = b;
-        pthread_mutex_unlock(&w->lock);
+        tld_mutex_unlock(&w->lock);
         fill = atomic_load_explicit(&b->fill, memory_order_relaxed);
     }
-    if (__builtin_expect(ticks < lane->last_ticks, 0))
+    if (TLD_UNLIKELY(ticks < lane->last_ticks))
         ticks = lane->last_ticks;
     lane->last_ticks = ticks;
     uint8_t *at = b->mem + FILL_USED(fill);
     if (w->prefetch_for_store && FILL_USED(fill) + room + PREFETCH_AHEAD + PREFETCH_SPAN <= w->buffer_size)
-        prefetch_for_store(at + room + PREFETCH_AHEAD);
+        tld_prefetch_for_store(at + room + PREFETCH_AHEAD);
     emit_record(w, at, size, src, ticks, lane->thread_id);
     /* Release: the flush thread that loads this fill level (acquire) sees
      * the record bytes below it. */
@@ -868,9 +835,9 @@ static int write_sealed(etl_writer *w, etl_buffer *b)
      * recycled without clearing: a SIGKILL between two writes left a slot
      * the reader reported as cut short. */
     memset(b->mem + used, 0xFF, w->buffer_size - used);
-    int err = pwrite_all(w->fd, b->mem + from, w->buffer_size - from, off + from);
+    int err = pwrite_all(w->file, b->mem + from, w->buffer_size - from, off + from);
     if (err == 0)
-        err = pwrite_all(w->fd, b->mem, ETL_WRITER_BUFFER_HEADER_SIZE, off);
+        err = pwrite_all(w->file, b->mem, ETL_WRITER_BUFFER_HEADER_SIZE, off);
     if (err != 0) {
         note_write_error(w, err);
         atomic_fetch_add(&w->events_lost_io, events - b->flushed_events);
@@ -892,14 +859,14 @@ static int write_partial(etl_writer *w, etl_buffer *b, uint32_t used, uint32_t e
         b->slot = w->next_slot++;
     uint64_t off = slot_offset(w, b->slot);
     uint32_t from = fresh ? ETL_WRITER_BUFFER_HEADER_SIZE : b->flushed_used;
-    int err = pwrite_all(w->fd, b->mem + from, used - from, off + from);
+    int err = pwrite_all(w->file, b->mem + from, used - from, off + from);
     if (err == 0 && fresh)
-        err = pwrite_all(w->fd, w->filler, w->buffer_size - used, off + used);
+        err = pwrite_all(w->file, w->filler, w->buffer_size - used, off + used);
     if (err == 0) {
         uint8_t h[ETL_WRITER_BUFFER_HEADER_SIZE];
         fill_buffer_header(h, w, used, tld_clock_ticks(), (uint64_t)b->slot,
                            BUFFER_FLAG_NORMAL, BUFFER_TYPE_GENERIC);
-        err = pwrite_all(w->fd, h, sizeof h, off);
+        err = pwrite_all(w->file, h, sizeof h, off);
     }
     if (err != 0) {
         /* Nothing is lost yet: the events stay in memory for the next try. */
@@ -919,15 +886,15 @@ static int write_partial(etl_writer *w, etl_buffer *b, uint32_t used, uint32_t e
 static int rewrite_header0(etl_writer *w)
 {
     uint8_t *h = w->header0 + ETL_WRITER_BUFFER_HEADER_SIZE + SYSTEM_TRACE_HEADER_SIZE;
-    pthread_mutex_lock(&w->lock);
+    tld_mutex_lock(&w->lock);
     uint64_t lost = w->events_too_large;
-    pthread_mutex_unlock(&w->lock);
+    tld_mutex_unlock(&w->lock);
     lost += atomic_load(&w->events_lost_io);
     store_le64(h + 0x10, tld_clock_filetime_now());                       /* EndTime */
     store_le64(h + 0x100, tld_clock_frequency());                          /* PerfFreq: a TSC's improves */
     store_le32(h + 0x24, (uint32_t)w->next_slot);                          /* BuffersWritten */
     store_le32(h + 0x30, lost > UINT32_MAX ? UINT32_MAX : (uint32_t)lost); /* EventsLost */
-    int err = pwrite_all(w->fd, w->header0, w->header0_used, 0);
+    int err = pwrite_all(w->file, w->header0, w->header0_used, 0);
     if (err != 0)
         note_write_error(w, err);
     else
@@ -940,12 +907,12 @@ static int rewrite_header0(etl_writer *w)
 static int flush_pending(etl_writer *w, int partial)
 {
     int rc = 0;
-    pthread_mutex_lock(&w->io);
+    tld_mutex_lock(&w->io);
     for (;;) {
-        pthread_mutex_lock(&w->lock);
+        tld_mutex_lock(&w->lock);
         if (w->full_count > 0) {
             etl_buffer *b = pop_full(w);
-            pthread_mutex_unlock(&w->lock);
+            tld_mutex_unlock(&w->lock);
             int err = write_sealed(w, b);
             /* Buffer 0 after every buffer: a crash leaves at most one
              * written buffer that BuffersWritten does not count yet. Also
@@ -958,10 +925,10 @@ static int flush_pending(etl_writer *w, int partial)
              * unused tail is set to 0xFF (write_sealed). Clearing all of
              * it here would leave every line modified in this thread's
              * cache, for the writer's core to fetch from ours. */
-            pthread_mutex_lock(&w->lock);
+            tld_mutex_lock(&w->lock);
             put_free(w, b);
-            pthread_cond_broadcast(&w->space);
-            pthread_mutex_unlock(&w->lock);
+            tld_cond_broadcast(&w->space);
+            tld_mutex_unlock(&w->lock);
             continue;
         }
         /* Only once the queue is empty, in the same hold of `lock`, so
@@ -978,7 +945,7 @@ static int flush_pending(etl_writer *w, int partial)
             w->snapshot[n] = b;
             w->snapshot_fill[n++] = fill;
         }
-        pthread_mutex_unlock(&w->lock);
+        tld_mutex_unlock(&w->lock);
         /* A buffer in the snapshot may be sealed meanwhile; it is recycled
          * only after write_sealed, which needs `io`, which we hold. */
         int wrote = 0;
@@ -998,7 +965,7 @@ static int flush_pending(etl_writer *w, int partial)
         }
         break;
     }
-    pthread_mutex_unlock(&w->io);
+    tld_mutex_unlock(&w->io);
     return rc;
 }
 
@@ -1007,46 +974,27 @@ int etl_writer_flush(etl_writer *w)
     return flush_pending(w, 1);
 }
 
-static void deadline_after(struct timespec *ts, uint32_t ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
-static int deadline_passed(const struct timespec *ts)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > ts->tv_sec || (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
-}
-
 /* The flush thread: full buffers as soon as they fill, the partial buffer
  * every flush interval. */
-static void *flush_thread_main(void *arg)
+static void flush_thread_main(void *arg)
 {
     etl_writer *w = arg;
-    struct timespec next_partial;
-    deadline_after(&next_partial, w->flush_interval_ms);
-    pthread_mutex_lock(&w->lock);
+    uint64_t next_partial = tld_monotonic_ms() + w->flush_interval_ms;
+    tld_mutex_lock(&w->lock);
     while (!w->closing) {
-        if (w->full_count == 0)
-            pthread_cond_timedwait(&w->work, &w->lock, &next_partial);
+        uint64_t now = tld_monotonic_ms();
+        if (w->full_count == 0 && now < next_partial)
+            tld_cond_wait_ms(&w->work, &w->lock, (uint32_t)(next_partial - now));
         if (w->closing)
             break;
-        int due = deadline_passed(&next_partial);
-        pthread_mutex_unlock(&w->lock);
+        int due = tld_monotonic_ms() >= next_partial;
+        tld_mutex_unlock(&w->lock);
         flush_pending(w, due);
         if (due)
-            deadline_after(&next_partial, w->flush_interval_ms);
-        pthread_mutex_lock(&w->lock);
+            next_partial = tld_monotonic_ms() + w->flush_interval_ms;
+        tld_mutex_lock(&w->lock);
     }
-    pthread_mutex_unlock(&w->lock);
-    return NULL;
+    tld_mutex_unlock(&w->lock);
 }
 
 /* ---- open / close --------------------------------------------------------------- */
@@ -1061,20 +1009,20 @@ static void free_writer(etl_writer *w)
 {
     if (w->bufs != NULL)
         for (uint32_t i = 0; i < w->buffers_allocated; i++)
-            free(w->bufs[i].mem);
-    free(w->bufs);
-    free(w->lanes);
-    free(w->snapshot);
-    free(w->snapshot_fill);
-    free(w->full);
-    free(w->free_list);
-    free(w->header0);
-    free(w->filler);
-    pthread_mutex_destroy(&w->lock);
-    pthread_mutex_destroy(&w->io);
-    pthread_cond_destroy(&w->work);
-    pthread_cond_destroy(&w->space);
-    free(w);
+            tld_aligned_free(w->bufs[i].mem);
+    tld_free_lines(w->bufs);
+    tld_free_lines(w->lanes);
+    tld_free_lines(w->snapshot);
+    tld_free_lines(w->snapshot_fill);
+    tld_free_lines(w->full);
+    tld_free_lines(w->free_list);
+    tld_free_lines(w->header0);
+    tld_free_lines(w->filler);
+    tld_mutex_destroy(&w->lock);
+    tld_mutex_destroy(&w->io);
+    tld_cond_destroy(&w->work);
+    tld_cond_destroy(&w->space);
+    tld_free_lines(w);
 }
 
 int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, size_t errlen)
@@ -1097,7 +1045,7 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
     etl_writer *w = tld_calloc_aligned(1, sizeof *w, CACHE_LINE);
     if (w == NULL)
         return TLD_E_NO_MEMORY;
-    w->fd = -1;
+    w->file = TLD_FILE_NONE;
     w->buffer_size = bs;
     w->buffer_count = cfg->buffer_count;
     w->logger_id = cfg->logger_id;
@@ -1108,14 +1056,10 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
     w->prefetch_for_store = cpu_can_prefetch_for_store();
     w->max_lanes = w->buffer_count - 2;
     w->wake_threshold = w->buffer_count / 4 ? w->buffer_count / 4 : 1;
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_mutex_init(&w->io, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->work, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_cond_init(&w->space, NULL);
+    tld_mutex_init(&w->lock);
+    tld_mutex_init(&w->io);
+    tld_cond_init(&w->work);
+    tld_cond_init(&w->space);
 
     w->bufs = tld_calloc_aligned(w->buffer_count, sizeof *w->bufs, CACHE_LINE);
     w->full = tld_calloc_aligned(w->buffer_count, sizeof *w->full, CACHE_LINE);
@@ -1142,25 +1086,24 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
         return TLD_E_INVALID_ARG;
     }
 
-    w->fd = open(cfg->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (w->fd < 0) {
-        int e = errno;
+    int e = -tld_file_create(&w->file, cfg->path);
+    if (e != 0) {
         set_error(err, errlen, "cannot create trace file '%s': %s", cfg->path, strerror(e));
         free_writer(w);
         return e;
     }
-    int e = pwrite_all(w->fd, w->header0, bs, 0);
+    e = pwrite_all(w->file, w->header0, bs, 0);
     if (e != 0) {
         set_error(err, errlen, "cannot write trace file '%s': %s", cfg->path, strerror(e));
-        close(w->fd);
+        tld_file_close(w->file);
         free_writer(w);
         return e;
     }
     atomic_store(&w->buffers_written, 1);
-    e = pthread_create(&w->thread, NULL, flush_thread_main, w);
+    e = -tld_thread_start(&w->thread, flush_thread_main, w);
     if (e != 0) {
         set_error(err, errlen, "cannot start the flush thread for '%s': %s", cfg->path, strerror(e));
-        close(w->fd);
+        tld_file_close(w->file);
         free_writer(w);
         return e;
     }
@@ -1171,12 +1114,12 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
 
 void etl_writer_get_stats(etl_writer *w, etl_writer_stats *st)
 {
-    pthread_mutex_lock(&w->lock);
+    tld_mutex_lock(&w->lock);
     uint64_t accepted = w->events_accepted;
     for (uint32_t i = 0; i < w->lane_count; i++)
         accepted += atomic_load_explicit(&w->lanes[i].accepted, memory_order_relaxed);
     uint64_t too_large = w->events_too_large;
-    pthread_mutex_unlock(&w->lock);
+    tld_mutex_unlock(&w->lock);
     uint64_t lost_io = atomic_load(&w->events_lost_io);
     st->events_written = accepted - lost_io;
     st->events_lost = too_large + lost_io;
@@ -1189,16 +1132,16 @@ int etl_writer_close(etl_writer *w, etl_writer_stats *st)
 {
     if (w == NULL)
         return 0;
-    pthread_mutex_lock(&w->lock);
+    tld_mutex_lock(&w->lock);
     w->closing = 1;
-    pthread_cond_signal(&w->work);
-    pthread_mutex_unlock(&w->lock);
+    tld_cond_signal(&w->work);
+    tld_mutex_unlock(&w->lock);
     if (w->thread_started)
-        pthread_join(w->thread, NULL);
+        tld_thread_join(&w->thread);
 
     /* No writer runs any more (contract): every lane's buffer and the
      * shared one go to the queue, each thread's in its fill order. */
-    pthread_mutex_lock(&w->lock);
+    tld_mutex_lock(&w->lock);
     for (uint32_t i = 0; i <= w->lane_count; i++) {
         etl_buffer **cur = i < w->lane_count ? &w->lanes[i].buf : &w->cur;
         etl_buffer *b = *cur;
@@ -1210,22 +1153,23 @@ int etl_writer_close(etl_writer *w, etl_writer_stats *st)
         else
             put_free(w, b);
     }
-    pthread_mutex_unlock(&w->lock);
+    tld_mutex_unlock(&w->lock);
     flush_pending(w, 0);
 
     /* The last buffer carries flag 0x21, as in real files. */
-    pthread_mutex_lock(&w->io);
+    tld_mutex_lock(&w->io);
     if (w->next_slot > 1) {
         uint8_t flag[2];
         store_le16(flag, BUFFER_FLAG_FIRST_OR_LAST);
-        int err = pwrite_all(w->fd, flag, 2, slot_offset(w, w->next_slot - 1) + 0x34);
+        int err = pwrite_all(w->file, flag, 2, slot_offset(w, w->next_slot - 1) + 0x34);
         if (err != 0)
             note_write_error(w, err);
     }
     rewrite_header0(w);
-    pthread_mutex_unlock(&w->io);
-    if (close(w->fd) != 0)
-        note_write_error(w, errno);
+    tld_mutex_unlock(&w->io);
+    int closed = tld_file_close(w->file);
+    if (closed != 0)
+        note_write_error(w, -closed);
 
     etl_writer_stats local;
     etl_writer_get_stats(w, st ? st : &local);
@@ -1236,10 +1180,5 @@ int etl_writer_close(etl_writer *w, etl_writer_stats *st)
 
 int etl_writer_file_identity(const etl_writer *w, uint64_t *dev, uint64_t *ino)
 {
-    struct stat st;
-    if (fstat(w->fd, &st) != 0)
-        return -errno;
-    *dev = (uint64_t)st.st_dev;
-    *ino = (uint64_t)st.st_ino;
-    return 0;
+    return tld_file_identity(w->file, dev, ino);
 }

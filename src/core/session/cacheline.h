@@ -13,14 +13,16 @@
 #ifndef TLD_CACHELINE_H
 #define TLD_CACHELINE_H
 
+#include "portable.h"
+
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define TLD_CACHE_LINE 64u
 
 /* calloc(count, size) rounded up to whole units of `alignment` (a power of
- * two, at least sizeof(void *)) and aligned to it. Free with free(). */
+ * two, at least sizeof(void *)) and aligned to it. Free with tld_free_lines()
+ * (Windows' aligned blocks must not reach free()). */
 static inline void *tld_calloc_aligned(size_t count, size_t size, size_t alignment)
 {
     if (size != 0 && count > SIZE_MAX / size)
@@ -29,8 +31,8 @@ static inline void *tld_calloc_aligned(size_t count, size_t size, size_t alignme
     if (n > SIZE_MAX - alignment)
         return NULL;
     n = n == 0 ? alignment : (n + alignment - 1) / alignment * alignment;
-    void *p;
-    if (posix_memalign(&p, alignment, n) != 0)
+    void *p = tld_aligned_alloc(alignment, n);
+    if (p == NULL)
         return NULL;
     memset(p, 0, n);
     return p;
@@ -40,6 +42,13 @@ static inline void *tld_calloc_aligned(size_t count, size_t size, size_t alignme
 static inline void *tld_calloc_lines(size_t count, size_t size)
 {
     return tld_calloc_aligned(count, size, TLD_CACHE_LINE);
+}
+
+/* Frees what tld_calloc_aligned() or tld_calloc_lines() returned (NULL is
+ * allowed). */
+static inline void tld_free_lines(void *p)
+{
+    tld_aligned_free(p);
 }
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "sink.h"
 #include "cacheline.h"
+#include "portable.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -44,7 +45,7 @@ int tld_prepared_event_create(tld_prepared_event **out, tld_provider *p, tld_eve
         return TLD_E_NO_MEMORY;
     e->meta = malloc(meta_len ? meta_len : 1);
     if (e->meta == NULL) {
-        free(e);
+        tld_free_lines(e);
         return TLD_E_NO_MEMORY;
     }
     memcpy(e->meta, meta, meta_len);
@@ -61,7 +62,7 @@ int tld_prepared_event_create(tld_prepared_event **out, tld_provider *p, tld_eve
 static void *sink_encoding(tld_prepared_event *e, int i, const tld_sink *sink, const tld_event_view *ev)
 {
     void *enc = atomic_load_explicit(&e->sink_data[i], memory_order_acquire);
-    if (__builtin_expect(enc != NULL, 1) || sink->prepare == NULL || sink->deliver_prepared == NULL)
+    if (TLD_LIKELY(enc != NULL) || sink->prepare == NULL || sink->deliver_prepared == NULL)
         return enc;
     tld_event_view head = *ev;
     head.data = NULL;
@@ -117,5 +118,5 @@ void tld_prepared_event_destroy(tld_prepared_event *e)
             sinks[i]->release_prepared(sinks[i], enc);
     }
     free(e->meta);
-    free(e);
+    tld_free_lines(e);
 }

@@ -108,7 +108,7 @@ int tld_provider_open(tld_provider **out, const char *name, size_t name_len,
     } else {
         int rc = tld_providerid_from_name_ascii(name, name_len, &p->id);
         if (rc != TLD_OK) {
-            free(p);
+            tld_free_lines(p);
             return rc;
         }
     }
@@ -117,7 +117,7 @@ int tld_provider_open(tld_provider **out, const char *name, size_t name_len,
     if (p->name == NULL || p->traits == NULL) {
         free(p->name);
         free(p->traits);
-        free(p);
+        tld_free_lines(p);
         return TLD_E_NO_MEMORY;
     }
     memcpy(p->name, name, name_len);
@@ -153,7 +153,7 @@ void tld_provider_close(tld_provider *p)
     tld_registry_unlock();
     free(p->name);
     free(p->traits);
-    free(p);
+    tld_free_lines(p);
 }
 
 const uint8_t *tld_provider_traits(const tld_provider *p, size_t *len)

@@ -48,18 +48,19 @@
 
 #include "etl_writer.h"
 #include "cacheline.h"
+#include "file.h"
+#include "portable.h"
 #include "provider_state.h"
 #include "read_guard.h"
 #include "sink.h"
 #include "stack.h"
 #include "mutex.h"
+#include "thread.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MAX_SESSIONS 64               /* as ETW allows per machine */
 #define DEFAULT_BUFFER_SIZE (64u * 1024u)
@@ -94,7 +95,7 @@ struct tld_session {
 };
 
 static _Atomic(session_set *) live_sessions;
-static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
+static tld_mutex sessions_lock = TLD_MUTEX_INIT;
 static int sink_registered;    /* under sessions_lock */
 static atomic_uint next_logger_id;
 static uint64_t set_generations;   /* under sessions_lock */
@@ -212,7 +213,7 @@ static void recompute_one(tld_provider *p, void *ctx)
  */
 static void fork_prepare(void)
 {
-    pthread_mutex_lock(&sessions_lock);
+    tld_mutex_lock(&sessions_lock);
     tld_registry_lock();
     tld_read_guard_fork_prepare();
 }
@@ -221,7 +222,7 @@ static void fork_parent(void)
 {
     tld_read_guard_fork_parent();
     tld_registry_unlock();
-    pthread_mutex_unlock(&sessions_lock);
+    tld_mutex_unlock(&sessions_lock);
 }
 
 static void fork_child(void)
@@ -230,7 +231,7 @@ static void fork_child(void)
     tld_read_guard_fork_child(); /* in-flight writers were other threads */
     tld_registry_unlock();
     tld_provider_for_each(recompute_one, NULL);
-    pthread_mutex_unlock(&sessions_lock);
+    tld_mutex_unlock(&sessions_lock);
 }
 
 /* ---- the sink ------------------------------------------------------------------ */
@@ -257,7 +258,7 @@ static uint64_t cached_verdicts(session_prepared *sp, const session_set *set, co
 {
     uint64_t key = set->generation << VERDICT_GENERATION_SHIFT;
     uint64_t v = atomic_load_explicit(&sp->verdicts, memory_order_relaxed);
-    if (__builtin_expect((v & ~(((uint64_t)1 << VERDICT_GENERATION_SHIFT) - 1)) == key, 1))
+    if (TLD_LIKELY((v & ~(((uint64_t)1 << VERDICT_GENERATION_SHIFT) - 1)) == key))
         return v;
     v = key;
     for (size_t i = 0; i < set->count; i++)
@@ -291,7 +292,7 @@ static etl_writer_event writer_event_of(const tld_provider *p, const tld_event_v
  * sessions that want no stack for it get a copy of its record head instead
  * of a record formatted from scratch.
  */
-static inline __attribute__((always_inline)) int deliver_to_sessions(const tld_provider *p, const tld_event_view *ev,
+static TLD_ALWAYS_INLINE int deliver_to_sessions(const tld_provider *p, const tld_event_view *ev,
                                                                      session_prepared *prepared)
 {
     int status = 0;
@@ -342,7 +343,7 @@ static inline __attribute__((always_inline)) int deliver_to_sessions(const tld_p
 
 /* noinline, like deliver_prepared below: each is one known frame between
  * the provider's write function and the stack capture (skip count). */
-__attribute__((noinline)) static int session_deliver(const tld_sink *sink, const tld_provider *p,
+TLD_NOINLINE static int session_deliver(const tld_sink *sink, const tld_provider *p,
                                                      const tld_event_view *ev)
 {
     (void)sink;
@@ -358,13 +359,13 @@ static void *session_prepare(const tld_sink *sink, const tld_provider *p, const 
         return NULL;
     sp->record = etl_prepared_record_create(&e);
     if (sp->record == NULL) {
-        free(sp);
+        tld_free_lines(sp);
         return NULL;
     }
     return sp; /* verdicts: generation 0 matches no set */
 }
 
-__attribute__((noinline)) static int session_deliver_prepared(const tld_sink *sink, const tld_provider *p,
+TLD_NOINLINE static int session_deliver_prepared(const tld_sink *sink, const tld_provider *p,
                                                               void *prepared, const tld_event_view *ev)
 {
     (void)sink;
@@ -376,7 +377,7 @@ static void session_release_prepared(const tld_sink *sink, void *prepared)
     (void)sink;
     session_prepared *sp = prepared;
     etl_prepared_record_free(sp->record);
-    free(sp);
+    tld_free_lines(sp);
 }
 
 static void session_provider_opened(const tld_sink *sink, tld_provider *p)
@@ -411,9 +412,9 @@ static void free_session(struct tld_session *s)
         return;
     for (size_t i = 0; i < s->filter_count; i++)
         free(s->filters[i].name_lower);
-    free(s->filters);
-    free(s->spare);
-    free(s);
+    tld_free_lines(s->filters);
+    tld_free_lines(s->spare);
+    tld_free_lines(s);
 }
 
 static int copy_filters(struct tld_session *s, const tld_session_config *cfg)
@@ -464,14 +465,14 @@ static uint32_t default_buffer_count(uint32_t buffer_size)
  * same path is possible but harmless beyond what the user asked for. */
 static int path_in_use(const char *path)
 {
-    struct stat st;
-    if (stat(path, &st) != 0)
+    uint64_t dev, ino;
+    if (tld_file_identity_of_path(path, &dev, &ino) != 0)
         return 0;
     int in_use = 0;
     unsigned token = read_begin();
     session_set *set = atomic_load(&live_sessions);
     for (size_t i = 0; set != NULL && i < set->count && !in_use; i++)
-        in_use = set->items[i]->file_dev == (uint64_t)st.st_dev && set->items[i]->file_ino == (uint64_t)st.st_ino;
+        in_use = set->items[i]->file_dev == dev && set->items[i]->file_ino == ino;
     read_end(token);
     return in_use;
 }
@@ -500,7 +501,7 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     if (rc != TLD_OK) {
         if (rc == TLD_E_NO_MEMORY)
             say(cfg, "%s", "out of memory starting the trace session");
-        free(next);
+        tld_free_lines(next);
         free_session(s);
         return rc;
     }
@@ -518,7 +519,7 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     if (path_in_use(cfg->path)) {
         say(cfg, "trace file '%s' is being written by another running session; stop it or choose another path",
             cfg->path);
-        free(next);
+        tld_free_lines(next);
         free_session(s);
         return TLD_E_SESSION_CONFIG;
     }
@@ -528,17 +529,17 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     if (rc != 0) {
         if (rc == TLD_E_INVALID_ARG)
             rc = TLD_E_SESSION_CONFIG;
-        free(next);
+        tld_free_lines(next);
         free_session(s);
         return rc;
     }
 
-    pthread_mutex_lock(&sessions_lock);
+    tld_mutex_lock(&sessions_lock);
     session_set *old = atomic_load(&live_sessions);
     if (old != NULL && old->count >= MAX_SESSIONS) {
-        pthread_mutex_unlock(&sessions_lock);
+        tld_mutex_unlock(&sessions_lock);
         say(cfg, "%s", "too many trace sessions: at most 64 may run at once; stop one first");
-        free(next);
+        tld_free_lines(next);
         etl_writer_close(s->writer, NULL);
         free_session(s);
         return TLD_E_SESSION_CONFIG;
@@ -546,15 +547,15 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     if (!sink_registered) {
         rc = tld_sink_register(&session_sink);
         if (rc != TLD_OK) {
-            pthread_mutex_unlock(&sessions_lock);
+            tld_mutex_unlock(&sessions_lock);
             say(cfg, "%s", "cannot register the session sink: too many sinks");
-            free(next);
+            tld_free_lines(next);
             etl_writer_close(s->writer, NULL);
             free_session(s);
             return rc;
         }
         sink_registered = 1;
-        pthread_atfork(fork_prepare, fork_parent, fork_child);
+        tld_atfork(fork_prepare, fork_parent, fork_child);
     }
     next->count = 0;
     for (size_t i = 0; old != NULL && i < old->count; i++)
@@ -565,9 +566,9 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     tld_provider_for_each(recompute_one, next);
     if (old != NULL) {
         wait_for_readers();
-        free(old);
+        tld_free_lines(old);
     }
-    pthread_mutex_unlock(&sessions_lock);
+    tld_mutex_unlock(&sessions_lock);
     *out = s;
     return 0;
 }
@@ -576,7 +577,7 @@ int tld_session_stop(tld_session *s, tld_session_stats *stats)
 {
     if (s == NULL)
         return 0;
-    pthread_mutex_lock(&sessions_lock);
+    tld_mutex_lock(&sessions_lock);
     session_set *old = atomic_load(&live_sessions);
     session_set *next = NULL;
     if (old != NULL && old->count > 1) {
@@ -591,8 +592,8 @@ int tld_session_stop(tld_session *s, tld_session_stats *stats)
     atomic_store(&live_sessions, next);
     tld_provider_for_each(recompute_one, next); /* is_enabled() flips back here */
     wait_for_readers();                         /* nobody is inside s any more */
-    free(old);
-    pthread_mutex_unlock(&sessions_lock);
+    tld_free_lines(old);
+    tld_mutex_unlock(&sessions_lock);
 
     etl_writer_stats ws;
     int rc = etl_writer_close(s->writer, &ws);
