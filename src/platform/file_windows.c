@@ -1,0 +1,210 @@
+/*
+ * file_windows.c — file.h on Windows.
+ *
+ * Paths arrive in UTF-8 (what the Python binding and the C API use) and
+ * become UTF-16 for CreateFileW. A new file gets a protected DACL with one
+ * entry, full access for the user the process runs as, like mode 0600 on
+ * POSIX. The file is opened without following a final reparse point
+ * (FILE_FLAG_OPEN_REPARSE_POINT); if what was opened is one (a symbolic
+ * link or a junction), it is closed untouched and -ELOOP returned, like
+ * O_NOFOLLOW. Only then is an existing file truncated. Other processes
+ * may read the file while it is written, as on POSIX.
+ */
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
+#include "file.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* The errno nearest to a Windows error code. */
+static int errno_of(DWORD err)
+{
+    switch (err) {
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+    case ERROR_INVALID_DRIVE:
+    case ERROR_BAD_NETPATH:
+    case ERROR_BAD_NET_NAME:
+        return ENOENT;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_WRITE_PROTECT:
+    case ERROR_PRIVILEGE_NOT_HELD:
+        return EACCES;
+    case ERROR_SHARING_VIOLATION:
+    case ERROR_LOCK_VIOLATION:
+        return EBUSY;
+    case ERROR_FILE_EXISTS:
+    case ERROR_ALREADY_EXISTS:
+        return EEXIST;
+    case ERROR_DISK_FULL:
+    case ERROR_HANDLE_DISK_FULL:
+        return ENOSPC;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+        return ENOMEM;
+    case ERROR_INVALID_NAME:
+    case ERROR_INVALID_PARAMETER:
+    case ERROR_NO_UNICODE_TRANSLATION:
+        return EINVAL;
+    case ERROR_FILENAME_EXCED_RANGE:
+        return ENAMETOOLONG;
+    case ERROR_DIRECTORY:
+        return ENOTDIR;
+    case ERROR_TOO_MANY_OPEN_FILES:
+        return EMFILE;
+    default:
+        return EIO;
+    }
+}
+
+/* `path` in UTF-16, malloc'ed; NULL with *err set. */
+static wchar_t *wide_path(const char *path, int *err)
+{
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
+    if (n <= 0) {
+        *err = -EINVAL; /* not UTF-8 */
+        return NULL;
+    }
+    wchar_t *w = malloc((size_t)n * sizeof *w);
+    if (w == NULL) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, n);
+    return w;
+}
+
+/* A security descriptor whose DACL grants the process's user everything
+ * and nobody else anything (not inherited from the directory). */
+typedef struct owner_only_sd {
+    SECURITY_DESCRIPTOR sd;
+    union {
+        ACL acl;
+        unsigned char bytes[sizeof(ACL) + sizeof(ACCESS_ALLOWED_ACE) + SECURITY_MAX_SID_SIZE];
+    } dacl;
+} owner_only_sd;
+
+static int build_owner_only_sd(owner_only_sd *o)
+{
+    HANDLE token;
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
+        return -errno_of(GetLastError());
+    union {
+        TOKEN_USER user;
+        unsigned char bytes[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+    } info;
+    DWORD len = 0;
+    BOOL ok = GetTokenInformation(token, TokenUser, &info, sizeof info, &len);
+    DWORD err = GetLastError();
+    CloseHandle(token);
+    if (!ok)
+        return -errno_of(err);
+    PSID sid = info.user.User.Sid;
+    if (!InitializeAcl(&o->dacl.acl, sizeof o->dacl, ACL_REVISION) ||
+        !AddAccessAllowedAce(&o->dacl.acl, ACL_REVISION, FILE_ALL_ACCESS, sid) ||
+        !InitializeSecurityDescriptor(&o->sd, SECURITY_DESCRIPTOR_REVISION) ||
+        !SetSecurityDescriptorDacl(&o->sd, TRUE, &o->dacl.acl, FALSE) ||
+        !SetSecurityDescriptorControl(&o->sd, SE_DACL_PROTECTED, SE_DACL_PROTECTED))
+        return -errno_of(GetLastError());
+    return 0;
+}
+
+int tld_file_create(tld_file_handle *out, const char *path)
+{
+    int err = 0;
+    wchar_t *wpath = wide_path(path, &err);
+    if (wpath == NULL)
+        return err;
+    owner_only_sd sd;
+    err = build_owner_only_sd(&sd);
+    if (err != 0) {
+        free(wpath);
+        return err;
+    }
+    SECURITY_ATTRIBUTES sa = {.nLength = sizeof sa, .lpSecurityDescriptor = &sd.sd, .bInheritHandle = FALSE};
+    HANDLE h = CreateFileW(wpath, GENERIC_WRITE, FILE_SHARE_READ, &sa, OPEN_ALWAYS,
+                           FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+    DWORD create_err = GetLastError();
+    free(wpath);
+    if (h == INVALID_HANDLE_VALUE)
+        return -errno_of(create_err);
+    BY_HANDLE_FILE_INFORMATION info;
+    if (!GetFileInformationByHandle(h, &info)) {
+        err = -errno_of(GetLastError());
+    } else if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) {
+        err = -ELOOP;
+    } else {
+        FILE_END_OF_FILE_INFO eof = {.EndOfFile.QuadPart = 0};
+        if (!SetFileInformationByHandle(h, FileEndOfFileInfo, &eof, sizeof eof))
+            err = -errno_of(GetLastError());
+    }
+    if (err != 0) {
+        CloseHandle(h);
+        return err;
+    }
+    *out = (tld_file_handle)h;
+    return 0;
+}
+
+int tld_file_write_at(tld_file_handle f, const void *buf, size_t len, uint64_t off)
+{
+    const unsigned char *p = buf;
+    while (len > 0) {
+        DWORD chunk = len > 0x40000000u ? 0x40000000u : (DWORD)len;
+        OVERLAPPED at = {0};
+        at.Offset = (DWORD)off;
+        at.OffsetHigh = (DWORD)(off >> 32);
+        DWORD written = 0;
+        if (!WriteFile((HANDLE)f, p, chunk, &written, &at))
+            return -errno_of(GetLastError());
+        if (written == 0)
+            return -EIO;
+        p += written;
+        len -= written;
+        off += written;
+    }
+    return 0;
+}
+
+int tld_file_close(tld_file_handle f)
+{
+    return CloseHandle((HANDLE)f) ? 0 : -errno_of(GetLastError());
+}
+
+static int identity_of_handle(HANDLE h, uint64_t *device, uint64_t *file)
+{
+    BY_HANDLE_FILE_INFORMATION info;
+    if (!GetFileInformationByHandle(h, &info))
+        return -errno_of(GetLastError());
+    *device = info.dwVolumeSerialNumber;
+    *file = ((uint64_t)info.nFileIndexHigh << 32) | info.nFileIndexLow;
+    return 0;
+}
+
+int tld_file_identity(tld_file_handle f, uint64_t *device, uint64_t *file)
+{
+    return identity_of_handle((HANDLE)f, device, file);
+}
+
+int tld_file_identity_of_path(const char *path, uint64_t *device, uint64_t *file)
+{
+    int err = 0;
+    wchar_t *wpath = wide_path(path, &err);
+    if (wpath == NULL)
+        return err;
+    /* No access rights needed to read the identity; share everything so a
+     * file being written stays writable. */
+    HANDLE h = CreateFileW(wpath, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                           FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    DWORD open_err = GetLastError();
+    free(wpath);
+    if (h == INVALID_HANDLE_VALUE)
+        return -errno_of(open_err);
+    err = identity_of_handle(h, device, file);
+    CloseHandle(h);
+    return err;
+}
