@@ -13,6 +13,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 1 where processes fork (the tests of fork handlers build only there). */
+/* 1 where a process may be limited to a file size (RLIMIT_FSIZE), which
+ * is how the writer's disk-full handling is tested. */
+#if defined(_WIN32)
+#define TEST_HAVE_FORK 0
+#define TEST_HAVE_RLIMIT_FSIZE 0
+#else
+#define TEST_HAVE_FORK 1
+#define TEST_HAVE_RLIMIT_FSIZE 1
+#endif
+
 void test_sleep_ms(unsigned ms);
 
 /* The OS's ids of the calling thread and process. */
