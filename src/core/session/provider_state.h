@@ -24,6 +24,11 @@ struct tld_sink;
 void tld_provider_set_enable_state(tld_provider *p, const struct tld_sink *sink, unsigned level_plus1,
                                    uint64_t any, uint64_t all);
 
+/* The registry lock: held while providers open and close, sinks register,
+ * and enable states are recomputed (and across fork(), session.c). */
+void tld_registry_lock(void);
+void tld_registry_unlock(void);
+
 /* Calls fn(p, ctx) for every open provider, under the registry lock. */
 void tld_provider_for_each(void (*fn)(tld_provider *p, void *ctx), void *ctx);
 

@@ -144,7 +144,7 @@ static void note_refusal(int rc)
     const char *why = "";
 #endif
     if (why == NULL || why[0] == '\0')
-        why = strerror(-rc);
+        why = tld_strerror(rc);
     snprintf(thunks_error, sizeof thunks_error, "%s", why);
 }
 
