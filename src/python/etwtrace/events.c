@@ -18,6 +18,7 @@
  * event runs no Python code.
  */
 #include "etwtrace.h"
+#include "utf16.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -84,29 +85,16 @@ static void add_text(const char *name, size_t name_len, PyObject *value)
         return;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(value);
-    int kind = PyUnicode_KIND(value);
-    const void *data = PyUnicode_DATA(value);
     size_t cap = (size_t)n * 2 < MAX_UNITS ? (size_t)n * 2 : MAX_UNITS;
     uint16_t *buf = cap <= sizeof small / sizeof small[0] ? small : malloc(cap * sizeof *buf);
     if (buf == NULL) {
         tld_builder_add_zstr16(&eb, name, name_len, question, 1, 0, 0);
         return;
     }
-    size_t units = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c >= 0x10000) {
-            if (units + 2 > cap)
-                break;
-            c -= 0x10000;
-            buf[units++] = (uint16_t)(0xD800 | (c >> 10));
-            buf[units++] = (uint16_t)(0xDC00 | (c & 0x3FF));
-        } else {
-            if (units + 1 > cap)
-                break;
-            buf[units++] = (uint16_t)c;
-        }
-    }
+    /* UTF-16LE bytes are the units in host order on the little-endian
+     * machines ETW runs on. */
+    size_t units = tld_utf16le_from_chars(PyUnicode_DATA(value), (size_t)n, (unsigned)PyUnicode_KIND(value),
+                                          (uint8_t *)buf, cap);
     if (units == 0)
         buf[0] = 0;
     tld_builder_add_zstr16(&eb, name, name_len, buf, units, 0, 0);
