@@ -14,7 +14,7 @@
 
 #include "pycompat.h"
 #include "tracelogging/tld.h"
-#include "enable_state.h"
+#include "tracelogging/tld_enable_state.h"
 
 #define TLD_CAPI_NAME "traceloggingdynamic._tld._C_API"
 #define TLD_CAPI_VERSION 3

@@ -7,7 +7,7 @@
  */
 #include "binding.h"
 #include "tld_capi.h"
-#include "provider_state.h"
+#include "tracelogging/tld_enable_state.h"
 
 int tldpy_eventbuilder_prepare(void);
 
