@@ -57,6 +57,11 @@
 extern "C" {
 #endif
 
+/* Defaults of a zero field in tld_session_config. */
+#define TLD_SESSION_DEFAULT_BUFFER_SIZE 65536
+#define TLD_SESSION_DEFAULT_FLUSH_MS 1000u
+#define TLD_SESSION_DEFAULT_MEMORY (2u * 1024u * 1024u) /* buffers held in memory: 4..64 of them */
+
 /* One provider a session enables. */
 typedef struct tld_session_provider {
     /* Either an id (matched against tld_provider_id()) ... */
@@ -81,14 +86,14 @@ typedef struct tld_session_config {
                                     with mode 0600 or truncated; a symbolic
                                     link there is refused (O_NOFOLLOW) */
     const char *logger_name;     /* recorded in the file header; NULL: "tld-session" */
-    uint32_t buffer_size;        /* bytes per buffer; 0 = 64 KiB; else a multiple
+    uint32_t buffer_size;        /* bytes per buffer; 0 = the default; else a multiple
                                     of 1024 from 4 KiB to 16 MiB. An event larger
                                     than a buffer (or than 65535 bytes with its
                                     headers) is dropped and counted as lost. */
     uint32_t buffer_count;       /* buffers held in memory; 0 = default
-                                    (2 MiB worth, 4..64). Writers wait when all
+                                    (TLD_SESSION_DEFAULT_MEMORY worth). Writers wait when all
                                     of them are waiting for the disk. */
-    uint32_t flush_interval_ms;  /* 0 = 1000: at least this often, events
+    uint32_t flush_interval_ms;  /* 0 = the default: at least this often, events
                                     reach the file (and survive a crash) */
     const tld_session_provider *providers;
     size_t provider_count;       /* may be 0: a session that records nothing */

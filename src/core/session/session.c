@@ -61,9 +61,6 @@
 #include <string.h>
 
 #define MAX_SESSIONS 64               /* as ETW allows per machine */
-#define DEFAULT_BUFFER_SIZE (64u * 1024u)
-#define DEFAULT_FLUSH_MS 1000u
-#define DEFAULT_MEMORY (2u * 1024u * 1024u)
 
 /* ---- sessions --------------------------------------------------------------- */
 
@@ -456,7 +453,7 @@ static int copy_filters(struct tld_session *s, const tld_session_config *cfg)
 
 static uint32_t default_buffer_count(uint32_t buffer_size)
 {
-    uint32_t n = DEFAULT_MEMORY / buffer_size;
+    uint32_t n = TLD_SESSION_DEFAULT_MEMORY / buffer_size;
     return n < 4 ? 4 : n > 64 ? 64 : n;
 }
 
@@ -509,8 +506,8 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     etl_writer_config wc = {
         .path = cfg->path,
         .logger_name = cfg->logger_name,
-        .buffer_size = cfg->buffer_size ? cfg->buffer_size : DEFAULT_BUFFER_SIZE,
-        .flush_interval_ms = cfg->flush_interval_ms ? cfg->flush_interval_ms : DEFAULT_FLUSH_MS,
+        .buffer_size = cfg->buffer_size ? cfg->buffer_size : TLD_SESSION_DEFAULT_BUFFER_SIZE,
+        .flush_interval_ms = cfg->flush_interval_ms ? cfg->flush_interval_ms : TLD_SESSION_DEFAULT_FLUSH_MS,
         .logger_id = (uint16_t)(1 + atomic_fetch_add(&next_logger_id, 1) % 63),
     };
     wc.buffer_count = cfg->buffer_count ? cfg->buffer_count : default_buffer_count(wc.buffer_size);

@@ -42,6 +42,9 @@ struct etw_shadow;
 
 /* ---- events (events.c) ------------------------------------------ */
 
+/* The "Python" provider's fixed id (not derived from its name). */
+#define ETW_PROVIDER_ID_TEXT "99a10640-320d-4b37-9e26-c311d86da7ab"
+
 enum {
     ETW_KW_THREAD = 0x0100,
     ETW_KW_STACK = 0x0200,

@@ -29,7 +29,7 @@ const tld_capi *etw_capi;
 static tld_event_builder eb;
 static int prepare_fast(void);
 
-/* 99a10640-320d-4b37-9e26-c311d86da7ab in wire (bytes_le) order. */
+/* ETW_PROVIDER_ID_TEXT (etwtrace.h) in wire (bytes_le) order. */
 static const tld_guid python_provider_id = {{
     0x40, 0x06, 0xa1, 0x99, 0x0d, 0x32, 0x37, 0x4b, 0x9e, 0x26, 0xc3, 0x11, 0xd8, 0x6d, 0xa7, 0xab,
 }};

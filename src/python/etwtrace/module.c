@@ -298,7 +298,7 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
         set_item(d, "code_extra_index", PyLong_FromSsize_t(etw_extra_index)) < 0 ||
         set_item(d, "code_extra_inline", PyBool_FromLong(etw_extra_inline_ok)) < 0 ||
         set_item(d, "provider", PyUnicode_FromString("Python")) < 0 ||
-        set_item(d, "provider_id", PyUnicode_FromString("99a10640-320d-4b37-9e26-c311d86da7ab")) < 0 ||
+        set_item(d, "provider_id", PyUnicode_FromString(ETW_PROVIDER_ID_TEXT)) < 0 ||
         set_item(d, "active", mode ? PyUnicode_FromString(mode) : pyc_new_ref(Py_None)) < 0) {
         Py_DECREF(d);
         return NULL;
@@ -353,7 +353,8 @@ PyMODINIT_FUNC PyInit__etwtrace(void)
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL)
         return NULL;
-    if (etw_registry_init(m) < 0 || PyModule_AddStringConstant(m, "__version__", ETW_VERSION) < 0) {
+    if (etw_registry_init(m) < 0 || PyModule_AddStringConstant(m, "__version__", ETW_VERSION) < 0 ||
+        PyModule_AddStringConstant(m, "PROVIDER_ID", ETW_PROVIDER_ID_TEXT) < 0) {
         Py_DECREF(m);
         return NULL;
     }

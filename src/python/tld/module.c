@@ -8,6 +8,7 @@
 #include "binding.h"
 #include "tld_capi.h"
 #include "tracelogging/tld_enable_state.h"
+#include "tracelogging/tld_session.h"
 
 int tldpy_eventbuilder_prepare(void);
 
@@ -123,7 +124,8 @@ PyMODINIT_FUNC PyInit__tld(void)
         PyModule_AddObject(m, "Session", pyc_new_ref((PyObject *)&Session_Type)) < 0 ||
         register_atexit(m) < 0 ||
         PyModule_AddObject(m, "_C_API", PyCapsule_New((void *)&capi, TLD_CAPI_NAME, NULL)) < 0 ||
-        PyModule_AddIntConstant(m, "POINTER_SIZE", (long)sizeof(void *)) < 0) {
+        PyModule_AddIntConstant(m, "POINTER_SIZE", (long)sizeof(void *)) < 0 ||
+        PyModule_AddIntConstant(m, "DEFAULT_BUFFER_SIZE", TLD_SESSION_DEFAULT_BUFFER_SIZE) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -139,7 +139,7 @@ static int warn_lost(SessionObject *self, const tld_session_stats *st)
                             "trace session %R lost %llu event%s: too large for one buffer "
                             "(%u bytes; at most 64 KiB per event); raise buffer_size or write smaller events",
                             self->path, (unsigned long long)st->events_lost, st->events_lost == 1 ? "" : "s",
-                            (unsigned)(self->buffer_size ? self->buffer_size : 65536));
+                            (unsigned)(self->buffer_size ? self->buffer_size : TLD_SESSION_DEFAULT_BUFFER_SIZE));
 }
 
 /* Stops the session if it runs (stats in self->last). Returns 1 if it was
@@ -248,7 +248,7 @@ static int Session_init(PyObject *op, PyObject *args, PyObject *kwds)
     self->stacks = 0;
     if (stacks != NULL && parse_u64(stacks, &self->stacks, "stacks (a keyword mask)") < 0)
         return -1;
-    uint64_t bs = 65536;
+    uint64_t bs = TLD_SESSION_DEFAULT_BUFFER_SIZE;
     if (buffer_size != NULL && parse_u64(buffer_size, &bs, "buffer_size") < 0)
         return -1;
     if (bs > UINT32_MAX) {
@@ -617,7 +617,8 @@ PyTypeObject Session_Type = {
     .tp_name = "traceloggingdynamic.Session",
     .tp_basicsize = sizeof(SessionObject),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "Session(path, providers, *, stacks=0, buffer_size=65536, flush_interval=1.0, logger_name=None)\n"
+    .tp_doc = "Session(path, providers, *, stacks=0, buffer_size=" TLDPY_STR(TLD_SESSION_DEFAULT_BUFFER_SIZE)
+              ", flush_interval=1.0, logger_name=None)\n"
               "--\n\n"
               "An in-process trace session: records the events of the given providers into the .etl\n"
               "file `path` (created or truncated) on any platform, without administrator rights.\n\n"
