@@ -338,27 +338,37 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static int exec_module(PyObject *m)
+{
+    if (pyc_require_main_interpreter("etwtrace._etwtrace") < 0 || etw_events_init() < 0)
+        return -1;
+    if (etw_registry_init(m) < 0 || PyModule_AddStringConstant(m, "__version__", ETW_VERSION) < 0 ||
+        PyModule_AddStringConstant(m, "PROVIDER_ID", ETW_PROVIDER_ID_TEXT) < 0)
+        return -1;
+    if (env_false("ETWTRACE_PERF_MAP"))
+        etw_perfmap_enabled = 0;
+    return 0;
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, (void *)exec_module},
+    PYC_SLOT_MAIN_INTERPRETER_ONLY
+    {0, NULL},
+};
+
+/* The state is process-wide (the eval hook, the code-object registry, the
+ * provider), so the module object holds none (pycompat.h: main interpreter
+ * only). */
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "etwtrace._etwtrace",
     .m_doc = "C core of etwtrace: stack-sampling and instrumented tracing, marks.",
-    .m_size = -1,
+    .m_size = 0,
     .m_methods = methods,
+    .m_slots = module_slots,
 };
 
 PyMODINIT_FUNC PyInit__etwtrace(void)
 {
-    if (etw_events_init() < 0)
-        return NULL;
-    PyObject *m = PyModule_Create(&module_def);
-    if (m == NULL)
-        return NULL;
-    if (etw_registry_init(m) < 0 || PyModule_AddStringConstant(m, "__version__", ETW_VERSION) < 0 ||
-        PyModule_AddStringConstant(m, "PROVIDER_ID", ETW_PROVIDER_ID_TEXT) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
-    if (env_false("ETWTRACE_PERF_MAP"))
-        etw_perfmap_enabled = 0;
-    return m;
+    return PyModuleDef_Init(&module_def);
 }
