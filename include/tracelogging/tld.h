@@ -100,6 +100,23 @@ enum tld_out_type {
 
 /* ---- event descriptor ---------------------------------------------------- */
 
+/* Levels (EVENT_DESCRIPTOR.Level): lower is more severe; 0 means "always". */
+enum tld_level {
+    TLD_LEVEL_ALWAYS = 0,
+    TLD_LEVEL_CRITICAL = 1,
+    TLD_LEVEL_ERROR = 2,
+    TLD_LEVEL_WARNING = 3,
+    TLD_LEVEL_INFO = 4,
+    TLD_LEVEL_VERBOSE = 5,
+};
+
+/* Opcodes (EVENT_DESCRIPTOR.Opcode) with a meaning to every ETW reader. */
+enum tld_opcode {
+    TLD_OPCODE_INFO = 0,
+    TLD_OPCODE_START = 1,  /* opens an activity or a range */
+    TLD_OPCODE_STOP = 2,   /* closes it */
+};
+
 /* The 16-byte ETW EVENT_DESCRIPTOR, in host form. */
 typedef struct tld_event_descriptor {
     uint16_t id;

@@ -42,6 +42,9 @@ struct etw_shadow;
 
 /* ---- events (events.c) ------------------------------------------ */
 
+/* write_mark()'s opcode for a PythonStackSample instead of a PythonMark. */
+#define ETW_MARK_STACK 3
+
 /* The "Python" provider's fixed id (not derived from its name). */
 #define ETW_PROVIDER_ID_TEXT "99a10640-320d-4b37-9e26-c311d86da7ab"
 

@@ -104,9 +104,9 @@ static void add_text(const char *name, size_t name_len, PyObject *value)
 
 void etw_write_thread(int opcode, int32_t os_thread_id)
 {
-    if (!etw_event_on(4, ETW_KW_THREAD))
+    if (!etw_event_on(TLD_LEVEL_INFO, ETW_KW_THREAD))
         return;
-    begin(NAME("PythonThread"), 4, ETW_KW_THREAD, (uint8_t)opcode);
+    begin(NAME("PythonThread"), TLD_LEVEL_INFO, ETW_KW_THREAD, (uint8_t)opcode);
     tld_builder_add_int32(&eb, NAME("ThreadID"), os_thread_id, 0, 0);
     finish();
 }
@@ -114,9 +114,9 @@ void etw_write_thread(int opcode, int32_t os_thread_id)
 void etw_write_function(uint64_t id, uintptr_t begin_addr, uintptr_t end_addr, int32_t line, PyObject *source_file,
                         PyObject *name, int is_python_code)
 {
-    if (!etw_event_on(5, ETW_KW_FUNCTION))
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION))
         return;
-    begin(NAME("PythonFunction"), 5, ETW_KW_FUNCTION, 0);
+    begin(NAME("PythonFunction"), TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION, TLD_OPCODE_INFO);
     tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
     tld_builder_add_pointer(&eb, NAME("BeginAddress"), (const void *)begin_addr, 0, 0);
     tld_builder_add_pointer(&eb, NAME("EndAddress"), (const void *)end_addr, 0, 0);
@@ -139,9 +139,9 @@ int etw_write_mark(int opcode, PyObject *text)
 {
     if (check_text(text) < 0)
         return -1;
-    if (!etw_event_on(5, ETW_KW_MARK))
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_MARK))
         return 0;
-    begin(NAME("PythonMark"), 5, ETW_KW_MARK, (uint8_t)opcode);
+    begin(NAME("PythonMark"), TLD_LEVEL_VERBOSE, ETW_KW_MARK, (uint8_t)opcode);
     add_text(NAME("Mark"), text);
     finish();
     return 0;
@@ -151,9 +151,9 @@ int etw_write_stack_sample(PyObject *text)
 {
     if (check_text(text) < 0)
         return -1;
-    if (!etw_event_on(5, ETW_KW_STACK))
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_STACK))
         return 0;
-    begin(NAME("PythonStackSample"), 5, ETW_KW_STACK, 0);
+    begin(NAME("PythonStackSample"), TLD_LEVEL_VERBOSE, ETW_KW_STACK, TLD_OPCODE_INFO);
     add_text(NAME("Mark"), text);
     finish();
     return 0;
@@ -211,7 +211,7 @@ void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line)
         etw_capi->prepared_event_write(push_event, data, sizeof data);
         return;
     }
-    begin(NAME("PythonFunctionPush"), 5, ETW_KW_PUSH, 0);
+    begin(NAME("PythonFunctionPush"), TLD_LEVEL_VERBOSE, ETW_KW_PUSH, TLD_OPCODE_INFO);
     tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
     tld_builder_add_pointer(&eb, NAME("Caller"), (const void *)(uintptr_t)caller, 0, 0);
     tld_builder_add_uint64(&eb, NAME("CallerLine"), caller_line, 0, 0);
@@ -226,7 +226,7 @@ void etw_write_pop(uint64_t id)
         etw_capi->prepared_event_write(pop_event, data, sizeof data);
         return;
     }
-    begin(NAME("PythonFunctionPop"), 5, ETW_KW_POP, 0);
+    begin(NAME("PythonFunctionPop"), TLD_LEVEL_VERBOSE, ETW_KW_POP, TLD_OPCODE_INFO);
     tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
     finish();
 }

@@ -95,7 +95,7 @@ static PyObject *mod_enable(PyObject *module, PyObject *args, PyObject *kwargs)
         etw_gen = 1;
     etw_enabling_thread = (int32_t)PyThread_get_thread_native_id();
     etw_with_threads = with_threads;
-    etw_write_thread(1, etw_enabling_thread);
+    etw_write_thread(TLD_OPCODE_START, etw_enabling_thread);
     int rc;
     if (mode == ETW_MODE_STACK) {
         rc = etw_stack_enable(with_threads);
@@ -105,7 +105,7 @@ static PyObject *mod_enable(PyObject *module, PyObject *args, PyObject *kwargs)
         Py_XDECREF(hook);
     }
     if (rc < 0) {
-        etw_write_thread(2, etw_enabling_thread);
+        etw_write_thread(TLD_OPCODE_STOP, etw_enabling_thread);
         return NULL;
     }
     etw_active_mode = mode;
@@ -135,7 +135,7 @@ static PyObject *mod_disable(PyObject *module, PyObject *args, PyObject *kwargs)
         etw_stack_disable();
     else
         etw_instrument_disable();
-    etw_write_thread(2, etw_enabling_thread);
+    etw_write_thread(TLD_OPCODE_STOP, etw_enabling_thread);
     etw_active_mode = ETW_MODE_NONE;
     active_token = 0;
     Py_RETURN_NONE;
@@ -155,13 +155,13 @@ static PyObject *mod_write_mark(PyObject *module, PyObject *args)
 {
     (void)module;
     PyObject *text;
-    int opcode = 0;
+    int opcode = TLD_OPCODE_INFO;
     if (!PyArg_ParseTuple(args, "O|i:write_mark", &text, &opcode))
         return NULL;
     int rc;
-    if (opcode == 3)
+    if (opcode == ETW_MARK_STACK)
         rc = etw_write_stack_sample(text);
-    else if (opcode >= 0 && opcode <= 2)
+    else if (opcode == TLD_OPCODE_INFO || opcode == TLD_OPCODE_START || opcode == TLD_OPCODE_STOP)
         rc = etw_write_mark(opcode, text);
     else
         return PyErr_Format(PyExc_ValueError, "mark opcode must be 0 (mark), 1 (start), 2 (stop) or 3 (stack), not %d",
