@@ -33,9 +33,11 @@
  *    threads writing nonstop; it waits at most for events already in
  *    flight.
  *
- * 3. Within a session, the .etl writer has its own mutex (etl_writer.c),
- *    held only while one event is copied into the current buffer, which
- *    keeps each thread's events in order and loses none.
+ * 3. Within a session, the .etl writer gives each writing thread a buffer
+ *    of its own (a lane) and appends without a lock; threads beyond the
+ *    lanes share one buffer under the writer's lock
+ *    (etl_writer_internal.h). Each thread's events stay in order and none
+ *    is lost.
  *
  * Lock order: sessions_lock, then the registry lock (taken inside
  * tld_provider_for_each()). provider_opened() runs under the registry lock

@@ -1,5 +1,5 @@
 /*
- * events.c — the events of provider "Python" (spec/etwtrace.md §1),
+ * events.c — the events of provider "Python" (docs/events.md),
  * encoded by our TraceLogging builder exactly as TraceLoggingWrite would:
  *
  *   PythonThread       level 4, keyword 0x0100, opcode 1/2, ThreadID INT32
