@@ -99,7 +99,7 @@ static int register_atexit(PyObject *module)
 /* Providers and sessions for the other extensions of this distribution
  * (see tld_capi.h). */
 static const tld_capi capi = {
-    TLD_CAPI_VERSION, tld_provider_open, tld_provider_close, tld_provider_is_enabled, tld_provider_write,
+    TLD_CAPI_VERSION, tld_provider_open, tld_provider_close, tld_provider_write,
     tld_prepared_event_create, tld_prepared_event_write, tld_prepared_event_destroy, tld_provider_enable_state,
 };
 
