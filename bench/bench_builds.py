@@ -8,10 +8,10 @@ the other, alternating (A B A B ...), and is timed inside the subprocess
 median of each and the median of the pair-by-pair ratios B/A.
 
 Workloads:
-  tld-write         reset + 3 add_* + write into a live session, 200,000 events
+  tld-write         reset + 3 add_* + write into a live session, 1,000,000 events
   tld-disabled      the same with nobody listening
-  instrumented      etwtrace.InstrumentedTracer with a live session, fib(22)
-  stack             etwtrace.StackSamplingTracer, fib(24)
+  instrumented      etwtrace.InstrumentedTracer with a live session, fib(25)
+  stack             etwtrace.StackSamplingTracer, fib(27)
 
 Usage: python bench/bench_builds.py --a OLD/.venv/bin/python --b NEW/.venv/bin/python [--rounds N]
 """
@@ -44,18 +44,18 @@ WORKLOAD = textwrap.dedent('''
 
     if which == 'tld-write':
         with tld.Session(path, ['Bench.Builds:5']):
-            t = time.process_time(); tld_events(200_000); t = time.process_time() - t
+            t = time.process_time(); tld_events(1_000_000); t = time.process_time() - t
     elif which == 'tld-disabled':
-        t = time.process_time(); tld_events(200_000); t = time.process_time() - t
+        t = time.process_time(); tld_events(1_000_000); t = time.process_time() - t
     elif which == 'instrumented':
         import etwtrace
         with tld.Session(path, ['99a10640-320d-4b37-9e26-c311d86da7ab:5']):
             with etwtrace.InstrumentedTracer():
-                t = time.process_time(); fib(22); t = time.process_time() - t
+                t = time.process_time(); fib(25); t = time.process_time() - t
     elif which == 'stack':
         import etwtrace
         with etwtrace.StackSamplingTracer():
-            t = time.process_time(); fib(24); t = time.process_time() - t
+            t = time.process_time(); fib(27); t = time.process_time() - t
     if os.path.exists(path):
         os.remove(path)
     os.rmdir(d)
