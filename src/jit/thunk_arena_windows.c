@@ -62,7 +62,7 @@ struct arena {
 };
 
 static tld_mutex arena_mutex = TLD_MUTEX_INIT;
-static tld_once arena_once = TLD_ONCE_INIT;
+static tld_once_flag arena_once = TLD_ONCE_INIT;
 static struct arena *newest;       /* all arenas, newest first */
 static struct arena *current;      /* where new thunks go; NULL: map one */
 static size_t arena_size = DEFAULT_ARENA_SIZE;
@@ -229,7 +229,7 @@ int thunk_arena_create(uintptr_t owner_key, struct thunk *out)
     const struct thunk_template *t = thunk_template_get();
     int rc = 0;
 
-    tld_once_run(&arena_once, init_once);
+    tld_once(&arena_once, init_once);
     tld_mutex_lock(&arena_mutex);
     if (refused_errno != 0) {
         rc = -refused_errno;

@@ -1,42 +1,41 @@
 /*
- * file.h — the trace files sessions write: created for the owner only,
- * never through a symbolic link, written at explicit offsets by several
- * threads, and identified (device, file number) so a second session cannot
- * truncate the file of a running one.
+ * file.h — the files the core writes (trace files), behind one interface:
+ * file_posix.c and file_windows.c. Paths are UTF-8.
  *
- * Implementations: file_posix.c (open O_NOFOLLOW 0600, pwrite, fstat),
- * file_windows.c (CreateFileW of the UTF-8 path turned into UTF-16, a
- * security descriptor that grants the owner alone, reparse points refused,
- * WriteFile with an offset, the volume serial number and file index).
+ * Trace files are opened so that nothing planted at the path beforehand can
+ * block, redirect, truncate or expose the trace: a symbolic link is refused
+ * (O_NOFOLLOW), so are FIFOs, devices and directories (opened without
+ * blocking, then checked), and so is a file owned by another user; the file
+ * is truncated only after those checks and gets mode 0600.
  *
- * Errors are negative errno values (-ENOENT, -EACCES, -ENOSPC, -ELOOP for a
- * path that is a symbolic link ...); Windows' error codes are mapped to
- * the nearest errno, so strerror() describes them.
+ * Functions return 0 or a negative code (-errno); `why`, when given, gets
+ * a sentence naming the path and what was wrong.
  */
-#ifndef TLD_FILE_H
-#define TLD_FILE_H
+#ifndef TLD_PLATFORM_FILE_H
+#define TLD_PLATFORM_FILE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* A file descriptor (POSIX) or a HANDLE (Windows). */
-typedef intptr_t tld_file_handle;
-#define TLD_FILE_NONE ((tld_file_handle)-1)
+typedef intptr_t tld_file;
+#define TLD_FILE_NONE ((tld_file)-1)
 
-/* Creates `path` (UTF-8) or truncates it if it exists, for writing, with
- * access for the owner only when it is created. Refuses a final path
- * component that is a symbolic link (or reparse point). */
-int tld_file_create(tld_file_handle *out, const char *path);
+/* Creates `path`, or truncates it when it is a regular file of ours, for
+ * writing; readable and writable by the owner only. */
+int tld_file_create_private(tld_file *out, const char *path, char *why, size_t why_size);
 
-/* Writes all `len` bytes at offset `off`. Thread-safe for disjoint ranges. */
-int tld_file_write_at(tld_file_handle f, const void *buf, size_t len, uint64_t off);
+/* Writes all `len` bytes at `offset` (retrying short writes). */
+int tld_file_write_at(tld_file f, const void *buf, size_t len, uint64_t offset);
 
-/* Closes the file; reports a write error the system deferred until now. */
-int tld_file_close(tld_file_handle f);
+/* Closes the file; the first error met while closing is returned. */
+int tld_file_close(tld_file f);
 
-/* Two numbers that together name the file (not the path): device and
- * inode, or volume serial number and file index. */
-int tld_file_identity(tld_file_handle f, uint64_t *device, uint64_t *file);
-int tld_file_identity_of_path(const char *path, uint64_t *device, uint64_t *file);
+/* Closes the file without flushing anything on its behalf: for a forked
+ * child dropping what it inherited (the parent still writes the file). */
+void tld_file_abandon(tld_file f);
+
+/* Identity of an open file or of a path, to tell whether two name one file. */
+int tld_file_identity(tld_file f, uint64_t *dev, uint64_t *ino);
+int tld_path_identity(const char *path, uint64_t *dev, uint64_t *ino);
 
 #endif

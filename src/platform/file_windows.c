@@ -2,23 +2,29 @@
  * file_windows.c — file.h on Windows.
  *
  * Paths arrive in UTF-8 (what the Python binding and the C API use) and
- * become UTF-16 for CreateFileW. A new file gets a protected DACL with one
+ * become UTF-16 for CreateFileW. The file gets a protected DACL with one
  * entry, full access for the user the process runs as, like mode 0600 on
- * POSIX. The file is opened without following a final reparse point
+ * POSIX (a new file at creation, an existing one before it is truncated).
+ * The file is opened without following a final reparse point
  * (FILE_FLAG_OPEN_REPARSE_POINT); if what was opened is one (a symbolic
  * link or a junction), it is closed untouched and -ELOOP returned, like
- * O_NOFOLLOW. Only then is an existing file truncated. Other processes
- * may read the file while it is written, as on POSIX.
+ * O_NOFOLLOW. A directory or a device (NUL, a named pipe) is refused, so
+ * is an existing file owned by someone else; only then is the file
+ * truncated. Other processes may read the file while it is written, as on
+ * POSIX.
  */
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
+#include <aclapi.h>
 
 #include "file.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The errno nearest to a Windows error code. */
 static int errno_of(DWORD err)
@@ -113,44 +119,105 @@ static int build_owner_only_sd(owner_only_sd *o)
     return 0;
 }
 
-int tld_file_create(tld_file_handle *out, const char *path)
+static int explain(char *why, size_t why_size, int err, const char *fmt, const char *path)
 {
+    if (why != NULL && why_size > 0)
+        snprintf(why, why_size, fmt, path, strerror(err));
+    return -err;
+}
+
+/* 1 when the file's owner is the process's user or its default owner (an
+ * elevated administrator's files belong to the Administrators group), 0
+ * when someone else owns it, -errno when that cannot be read. */
+static int owned_by_us(HANDLE h)
+{
+    PSID owner = NULL;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    DWORD rc = GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL, NULL, &sd);
+    if (rc != ERROR_SUCCESS)
+        return -errno_of(rc);
+    int result = -EACCES;
+    HANDLE token;
+    if (OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
+        union {
+            TOKEN_USER user;
+            TOKEN_OWNER owner;
+            unsigned char bytes[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+        } info;
+        DWORD len;
+        result = 0;
+        if (GetTokenInformation(token, TokenUser, &info, sizeof info, &len) && EqualSid(owner, info.user.User.Sid))
+            result = 1;
+        else if (GetTokenInformation(token, TokenOwner, &info, sizeof info, &len) && EqualSid(owner, info.owner.Owner))
+            result = 1;
+        CloseHandle(token);
+    }
+    LocalFree(sd);
+    return result;
+}
+
+int tld_file_create_private(tld_file *out, const char *path, char *why, size_t why_size)
+{
+    *out = TLD_FILE_NONE;
     int err = 0;
     wchar_t *wpath = wide_path(path, &err);
     if (wpath == NULL)
-        return err;
+        return explain(why, why_size, -err, "cannot create trace file '%s': the path is not valid UTF-8 (%s)", path);
     owner_only_sd sd;
     err = build_owner_only_sd(&sd);
     if (err != 0) {
         free(wpath);
-        return err;
+        return explain(why, why_size, -err, "cannot create trace file '%s': no security descriptor (%s)", path);
     }
     SECURITY_ATTRIBUTES sa = {.nLength = sizeof sa, .lpSecurityDescriptor = &sd.sd, .bInheritHandle = FALSE};
-    HANDLE h = CreateFileW(wpath, GENERIC_WRITE, FILE_SHARE_READ, &sa, OPEN_ALWAYS,
+    /* Not truncated yet: whatever is there is checked first. */
+    HANDLE h = CreateFileW(wpath, GENERIC_WRITE | READ_CONTROL | WRITE_DAC, FILE_SHARE_READ, &sa, OPEN_ALWAYS,
                            FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
     DWORD create_err = GetLastError();
+    DWORD attrs = h == INVALID_HANDLE_VALUE ? GetFileAttributesW(wpath) : 0;
     free(wpath);
-    if (h == INVALID_HANDLE_VALUE)
-        return -errno_of(create_err);
+    if (h == INVALID_HANDLE_VALUE) {
+        if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY))
+            return explain(why, why_size, EINVAL, "cannot create trace file '%s': it exists and is not a regular "
+                                                  "file (%s)", path);
+        return explain(why, why_size, errno_of(create_err), "cannot create trace file '%s': %s", path);
+    }
+    int existed = create_err == ERROR_ALREADY_EXISTS;
     BY_HANDLE_FILE_INFORMATION info;
     if (!GetFileInformationByHandle(h, &info)) {
-        err = -errno_of(GetLastError());
+        err = explain(why, why_size, errno_of(GetLastError()), "cannot create trace file '%s': %s", path);
     } else if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) {
-        err = -ELOOP;
-    } else {
+        err = explain(why, why_size, ELOOP, "cannot create trace file '%s': it is a symbolic link or another "
+                                            "reparse point (%s); give the real path", path);
+    } else if ((info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) || GetFileType(h) != FILE_TYPE_DISK) {
+        err = explain(why, why_size, EINVAL, "cannot create trace file '%s': it exists and is not a regular "
+                                             "file (%s)", path);
+    } else if (existed) {
+        int ours = owned_by_us(h);
+        if (ours < 0)
+            err = explain(why, why_size, -ours, "cannot create trace file '%s': %s", path);
+        else if (ours == 0)
+            err = explain(why, why_size, EPERM, "cannot create trace file '%s': it exists and belongs to another "
+                                                "user (%s); remove it or choose another path", path);
+        else if (SetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+                                 NULL, NULL, &sd.dacl.acl, NULL) != ERROR_SUCCESS)
+            err = explain(why, why_size, EACCES, "cannot create trace file '%s': its access list cannot be set "
+                                                 "to the owner alone (%s)", path);
+    }
+    if (err == 0) {
         FILE_END_OF_FILE_INFO eof = {.EndOfFile.QuadPart = 0};
         if (!SetFileInformationByHandle(h, FileEndOfFileInfo, &eof, sizeof eof))
-            err = -errno_of(GetLastError());
+            err = explain(why, why_size, errno_of(GetLastError()), "cannot create trace file '%s': %s", path);
     }
     if (err != 0) {
         CloseHandle(h);
         return err;
     }
-    *out = (tld_file_handle)h;
+    *out = (tld_file)h;
     return 0;
 }
 
-int tld_file_write_at(tld_file_handle f, const void *buf, size_t len, uint64_t off)
+int tld_file_write_at(tld_file f, const void *buf, size_t len, uint64_t off)
 {
     const unsigned char *p = buf;
     while (len > 0) {
@@ -170,9 +237,14 @@ int tld_file_write_at(tld_file_handle f, const void *buf, size_t len, uint64_t o
     return 0;
 }
 
-int tld_file_close(tld_file_handle f)
+int tld_file_close(tld_file f)
 {
     return CloseHandle((HANDLE)f) ? 0 : -errno_of(GetLastError());
+}
+
+void tld_file_abandon(tld_file f)
+{
+    CloseHandle((HANDLE)f); /* no fork on Windows: closing is all there is */
 }
 
 static int identity_of_handle(HANDLE h, uint64_t *device, uint64_t *file)
@@ -185,12 +257,12 @@ static int identity_of_handle(HANDLE h, uint64_t *device, uint64_t *file)
     return 0;
 }
 
-int tld_file_identity(tld_file_handle f, uint64_t *device, uint64_t *file)
+int tld_file_identity(tld_file f, uint64_t *device, uint64_t *file)
 {
     return identity_of_handle((HANDLE)f, device, file);
 }
 
-int tld_file_identity_of_path(const char *path, uint64_t *device, uint64_t *file)
+int tld_path_identity(const char *path, uint64_t *device, uint64_t *file)
 {
     int err = 0;
     wchar_t *wpath = wide_path(path, &err);

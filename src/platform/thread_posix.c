@@ -1,81 +1,67 @@
 /*
- * thread_posix.c — thread.h with pthreads (Linux, macOS, the BSDs).
+ * thread_posix.c — thread.h with pthreads. Condition variables wait on
+ * CLOCK_MONOTONIC so a change of the wall clock never stretches or cuts a
+ * flush interval.
  */
 #include "thread.h"
 
 #include <errno.h>
 #include <sched.h>
-#include <stdlib.h>
 #include <time.h>
 
 void tld_mutex_init(tld_mutex *m)
 {
-    pthread_mutex_init(&m->m, NULL);
+    pthread_mutex_init(m, NULL);
 }
 
 void tld_mutex_destroy(tld_mutex *m)
 {
-    pthread_mutex_destroy(&m->m);
+    pthread_mutex_destroy(m);
 }
 
 void tld_mutex_lock(tld_mutex *m)
 {
-    pthread_mutex_lock(&m->m);
+    pthread_mutex_lock(m);
 }
 
 void tld_mutex_unlock(tld_mutex *m)
 {
-    pthread_mutex_unlock(&m->m);
+    pthread_mutex_unlock(m);
 }
 
 void tld_cond_init(tld_cond *c)
 {
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-#if !defined(__APPLE__)
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-#endif
-    pthread_cond_init(&c->c, &ca);
-    pthread_condattr_destroy(&ca);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &attr);
+    pthread_condattr_destroy(&attr);
 }
 
 void tld_cond_destroy(tld_cond *c)
 {
-    pthread_cond_destroy(&c->c);
+    pthread_cond_destroy(c);
 }
 
 void tld_cond_wait(tld_cond *c, tld_mutex *m)
 {
-    pthread_cond_wait(&c->c, &m->m);
+    pthread_cond_wait(c, m);
 }
 
-void tld_cond_wait_ms(tld_cond *c, tld_mutex *m, uint32_t ms)
+void tld_cond_wait_until(tld_cond *c, tld_mutex *m, uint64_t deadline_ms)
 {
-    struct timespec ts;
-#if defined(__APPLE__)
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    pthread_cond_timedwait_relative_np(&c->c, &m->m, &ts);
-#else
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&c->c, &m->m, &ts);
-#endif
+    struct timespec ts = {.tv_sec = (time_t)(deadline_ms / 1000), .tv_nsec = (long)(deadline_ms % 1000) * 1000000L};
+    pthread_cond_timedwait(c, m, &ts);
 }
 
 void tld_cond_signal(tld_cond *c)
 {
-    pthread_cond_signal(&c->c);
+    pthread_cond_signal(c);
 }
 
 void tld_cond_broadcast(tld_cond *c)
 {
-    pthread_cond_broadcast(&c->c);
+    pthread_cond_broadcast(c);
 }
 
 uint64_t tld_monotonic_ms(void)
@@ -92,12 +78,12 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-int tld_thread_start(tld_thread *t, void (*fn)(void *arg), void *arg)
+int tld_thread_start(tld_thread *t, tld_thread_fn fn, void *arg)
 {
     t->fn = fn;
     t->arg = arg;
-    int rc = pthread_create(&t->handle, NULL, thread_main, t);
-    return rc == 0 ? 0 : -rc;
+    int e = pthread_create(&t->handle, NULL, thread_main, t);
+    return e ? -e : 0;
 }
 
 void tld_thread_join(tld_thread *t)
@@ -110,25 +96,25 @@ void tld_thread_yield(void)
     sched_yield();
 }
 
-void tld_once_run(tld_once *once, void (*fn)(void))
+void tld_once(tld_once_flag *flag, void (*init)(void))
 {
-    pthread_once(&once->o, fn);
+    pthread_once(flag, init);
 }
 
-int tld_thread_key_create(tld_thread_key *key, void (*on_exit)(void *value))
+int tld_thread_exit_hook_create(tld_thread_exit_hook *hook, void (*on_exit)(void *value))
 {
-    int rc = pthread_key_create(&key->key, on_exit);
-    return rc == 0 ? 0 : -rc;
+    int e = pthread_key_create(hook, on_exit);
+    return e ? -e : 0;
 }
 
-int tld_thread_key_set(tld_thread_key key, void *value)
+int tld_thread_exit_hook_set(tld_thread_exit_hook *hook, void *value)
 {
-    int rc = pthread_setspecific(key.key, value);
-    return rc == 0 ? 0 : -rc;
+    int e = pthread_setspecific(*hook, value);
+    return e ? -e : 0;
 }
 
-int tld_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+int tld_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
 {
-    int rc = pthread_atfork(prepare, parent, child);
-    return rc == 0 ? 0 : -rc;
+    int e = pthread_atfork(prepare, parent, child);
+    return e ? -e : 0;
 }

@@ -3,7 +3,7 @@
  * condition variables, CreateThread, InitOnceExecuteOnce, and fiber-local
  * storage for the per-thread exit hook (FlsAlloc's callback runs when a
  * thread ends, like a pthread key destructor). There is no fork(), so
- * tld_atfork() has nothing to do.
+ * tld_at_fork() has nothing to do.
  */
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
@@ -13,19 +13,20 @@
 #include "thread.h"
 
 #include <errno.h>
+#include <string.h>
 
 _Static_assert(sizeof(tld_mutex) == sizeof(SRWLOCK), "tld_mutex holds an SRWLOCK");
 _Static_assert(sizeof(tld_cond) == sizeof(CONDITION_VARIABLE), "tld_cond holds a CONDITION_VARIABLE");
-_Static_assert(sizeof(tld_once) == sizeof(INIT_ONCE), "tld_once holds an INIT_ONCE");
+_Static_assert(sizeof(tld_once_flag) == sizeof(INIT_ONCE), "tld_once_flag holds an INIT_ONCE");
 
 static SRWLOCK *srw(tld_mutex *m)
 {
-    return (SRWLOCK *)&m->opaque;
+    return (SRWLOCK *)&m->srwlock;
 }
 
 static CONDITION_VARIABLE *cv(tld_cond *c)
 {
-    return (CONDITION_VARIABLE *)&c->opaque;
+    return (CONDITION_VARIABLE *)&c->condition_variable;
 }
 
 void tld_mutex_init(tld_mutex *m)
@@ -63,10 +64,14 @@ void tld_cond_wait(tld_cond *c, tld_mutex *m)
     SleepConditionVariableSRW(cv(c), srw(m), INFINITE, 0);
 }
 
-void tld_cond_wait_ms(tld_cond *c, tld_mutex *m, uint32_t ms)
+void tld_cond_wait_until(tld_cond *c, tld_mutex *m, uint64_t deadline_ms)
 {
-    /* INFINITE is 0xFFFFFFFF: a wait that long is a bounded one minus 1 ms. */
-    SleepConditionVariableSRW(cv(c), srw(m), ms == INFINITE ? INFINITE - 1 : ms, 0);
+    uint64_t now = tld_monotonic_ms();
+    if (now >= deadline_ms)
+        return;
+    uint64_t ms = deadline_ms - now;
+    /* INFINITE is 0xFFFFFFFF: longer waits end early, and callers loop. */
+    SleepConditionVariableSRW(cv(c), srw(m), ms >= INFINITE ? INFINITE - 1 : (DWORD)ms, 0);
 }
 
 void tld_cond_signal(tld_cond *c)
@@ -91,7 +96,7 @@ static DWORD WINAPI thread_main(LPVOID arg)
     return 0;
 }
 
-int tld_thread_start(tld_thread *t, void (*fn)(void *arg), void *arg)
+int tld_thread_start(tld_thread *t, tld_thread_fn fn, void *arg)
 {
     t->fn = fn;
     t->arg = arg;
@@ -125,19 +130,19 @@ static BOOL CALLBACK run_once(PINIT_ONCE once, PVOID fn, PVOID *context)
     return TRUE;
 }
 
-void tld_once_run(tld_once *once, void (*fn)(void))
+void tld_once(tld_once_flag *flag, void (*init)(void))
 {
     PVOID param;
-    _Static_assert(sizeof param == sizeof fn, "function pointers fit in a PVOID on Windows");
-    memcpy(&param, &fn, sizeof param);
-    InitOnceExecuteOnce((PINIT_ONCE)&once->opaque, run_once, param, NULL);
+    _Static_assert(sizeof param == sizeof init, "function pointers fit in a PVOID on Windows");
+    memcpy(&param, &init, sizeof param);
+    InitOnceExecuteOnce((PINIT_ONCE)&flag->init_once, run_once, param, NULL);
 }
 
 /*
  * The exit hook: FlsAlloc takes a callback that receives the slot's value
  * when a thread (or fiber) ends. Windows' callback is WINAPI and ours is
- * not, so the key maps to a small table of our callbacks (the core creates
- * one key; the table leaves room for a few).
+ * not, so a hook is an index into a small table of our callbacks (the
+ * core creates one hook; the table leaves room for a few).
  */
 #define MAX_KEYS 4
 static void (*key_hooks[MAX_KEYS])(void *value);
@@ -155,7 +160,7 @@ static VOID WINAPI hook2(PVOID v) { call_hook(2, v); }
 static VOID WINAPI hook3(PVOID v) { call_hook(3, v); }
 static PFLS_CALLBACK_FUNCTION const fls_hooks[MAX_KEYS] = {hook0, hook1, hook2, hook3};
 
-int tld_thread_key_create(tld_thread_key *key, void (*on_exit)(void *value))
+int tld_thread_exit_hook_create(tld_thread_exit_hook *hook, void (*on_exit)(void *value))
 {
     LONG i = InterlockedIncrement(&key_count) - 1;
     if (i >= MAX_KEYS)
@@ -165,18 +170,18 @@ int tld_thread_key_create(tld_thread_key *key, void (*on_exit)(void *value))
     if (slot == FLS_OUT_OF_INDEXES)
         return -EAGAIN;
     key_slots[i] = slot;
-    key->index = (unsigned long)i;
+    *hook = (unsigned long)i;
     return 0;
 }
 
-int tld_thread_key_set(tld_thread_key key, void *value)
+int tld_thread_exit_hook_set(tld_thread_exit_hook *hook, void *value)
 {
-    if (key.index >= MAX_KEYS)
+    if (*hook >= MAX_KEYS)
         return -EINVAL;
-    return FlsSetValue(key_slots[key.index], value) ? 0 : -ENOMEM;
+    return FlsSetValue(key_slots[*hook], value) ? 0 : -ENOMEM;
 }
 
-int tld_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+int tld_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
 {
     (void)prepare;
     (void)parent;

@@ -317,7 +317,7 @@ static void test_empty_and_too_large(void)
     etl_writer_event e = event_of(&s);
     e.data = big;
     e.data_len = 4096; /* cannot fit in a 4 KiB buffer */
-    CHECK_EQ_INT(etl_writer_write(w, &e), EMSGSIZE);
+    CHECK_EQ_INT(etl_writer_write(w, &e), -EMSGSIZE);
     e = event_of(&s);
     CHECK_EQ_INT(etl_writer_write(w, &e), 0);
     /* The largest record that fits: exactly the buffer minus its header. */
@@ -345,7 +345,7 @@ static void test_empty_and_too_large(void)
     e = event_of(&s);
     e.data = big;
     e.data_len = 65536;
-    CHECK_EQ_INT(etl_writer_write(w, &e), EMSGSIZE);
+    CHECK_EQ_INT(etl_writer_write(w, &e), -EMSGSIZE);
     CHECK_EQ_INT(etl_writer_close(w, &st), 0);
     CHECK_EQ_INT(st.events_lost, 1);
 }
@@ -356,7 +356,7 @@ static void test_open_errors(void)
     etl_writer *w = (etl_writer *)1;
     tmp_path(path, sizeof path, "no/such/dir/x.etl");
     etl_writer_config c = config(path, 4096);
-    CHECK_EQ_INT(etl_writer_open(&w, &c, err, sizeof err), ENOENT);
+    CHECK_EQ_INT(etl_writer_open(&w, &c, err, sizeof err), -ENOENT);
     CHECK(w == NULL);
     CHECK(strstr(err, path) != NULL && strstr(err, "No such file") != NULL);
 
@@ -372,7 +372,7 @@ static void test_open_errors(void)
         printf("NOT CHECKED here: refusing a symbolic link (this system would not create one)\n");
     } else {
         c = config(path, 4096);
-        CHECK_EQ_INT(etl_writer_open(&w, &c, err, sizeof err), ELOOP);
+        CHECK_EQ_INT(etl_writer_open(&w, &c, err, sizeof err), -ELOOP);
         char kept[16] = "";
         fp = fopen(target, "rb");
         CHECK(fp != NULL && fread(kept, 1, sizeof kept - 1, fp) == 4 && strcmp(kept, "keep") == 0);
@@ -430,7 +430,7 @@ static void test_disk_full(const char *self)
     CHECK(fp != NULL && fscanf(fp, "%d %llu %llu %llu", &rc, &written, &lost, &buffers) == 4);
     if (fp)
         fclose(fp);
-    CHECK_EQ_INT(rc, EFBIG);
+    CHECK_EQ_INT(rc, -EFBIG);
     CHECK(lost > 0);
     CHECK_EQ_INT(written + lost, FSIZE_EVENTS);
     CHECK_EQ_INT(buffers, 3);

@@ -36,7 +36,7 @@
 #include <string.h>
 
 #if defined(_WIN32)
-#include "etw_windows.h"
+#include "etw_sink_windows.h"
 #endif
 
 #define NAME(s) s, (sizeof s - 1)

@@ -151,7 +151,7 @@ static void holder_main(void *arg)
 
 static void test_fork(void)
 {
-    tld_atfork(tld_read_guard_fork_prepare, tld_read_guard_fork_parent, tld_read_guard_fork_child);
+    tld_at_fork(tld_read_guard_fork_prepare, tld_read_guard_fork_parent, tld_read_guard_fork_child);
     tld_thread th;
     CHECK_EQ_INT(tld_thread_start(&th, holder_main, NULL), 0);
     while (!atomic_load(&holding))

@@ -16,11 +16,13 @@
  */
 #include "etw_sink.h"
 
-#include "enable_state.h"
-#include "portable.h"
+#include "tracelogging/tld_enable_state.h"
+
+#include "cpu.h"
 #include "provider_state.h"
 #include "sink.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -176,9 +178,26 @@ void tld_etw_describe_event(const uint8_t *traits, size_t traits_len, const uint
     describe(&d[2], data, data_len, TLD_ETW_DESCRIPTOR_DATA);
 }
 
-/* Returns EventWriteTransfer's Win32 status (0, or e.g. ERROR_MORE_DATA
- * when a session's buffers are too small for the event), which
- * tld_provider_write() passes on as upstream's Provider.write does. */
+/* The -errno for a Win32 status of EventWriteTransfer (the sink
+ * convention, sink.h): too large for a session's buffers or for ETW at all
+ * is -EMSGSIZE as it is for our own sessions; buffers full (the event is
+ * lost) -ENOMEM; the rest as near as errno gets. */
+static int errno_of_etw_status(uint32_t status)
+{
+    switch (status) {
+    case 0: return 0;
+    case 234: return -EMSGSIZE;   /* ERROR_MORE_DATA: bigger than a session's buffer */
+    case 534: return -EMSGSIZE;   /* ERROR_ARITHMETIC_OVERFLOW: bigger than 64 KiB */
+    case 8: return -ENOMEM;       /* ERROR_NOT_ENOUGH_MEMORY: a session's buffers are full */
+    case 14: return -ENOMEM;      /* ERROR_OUTOFMEMORY */
+    case 6: return -EBADF;        /* ERROR_INVALID_HANDLE */
+    case 87: return -EINVAL;      /* ERROR_INVALID_PARAMETER */
+    default: return -EIO;
+    }
+}
+
+/* EventWriteTransfer's status as -errno (0 when it was written, or when
+ * nobody listens). */
 static int etw_deliver(const tld_sink *sink, const tld_provider *p, const tld_event_view *ev)
 {
     etw_registration *reg = tld_provider_sink_data(p, sink);
@@ -189,5 +208,6 @@ static int etw_deliver(const tld_sink *sink, const tld_provider *p, const tld_ev
         return 0;
     tld_etw_data_descriptor d[3];
     tld_etw_describe_event(ev->traits, ev->traits_len, ev->meta, ev->meta_len, ev->data, ev->data_len, d);
-    return (int)etw_api->event_write_transfer(handle, ev->desc, ev->activity_id, ev->related_activity_id, 3, d);
+    return errno_of_etw_status(
+        etw_api->event_write_transfer(handle, ev->desc, ev->activity_id, ev->related_activity_id, 3, d));
 }

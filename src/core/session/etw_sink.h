@@ -11,7 +11,7 @@
  *                                        descriptor, activity ids, 3 data descriptors)
  *   tld_provider_close ──► provider_closing ──► api->event_unregister
  *
- * On Windows, etw_windows.c registers this sink at the first provider with
+ * On Windows, etw_sink_windows.c registers this sink at the first provider with
  * the real entry points (tld_etw_os_api, which tests may swap before any
  * provider opens). Elsewhere nothing registers it; tests register it with
  * an entry-point table of their own, which is how the Linux build checks
@@ -37,7 +37,7 @@ enum {
     TLD_E_ETW_NOT_REGISTERED = -1701, /* the ETW sink holds no registration for this provider */
 };
 
-/* EVENT_DATA_DESCRIPTOR, field for field (etw_windows.c checks the layout). */
+/* EVENT_DATA_DESCRIPTOR, field for field (etw_sink_windows.c checks the layout). */
 typedef struct tld_etw_data_descriptor {
     uint64_t ptr;
     uint32_t size;
@@ -114,7 +114,7 @@ int tld_etw_registration(const tld_provider *p, tld_etw_registration_info *out);
 
 /*
  * Unregisters every provider from ETW and stops the sink from registering
- * or writing more (process exit: etw_windows.c calls it from atexit).
+ * or writing more (process exit: etw_sink_windows.c calls it from atexit).
  * Registrations are not freed: a thread still writing may hold one.
  */
 void tld_etw_sink_shutdown(void);

@@ -12,11 +12,10 @@
 #include "tracelogging/tld.h"
 
 #include "byteorder.h"
-#include "cacheline.h"
+#include "memory.h"
 #include "platform_sinks.h"
 #include "provider_state.h"
 #include "sink.h"
-#include "mutex.h"
 #include "thread.h"
 
 #include <stdatomic.h>
@@ -41,11 +40,22 @@ struct tld_provider {
     struct tld_provider *next; /* registry list, under the registry lock */
 };
 
-static tld_provider *registry_head;
-static const tld_sink *sinks[TLD_MAX_SINKS];
-static atomic_int sink_count;
+static tld_mutex registry_mutex = TLD_MUTEX_INIT;
 /* Serializes tld_provider_set_enable_state(); taken last, held briefly. */
 static tld_mutex enable_lock = TLD_MUTEX_INIT;
+static tld_provider *registry_head;
+
+void tld_registry_lock(void)
+{
+    tld_mutex_lock(&registry_mutex);
+}
+
+void tld_registry_unlock(void)
+{
+    tld_mutex_unlock(&registry_mutex);
+}
+static const tld_sink *sinks[TLD_MAX_SINKS];
+static atomic_int sink_count;
 
 int tld_sink_register(const tld_sink *sink)
 {
@@ -114,7 +124,7 @@ int tld_provider_open(tld_provider **out, const char *name, size_t name_len,
     } else {
         int rc = tld_providerid_from_name_ascii(name, name_len, &p->id);
         if (rc != TLD_OK) {
-            tld_free_lines(p);
+            tld_free_aligned(p);
             return rc;
         }
     }
@@ -123,7 +133,7 @@ int tld_provider_open(tld_provider **out, const char *name, size_t name_len,
     if (p->name == NULL || p->traits == NULL) {
         free(p->name);
         free(p->traits);
-        tld_free_lines(p);
+        tld_free_aligned(p);
         return TLD_E_NO_MEMORY;
     }
     memcpy(p->name, name, name_len);
@@ -159,7 +169,7 @@ void tld_provider_close(tld_provider *p)
     tld_registry_unlock();
     free(p->name);
     free(p->traits);
-    tld_free_lines(p);
+    tld_free_aligned(p);
 }
 
 const uint8_t *tld_provider_traits(const tld_provider *p, size_t *len)

@@ -31,15 +31,15 @@
  * shared counters per phase with atomic increments (the former design).
  *
  * Records are never freed: a thread's record goes back to the registry at
- * thread exit (the thread key's exit hook, thread.h) and the next new thread reuses it,
+ * thread exit (pthread key destructor) and the next new thread reuses it,
  * so a grace period can walk the list without racing thread exit.
  */
 #include "read_guard.h"
-#include "cacheline.h"
+#include "memory.h"
+#include "thread.h"
 
 #include "membarrier.h"
-
-#include "thread.h"
+#include "portable.h"
 
 #include <stdlib.h>
 
@@ -49,8 +49,8 @@ int tld_reader_fast;
 
 static tld_mutex registry_lock = TLD_MUTEX_INIT; /* also serializes grace periods */
 static tld_reader *registry;
-static tld_once init_once = TLD_ONCE_INIT;
-static tld_thread_key exit_key;
+static tld_once_flag init_once = TLD_ONCE_INIT;
+static tld_thread_exit_hook exit_key;
 static int exit_key_ok;
 static atomic_long fallback[2]; /* critical sections without a record, per phase */
 static atomic_int fence_word;   /* seq_cst read-modify-writes on it serve as full fences */
@@ -76,13 +76,13 @@ static void release_record(void *arg)
 static void init(void)
 {
     tld_reader_fast = tld_membarrier_init();
-    exit_key_ok = tld_thread_key_create(&exit_key, release_record) == 0;
+    exit_key_ok = tld_thread_exit_hook_create(&exit_key, release_record) == 0;
 }
 
 /* The calling thread's record, or NULL when none can be had. */
 static tld_reader *acquire_record(void)
 {
-    tld_once_run(&init_once, init);
+    tld_once(&init_once, init);
     if (!exit_key_ok)
         return NULL; /* it could never be given back: use the counters */
     tld_mutex_lock(&registry_lock);
@@ -99,7 +99,7 @@ static tld_reader *acquire_record(void)
     if (r != NULL)
         r->in_use = 1;
     tld_mutex_unlock(&registry_lock);
-    if (r != NULL && tld_thread_key_set(exit_key, r) != 0) {
+    if (r != NULL && tld_thread_exit_hook_set(&exit_key, r) != 0) {
         release_record(r);
         r = NULL;
     }
@@ -153,7 +153,7 @@ static void flip_and_wait(void)
 
 void tld_read_synchronize(void)
 {
-    tld_once_run(&init_once, init);
+    tld_once(&init_once, init);
     tld_mutex_lock(&registry_lock);
     full_barrier_everywhere();
     flip_and_wait();

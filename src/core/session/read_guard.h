@@ -94,7 +94,7 @@ static inline void tld_read_unlock(unsigned token)
  */
 void tld_read_synchronize(void);
 
-/* Fork handlers (tld_atfork): the child keeps only its own thread's record,
+/* Fork handlers (tld_at_fork): the child keeps only its own thread's record,
  * outside any critical section. */
 void tld_read_guard_fork_prepare(void);
 void tld_read_guard_fork_parent(void);

@@ -123,8 +123,8 @@ static inline int etw_code_set_extra(PyObject *code, Py_ssize_t index, void *ext
 }
 
 /*
- * Reading a code extra without the function call (about half of the
- * thunk's cost when measured, see spec/linux-profiling.md). PyCodeObject's
+ * Reading a code extra without the function call (the call is a large
+ * share of the thunk's cost, docs/performance.md). PyCodeObject's
  * `co_extra` is a public field in 3.9..3.14; it points to CPython's
  * _PyCodeObjectExtra, {Py_ssize_t ce_size; void *ce_extras[];}, unchanged
  * since 3.6 but in no installed header, hence this mirror. The extension

@@ -144,7 +144,7 @@ static void note_refusal(int rc)
     const char *why = "";
 #endif
     if (why == NULL || why[0] == '\0')
-        why = strerror(-rc);
+        why = tld_strerror(rc);
     snprintf(thunks_error, sizeof thunks_error, "%s", why);
 }
 
@@ -396,7 +396,7 @@ static uint64_t builtin_id(const PyMethodDef *ml, PyObject *named, PyObject *(*m
         return 0;
     if (s->gen != etw_gen) {
         s->gen = etw_gen;
-        if (etw_event_on(5, ETW_KW_FUNCTION)) {
+        if (etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION)) {
             pyc_saved_error saved;
             pyc_error_save(&saved);
             PyObject *qualname = PyObject_GetAttrString(named, "__qualname__");

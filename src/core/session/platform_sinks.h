@@ -1,6 +1,6 @@
 /*
  * platform_sinks.h — the sinks the operating system itself offers, beside
- * the in-process sessions: ETW on Windows (etw_windows.c), none yet
+ * the in-process sessions: ETW on Windows (etw_sink_windows.c), none yet
  * elsewhere (platform_sinks_none.c; Linux user_events would go here).
  */
 #ifndef TLD_PLATFORM_SINKS_H

@@ -1,5 +1,5 @@
 /*
- * etw_windows.c — ETW's provider entry points for the ETW sink
+ * etw_sink_windows.c — ETW's provider entry points for the ETW sink
  * (etw_sink.h), and the platform sinks of Windows (platform_sinks.h): the
  * ETW sink, registered once per process at the first provider, and
  * unregistered from ETW at process exit.
@@ -22,7 +22,7 @@
 #include <evntrace.h>
 
 #include "etw_sink.h"
-#include "etw_windows.h"
+#include "etw_sink_windows.h"
 #include "platform_sinks.h"
 #include "thread.h"
 
@@ -104,9 +104,9 @@ static void register_platform_sinks(void)
         atexit(unregister_at_exit);
 }
 
-static tld_once platform_sinks_once = TLD_ONCE_INIT;
+static tld_once_flag platform_sinks_once = TLD_ONCE_INIT;
 
 void tld_platform_sinks_init(void)
 {
-    tld_once_run(&platform_sinks_once, register_platform_sinks);
+    tld_once(&platform_sinks_once, register_platform_sinks);
 }

@@ -1,11 +1,11 @@
 /*
- * etw_windows.h — what etw_windows.c offers beyond platform_sinks.h, for
- * tests that run on Windows (or under Wine): the entry-point table the ETW
+ * etw_sink_windows.h — what etw_sink_windows.c offers beyond
+ * platform_sinks.h, for tests that run on Windows (or under Wine): the entry-point table the ETW
  * sink calls, and ETW's enable callback, to be driven directly (Wine's ETW
  * never calls it).
  */
-#ifndef TLD_ETW_WINDOWS_H
-#define TLD_ETW_WINDOWS_H
+#ifndef TLD_ETW_SINK_WINDOWS_H
+#define TLD_ETW_SINK_WINDOWS_H
 
 #include <windows.h>
 #include <evntprov.h>
