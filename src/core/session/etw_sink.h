@@ -32,11 +32,6 @@
 
 #include <stdint.h>
 
-/* TODO(lead): move into include/tracelogging/tld_errors.h (Windows/ETW block). */
-enum {
-    TLD_E_ETW_NOT_REGISTERED = -1701, /* the ETW sink holds no registration for this provider */
-};
-
 /* EVENT_DATA_DESCRIPTOR, field for field (etw_sink_windows.c checks the layout). */
 typedef struct tld_etw_data_descriptor {
     uint64_t ptr;
