@@ -29,6 +29,7 @@
 #define TLD_ETW_SINK_H
 
 #include "tracelogging/tld.h"
+#include "tracelogging/tld_etw.h"
 
 #include <stdint.h>
 
@@ -93,19 +94,6 @@ void tld_etw_sink_enable(void *context, uint32_t control_code, uint8_t level, ui
  */
 void tld_etw_describe_event(const uint8_t *traits, size_t traits_len, const uint8_t *meta, size_t meta_len,
                             const uint8_t *data, size_t data_len, tld_etw_data_descriptor d[3]);
-
-/* What the ETW sink knows of one provider's registration. */
-typedef struct tld_etw_registration_info {
-    uint64_t handle;            /* REGHANDLE; 0 when EventRegister failed */
-    uint32_t register_status;   /* EventRegister's result */
-    uint32_t traits_status;     /* EventSetInformation(EventProviderSetTraits)'s result */
-    unsigned level_plus1;       /* what ETW's sessions asked for, as the callback said */
-    uint64_t match_any, match_all;
-} tld_etw_registration_info;
-
-/* Returns 0 with *out filled, or TLD_E_ETW_NOT_REGISTERED (no ETW sink in
- * this process, or the provider is closed). */
-int tld_etw_registration(const tld_provider *p, tld_etw_registration_info *out);
 
 /*
  * Unregisters every provider from ETW and stops the sink from registering
