@@ -10,12 +10,14 @@
 #   2. checks the programs need only DLLs every Windows has;
 #   3. runs the C tests under Wine (a prefix in .cache/wine, WINEDEBUG=-all,
 #      a timeout per test);
-#   4. compares the descriptors the ETW sink hands to EventWriteTransfer in
+#   4. compiles the same sources for Windows on ARM64 with clang (compile
+#      only: Debian has no linker or C runtime for that target);
+#   5. compares the descriptors the ETW sink hands to EventWriteTransfer in
 #      the Windows build with those of the Linux build (test_etw_sink --dump):
 #      they must be identical, byte for byte.
 #
 # What this proves and what it cannot: docs/windows.md.
-# Needs: gcc-mingw-w64-x86-64, wine64 (wine), and apt-get with network access
+# Needs: gcc-mingw-w64-x86-64, wine64 (wine), clang, and apt-get with network access
 # for the CPython headers on the first run (cached in .cache/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,6 +73,16 @@ echo "test-windows: built $(ls "$BUILD"/*.exe | wc -l) programs and $(ls "$BUILD
 
 # Each test under Wine with a time limit (meson's timeouts are 300 s).
 "$MESON" test -C "$BUILD" --print-errorlogs --timeout-multiplier "$(awk "BEGIN { print $TEST_TIMEOUT / 300 }")"
+
+# Windows on ARM64: the same sources compiled with clang (no linker or C
+# runtime for that target here, so not linked and not run).
+if command -v clang >/dev/null; then
+    rm -rf build/windows-arm64
+    python3 scripts/compile-windows-arm64.py "$BUILD" build/windows-arm64
+else
+    echo "test-windows: clang not installed: the Windows ARM64 compile was not run" >&2
+    if [ -n "${CI:-}" ]; then exit 1; fi
+fi
 
 # The descriptors EventWriteTransfer gets, Windows build against Linux build.
 "$NINJA" -C "$LINUX_BUILD" test_etw_sink >/dev/null

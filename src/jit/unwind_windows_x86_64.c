@@ -16,9 +16,16 @@
  * The epilogue (mov rsp,rbp; pop rbp; ret) is the standard form the
  * unwinder recognizes: from inside it, it simulates the rest of it.
  */
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
 #include "unwind_windows.h"
 
 #include <string.h>
+
+_Static_assert(sizeof(RUNTIME_FUNCTION) == 12, "the RUNTIME_FUNCTION this file fills");
 
 #define UWOP_PUSH_NONVOL 0
 #define UWOP_ALLOC_SMALL 2
