@@ -8,7 +8,8 @@
  * The file is opened without following a final reparse point
  * (FILE_FLAG_OPEN_REPARSE_POINT); if what was opened is one (a symbolic
  * link or a junction), it is closed untouched and -ELOOP returned, like
- * O_NOFOLLOW. A directory or a device (NUL, a named pipe) is refused, so
+ * O_NOFOLLOW. A directory or a device (NUL, a named pipe) is refused
+ * (looked at before the path is opened for writing, and again after), so
  * is an existing file owned by someone else; only then is the file
  * truncated. Other processes may read the file while it is written, as on
  * POSIX.
@@ -156,6 +157,24 @@ static int owned_by_us(HANDLE h)
     return result;
 }
 
+/* What is already at the path, looked at without opening it for anything:
+ * 0 (nothing, or a file), EISDIR, or EINVAL for a device (NUL, CON, a pipe). */
+static int existing_kind(const wchar_t *wpath)
+{
+    HANDLE h = CreateFileW(wpath, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                           FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    if (h == INVALID_HANDLE_VALUE)
+        return 0; /* nothing there, or nothing we can tell: creating it decides */
+    int kind = 0;
+    BY_HANDLE_FILE_INFORMATION info;
+    if (GetFileType(h) != FILE_TYPE_DISK)
+        kind = EINVAL;
+    else if (GetFileInformationByHandle(h, &info) && (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY))
+        kind = EISDIR;
+    CloseHandle(h);
+    return kind;
+}
+
 int tld_file_create_private(tld_file *out, const char *path, char *why, size_t why_size)
 {
     *out = TLD_FILE_NONE;
@@ -163,6 +182,14 @@ int tld_file_create_private(tld_file *out, const char *path, char *why, size_t w
     wchar_t *wpath = wide_path(path, &err);
     if (wpath == NULL)
         return explain(why, why_size, -err, "cannot create trace file '%s': the path is not valid UTF-8 (%s)", path);
+    int kind = existing_kind(wpath);
+    if (kind != 0) {
+        free(wpath);
+        if (kind == EISDIR)
+            return explain(why, why_size, EISDIR, "cannot create trace file '%s': %s", path);
+        return explain(why, why_size, EINVAL, "cannot create trace file '%s': it exists and is not a regular "
+                                              "file (%s)", path);
+    }
     owner_only_sd sd;
     err = build_owner_only_sd(&sd);
     if (err != 0) {
@@ -178,8 +205,7 @@ int tld_file_create_private(tld_file *out, const char *path, char *why, size_t w
     free(wpath);
     if (h == INVALID_HANDLE_VALUE) {
         if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY))
-            return explain(why, why_size, EINVAL, "cannot create trace file '%s': it exists and is not a regular "
-                                                  "file (%s)", path);
+            return explain(why, why_size, EISDIR, "cannot create trace file '%s': %s", path);
         return explain(why, why_size, errno_of(create_err), "cannot create trace file '%s': %s", path);
     }
     int existed = create_err == ERROR_ALREADY_EXISTS;

@@ -380,6 +380,16 @@ static void test_open_errors(void)
             fclose(fp);
     }
 
+    /* A device or a directory at the path is refused, with a sentence. */
+    c = config(test_device_path(), 4096);
+    CHECK_EQ_INT(etl_writer_open(&w, &c, err, sizeof err), -EINVAL);
+    if (strstr(err, "not a regular file") == NULL)
+        fprintf(stderr, "device refused with: %s\n", err);
+    CHECK(strstr(err, "not a regular file") != NULL);
+    c = config(tmpdir, 4096);
+    CHECK_EQ_INT(etl_writer_open(&w, &c, err, sizeof err), -EISDIR);
+    CHECK(strstr(err, tmpdir) != NULL);
+
     tmp_path(path, sizeof path, "bad.etl");
     c = config(path, 4000);
     CHECK_EQ_INT(etl_writer_open(&w, &c, err, sizeof err), TLD_E_INVALID_ARG);

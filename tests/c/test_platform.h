@@ -75,4 +75,8 @@ int test_file_is_owner_only(const char *path);
  * does not allow it here. */
 int test_symlink(const char *target, const char *path);
 
+/* A path that names a device anyone may open for writing ("/dev/null",
+ * "NUL"). */
+const char *test_device_path(void);
+
 #endif

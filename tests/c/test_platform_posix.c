@@ -122,3 +122,8 @@ int test_symlink(const char *target, const char *path)
 {
     return symlink(target, path) == 0 ? 0 : -1;
 }
+
+const char *test_device_path(void)
+{
+    return "/dev/null";
+}

@@ -187,6 +187,11 @@ int test_file_is_owner_only(const char *path)
     return result;
 }
 
+const char *test_device_path(void)
+{
+    return "NUL";
+}
+
 int test_symlink(const char *target, const char *path)
 {
     /* Creating one needs a privilege (or developer mode) on Windows. */
