@@ -161,6 +161,8 @@ int etw_stack_check(void);
 int etw_stack_enable(int with_threads);
 void etw_stack_disable(void);
 int etw_forward_hook_set(int on);
+/* Times the hook parked itself for a thread near the end of its C stack. */
+extern uint64_t etw_deep_recursion_parks;
 
 /* Per-thread enablement shared by both modes: a thread is traced when its
  * state word equals etw_thread_traced_key() of the current generation. */

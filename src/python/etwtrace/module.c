@@ -299,6 +299,7 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
         set_item(d, "code_extra_inline", PyBool_FromLong(etw_extra_inline_ok)) < 0 ||
         set_item(d, "provider", PyUnicode_FromString("Python")) < 0 ||
         set_item(d, "provider_id", PyUnicode_FromString(ETW_PROVIDER_ID_TEXT)) < 0 ||
+        set_item(d, "deep_recursion_parks", PyLong_FromUnsignedLongLong(etw_deep_recursion_parks)) < 0 ||
         set_item(d, "active", mode ? PyUnicode_FromString(mode) : pyc_new_ref(Py_None)) < 0) {
         Py_DECREF(d);
         return NULL;
