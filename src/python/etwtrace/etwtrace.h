@@ -148,6 +148,8 @@ int etw_thunks_probe(void);
 
 /* perf map / jitdump switches (default: perf map on, jitdump off). */
 extern int etw_perfmap_enabled;
+/* The first error writing the perf map (then no more lines are written). */
+extern int etw_perfmap_error;
 int etw_jitdump_set(int on);
 
 PyObject *etw_ignored_files(void);     /* borrowed: the live set */
