@@ -511,6 +511,7 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
         .logger_name = cfg->logger_name,
         .buffer_size = cfg->buffer_size ? cfg->buffer_size : TLD_SESSION_DEFAULT_BUFFER_SIZE,
         .flush_interval_ms = cfg->flush_interval_ms ? cfg->flush_interval_ms : TLD_SESSION_DEFAULT_FLUSH_MS,
+        .max_file_size = cfg->max_file_size,
         .logger_id = (uint16_t)(1 + atomic_fetch_add(&next_logger_id, 1) % 63),
     };
     wc.buffer_count = cfg->buffer_count ? cfg->buffer_count : default_buffer_count(wc.buffer_size);
@@ -574,6 +575,16 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     return 0;
 }
 
+static void copy_stats(tld_session_stats *out, const etl_writer_stats *ws)
+{
+    out->events_written = ws->events_written;
+    out->events_pending = ws->events_pending;
+    out->events_lost = ws->events_lost;
+    out->buffers_written = ws->buffers_written;
+    out->write_error = ws->write_error;
+    out->stop_reason = ws->stop_reason;
+}
+
 static int is_foreign(const struct tld_session *s)
 {
     return s->owner_pid != tld_process_id();
@@ -613,10 +624,7 @@ int tld_session_stop(tld_session *s, tld_session_stats *stats)
     etl_writer_stats ws;
     int rc = etl_writer_close(s->writer, &ws);
     if (stats != NULL) {
-        stats->events_written = ws.events_written;
-        stats->events_lost = ws.events_lost;
-        stats->buffers_written = ws.buffers_written;
-        stats->write_error = ws.write_error;
+        copy_stats(stats, &ws);
     }
     free_session(s);
     return rc;
@@ -637,10 +645,7 @@ void tld_session_get_stats(tld_session *s, tld_session_stats *stats)
     }
     etl_writer_stats ws;
     etl_writer_get_stats(s->writer, &ws);
-    stats->events_written = ws.events_written;
-    stats->events_lost = ws.events_lost;
-    stats->buffers_written = ws.buffers_written;
-    stats->write_error = ws.write_error;
+    copy_stats(stats, &ws);
 }
 
 

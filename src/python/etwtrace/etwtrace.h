@@ -149,6 +149,8 @@ int etw_thunks_probe(void);
 
 /* perf map / jitdump switches (default: perf map on, jitdump off). */
 extern int etw_perfmap_enabled;
+/* The first error writing the perf map (then no more lines are written). */
+extern int etw_perfmap_error;
 int etw_jitdump_set(int on);
 
 PyObject *etw_ignored_files(void);     /* borrowed: the live set */
@@ -162,6 +164,8 @@ int etw_stack_check(void);
 int etw_stack_enable(int with_threads);
 void etw_stack_disable(void);
 int etw_forward_hook_set(int on);
+/* Times the hook parked itself for a thread near the end of its C stack. */
+extern uint64_t etw_deep_recursion_parks;
 
 /* Per-thread enablement shared by both modes: a thread is traced when its
  * state word equals etw_thread_traced_key() of the current generation. */

@@ -236,6 +236,21 @@ static PyObject *mod_set_jitdump(PyObject *module, PyObject *arg)
         return NULL;
     int rc = etw_jitdump_set(on);
     if (rc < 0) {
+#if ETW_HAVE_THUNKS
+        char path[64];
+        if (jitdump_path(path, sizeof path) == 0) {
+            PyObject *msg = PyUnicode_FromFormat(
+                "cannot write the jitdump file %s: %s", path,
+                rc == -EPERM ? "it exists and is not a private regular file of this user" : tld_strerror(rc));
+            PyObject *exc = msg ? PyObject_CallFunction(PyExc_OSError, "iOs", -rc, msg, path) : NULL;
+            Py_XDECREF(msg);
+            if (exc != NULL) {
+                PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+                Py_DECREF(exc);
+            }
+            return NULL;
+        }
+#endif
         errno = -rc;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
@@ -277,7 +292,8 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
 #endif
 #if ETW_HAVE_PERF_MAP
     const char *perf_map = perfmap_path(path, sizeof path) == 0 ? path : "";
-    PyObject *perf_map_obj = etw_perfmap_enabled ? PyUnicode_FromString(perf_map) : pyc_new_ref(Py_None);
+    PyObject *perf_map_obj = etw_perfmap_enabled && etw_perfmap_error == 0 ? PyUnicode_FromString(perf_map)
+                                                                           : pyc_new_ref(Py_None);
     char jpath[256];
     PyObject *jit_obj = jitdump_enabled() && jitdump_path(jpath, sizeof jpath) == 0 ? PyUnicode_FromString(jpath)
                                                                                      : pyc_new_ref(Py_None);
@@ -303,6 +319,8 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
         set_item(d, "exec_refused", PyBool_FromLong(ti.exec_refused != 0 || !etw_thunks_available())) < 0 ||
         set_item(d, "exec_refused_reason", PyUnicode_FromString(etw_thunks_error())) < 0 ||
         set_item(d, "perf_map", perf_map_obj) < 0 || set_item(d, "jitdump", jit_obj) < 0 ||
+        set_item(d, "perf_map_error", etw_perfmap_error ? PyUnicode_FromString(tld_strerror(etw_perfmap_error))
+                                                        : pyc_new_ref(Py_None)) < 0 ||
         set_item(d, "eval_hook", PyUnicode_FromString("PEP 523 (_PyInterpreterState_SetEvalFrameFunc)")) < 0 ||
         set_item(d, "instrumented_hook", PyUnicode_FromString(etw_instrument_hook_name())) < 0 ||
         set_item(d, "instrumented_frame_walk", PyBool_FromLong(mode != NULL && strcmp(mode, "instrumented") == 0 &&
@@ -312,6 +330,7 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
         set_item(d, "code_extra_inline", PyBool_FromLong(etw_extra_inline_ok)) < 0 ||
         set_item(d, "provider", PyUnicode_FromString("Python")) < 0 ||
         set_item(d, "provider_id", PyUnicode_FromString(ETW_PROVIDER_ID_TEXT)) < 0 ||
+        set_item(d, "deep_recursion_parks", PyLong_FromUnsignedLongLong(etw_deep_recursion_parks)) < 0 ||
         set_item(d, "active", mode ? PyUnicode_FromString(mode) : pyc_new_ref(Py_None)) < 0) {
         Py_DECREF(d);
         return NULL;
