@@ -263,6 +263,13 @@ int tld_file_write_at(tld_file f, const void *buf, size_t len, uint64_t off)
     return 0;
 }
 
+int tld_file_truncate(tld_file f, uint64_t size)
+{
+    FILE_END_OF_FILE_INFO eof = {.EndOfFile.QuadPart = (LONGLONG)size};
+    return SetFileInformationByHandle((HANDLE)f, FileEndOfFileInfo, &eof, sizeof eof) ? 0
+                                                                                      : -errno_of(GetLastError());
+}
+
 int tld_file_close(tld_file f)
 {
     return CloseHandle((HANDLE)f) ? 0 : -errno_of(GetLastError());

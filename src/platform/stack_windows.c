@@ -12,6 +12,8 @@
 #include "stack.h"
 #include "portable.h"
 
+#include <errno.h>
+
 uint32_t tld_thread_id(void)
 {
     return (uint32_t)GetCurrentThreadId();
@@ -20,6 +22,17 @@ uint32_t tld_thread_id(void)
 uint32_t tld_process_id(void)
 {
     return (uint32_t)GetCurrentProcessId();
+}
+
+int tld_thread_stack_bounds(uintptr_t *low, uintptr_t *high)
+{
+    ULONG_PTR lo = 0, hi = 0;
+    GetCurrentThreadStackLimits(&lo, &hi); /* the whole reservation, guard pages included */
+    if (hi <= lo)
+        return -ENOSYS;
+    *low = (uintptr_t)lo;
+    *high = (uintptr_t)hi;
+    return 0;
 }
 
 /* noinline: frame 0 of the capture is this function's caller, so `skip`

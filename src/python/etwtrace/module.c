@@ -236,7 +236,7 @@ static PyObject *mod_set_jitdump(PyObject *module, PyObject *arg)
         return NULL;
     int rc = etw_jitdump_set(on);
     if (rc < 0) {
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
         char path[64];
         if (jitdump_path(path, sizeof path) == 0) {
             PyObject *msg = PyUnicode_FromFormat(
