@@ -15,7 +15,8 @@
  *     disable; capture state changes nothing), and the sink writes exactly
  *     the events ETW asked for, while an in-process .etl session beside it
  *     gets the events it asked for;
- *   - prepared events reach ETW too.
+ *   - prepared events reach ETW too;
+ *   - TRACELOGGING_ETW=0 (in a child process) leaves ETW out.
  * With --dump FILE it writes every captured event (descriptor, ids, the
  * three blobs in hex, the decoded fields) to FILE: `make test-windows`
  * compares the dump of the Linux build with the dump of the Windows build
@@ -553,8 +554,43 @@ static void test_shutdown(void)
     CHECK_EQ_INT(r->unregistered, 1); /* not twice */
 }
 
+/* Child with TRACELOGGING_ETW=0: providers are not registered with ETW
+ * (on Windows the sink is never added; elsewhere there is none). */
+static int no_etw_child(void)
+{
+    tld_provider *p;
+    if (tld_provider_open(&p, NAME("EtwSink.Off"), NULL, NULL) != 0)
+        return 2;
+    tld_etw_registration_info info;
+    int rc = tld_etw_registration(p, &info);
+    tld_provider_close(p);
+    return rc == TLD_E_ETW_NOT_REGISTERED ? 0 : 1;
+}
+
+static void test_turned_off(void)
+{
+#if defined(_WIN32)
+    SetEnvironmentVariableA("TRACELOGGING_ETW", "0");
+#else
+    setenv("TRACELOGGING_ETW", "0", 1);
+#endif
+    const char *args[] = {"--no-etw-child", NULL};
+    intptr_t child;
+    int spawned = test_spawn(test_self_path(), args, NULL, &child);
+#if defined(_WIN32)
+    SetEnvironmentVariableA("TRACELOGGING_ETW", NULL);
+#else
+    unsetenv("TRACELOGGING_ETW");
+#endif
+    CHECK_EQ_INT(spawned, 0);
+    if (spawned == 0)
+        CHECK_EQ_INT(test_wait(child), 0);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--no-etw-child") == 0)
+        return no_etw_child();
     const char *dump = argc == 3 && strcmp(argv[1], "--dump") == 0 ? argv[2] : NULL;
     if (tmpdir_create("test_etw_sink") != 0)
         return 1;
@@ -564,6 +600,7 @@ int main(int argc, char **argv)
     char path[600];
     test_enable_and_write(tmp_path(path, sizeof path, "beside-etw.etl"));
     test_shutdown();
+    test_turned_off();
     CHECK_EQ_INT(calls_failed, 0);
     if (dump != NULL)
         dump_captured(dump);
