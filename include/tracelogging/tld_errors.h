@@ -58,6 +58,9 @@ enum {
 
     /* Decoding (src/core/decoder/). */
     TLD_E_DECODE_PARTIAL = -1301, /* the event decoded only in part; the output says where it stopped */
+
+    /* Windows and ETW (src/core/session/etw_sink*.c). */
+    TLD_E_ETW_NOT_REGISTERED = -1701, /* the ETW sink holds no registration for this provider */
 };
 
 /* A sentence for any code above or any -errno (never NULL, never freed). */

@@ -36,6 +36,8 @@ const char *tld_strerror(int code)
     case TLD_E_DAMAGED: return "the trace file is damaged";
     case TLD_E_TRUNCATED: return "the trace file is cut short";
     case TLD_E_DECODE_PARTIAL: return "the event could only be decoded in part";
+    case TLD_E_ETW_NOT_REGISTERED: return "the provider is not registered with ETW (not on Windows, ETW turned off "
+                                          "with TRACELOGGING_ETW=0, or the provider is closed)";
     default: break;
     }
     if (code < 0 && code > TLD_E_END)

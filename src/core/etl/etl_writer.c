@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "cpu.h"
 #include "etl_records.h"
+#include "portable.h"
 #include "stack.h"
 
 #include <errno.h>
@@ -170,7 +171,7 @@ typedef struct lane_cache_entry {
  * and the default model for a dlopen()ed module (the Python extension)
  * costs a call per access. 128 bytes of the static TLS surplus glibc keeps
  * for such modules. */
-static __thread __attribute__((tls_model("initial-exec"))) lane_cache_entry lane_cache[LANE_CACHE_SIZE];
+static TLD_TLS_FAST lane_cache_entry lane_cache[LANE_CACHE_SIZE];
 
 /* The calling thread's lane in `w`, creating it when there is room, or NULL
  * for the shared buffer. Slow path of lane_of_this_thread(). */

@@ -56,6 +56,7 @@
 #include "stack.h"
 #include "thread.h"
 #include "file.h"
+#include "portable.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -257,7 +258,7 @@ static uint64_t cached_verdicts(session_prepared *sp, const session_set *set, co
 {
     uint64_t key = set->generation << VERDICT_GENERATION_SHIFT;
     uint64_t v = atomic_load_explicit(&sp->verdicts, memory_order_relaxed);
-    if (__builtin_expect((v & ~(((uint64_t)1 << VERDICT_GENERATION_SHIFT) - 1)) == key, 1))
+    if (TLD_LIKELY((v & ~(((uint64_t)1 << VERDICT_GENERATION_SHIFT) - 1)) == key))
         return v;
     v = key;
     for (size_t i = 0; i < set->count; i++)
@@ -291,7 +292,7 @@ static etl_writer_event writer_event_of(const tld_provider *p, const tld_event_v
  * sessions that want no stack for it get a copy of its record head instead
  * of a record formatted from scratch.
  */
-static inline __attribute__((always_inline)) int deliver_to_sessions(const tld_provider *p, const tld_event_view *ev,
+static TLD_ALWAYS_INLINE int deliver_to_sessions(const tld_provider *p, const tld_event_view *ev,
                                                                      session_prepared *prepared)
 {
     int status = 0;
@@ -342,7 +343,7 @@ static inline __attribute__((always_inline)) int deliver_to_sessions(const tld_p
 
 /* noinline, like deliver_prepared below: each is one known frame between
  * the provider's write function and the stack capture (skip count). */
-__attribute__((noinline)) static int session_deliver(const tld_sink *sink, const tld_provider *p,
+TLD_NOINLINE static int session_deliver(const tld_sink *sink, const tld_provider *p,
                                                      const tld_event_view *ev)
 {
     (void)sink;
@@ -364,7 +365,7 @@ static void *session_prepare(const tld_sink *sink, const tld_provider *p, const 
     return sp; /* verdicts: generation 0 matches no set */
 }
 
-__attribute__((noinline)) static int session_deliver_prepared(const tld_sink *sink, const tld_provider *p,
+TLD_NOINLINE static int session_deliver_prepared(const tld_sink *sink, const tld_provider *p,
                                                               void *prepared, const tld_event_view *ev)
 {
     (void)sink;

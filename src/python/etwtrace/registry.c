@@ -33,9 +33,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if ETW_HAVE_PERF_MAP
 #include <unistd.h>
 
-#if ETW_HAVE_THUNKS
 #include "jitdump_linux.h"
 #include "perfmap_linux.h"
 #endif
@@ -71,7 +72,7 @@ static void free_func(void *p)
 PyObject *etw_ignored_files(void) { return ignored_files; }
 PyObject *etw_include_prefixes(void) { return include_prefixes; }
 
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
 /* CPython's perf map writer (3.12+), shared with its own trampolines. In a
  * forked child it still holds the parent's file until told otherwise, and
  * the child's first entries may come before any after-fork hook of ours
@@ -124,7 +125,7 @@ int etw_registry_init(PyObject *module)
         return -1;
     if (include_prefixes == NULL && (include_prefixes = PyList_New(0)) == NULL)
         return -1;
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
     python_writer = etw_python_perfmap_writer();
     if (python_writer != NULL) {
         writer_pid = getpid();
@@ -186,7 +187,7 @@ int etw_thunks_probe(void)
 
 int etw_jitdump_set(int on)
 {
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
     if (!on) {
         jitdump_disable();
         return 0;
@@ -200,7 +201,7 @@ int etw_jitdump_set(int on)
 /* "py::<qualname>:<filename>" for perf. */
 static void name_thunk(const struct thunk *t, PyObject *qualname, PyObject *filename)
 {
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
     int jit = jitdump_enabled();
     if (!etw_perfmap_enabled && !jit)
         return;
