@@ -150,8 +150,11 @@ int etw_thunks_probe(void);
 extern int etw_perfmap_enabled;
 int etw_jitdump_set(int on);
 
-PyObject *etw_ignored_files(void);     /* borrowed: the live set */
-PyObject *etw_include_prefixes(void);  /* borrowed: the live list */
+PyObject *etw_ignored_files(void);     /* borrowed: the active trace's set */
+PyObject *etw_include_prefixes(void);  /* borrowed: the active trace's list */
+/* Installs a trace's filters (a set and a list, used live; NULL: new empty
+ * ones). 0, or -1 with an exception (no memory). */
+int etw_registry_set_filters(PyObject *ignored, PyObject *prefixes);
 
 /* ---- stack-sampling mode (stack.c) ------------------------------ */
 

@@ -8,8 +8,10 @@
  * file is the slow path that fills it:
  *
  *   first sight of a code object in this tracing generation
- *     -> ignored?  (co_filename in the ignore set, or not under any include
- *                   prefix when that list is non-empty): entry calls the
+ *     -> ignored?  (co_filename in the trace's ignore set, or not under any
+ *                   of its include prefixes when that list is non-empty; both
+ *                   belong to the trace: enable() installs the tracer's
+ *                   own, disable() drops them): entry calls the
  *                   evaluator directly, no event
  *     -> stack mode: take a thunk from the arenas (thunk_arena.h), name it
  *                   in the perf map ("py::<qualname>:<filename>") and, when
@@ -69,6 +71,20 @@ static void free_func(void *p)
 
 PyObject *etw_ignored_files(void) { return ignored_files; }
 PyObject *etw_include_prefixes(void) { return include_prefixes; }
+
+int etw_registry_set_filters(PyObject *ignored, PyObject *prefixes)
+{
+    PyObject *new_ignored = ignored ? pyc_new_ref(ignored) : PySet_New(NULL);
+    PyObject *new_prefixes = prefixes ? pyc_new_ref(prefixes) : PyList_New(0);
+    if (new_ignored == NULL || new_prefixes == NULL) {
+        Py_XDECREF(new_ignored);
+        Py_XDECREF(new_prefixes);
+        return -1;
+    }
+    Py_XSETREF(ignored_files, new_ignored);
+    Py_XSETREF(include_prefixes, new_prefixes);
+    return 0;
+}
 
 #if ETW_HAVE_THUNKS
 /* CPython's perf map writer (3.12+), shared with its own trampolines. In a

@@ -29,14 +29,15 @@ def test_help(capsys, opt):
 
 
 def test_unused_arguments(capsys):
-    assert cli.main(['/EXTRA', '-h', 'with a space']) == 1
+    assert cli.main(['/EXTRA', '-h', 'with a space']) == 2
     out, err = capsys.readouterr()
-    assert 'Usage:' in out
-    assert 'arguments were not used: /EXTRA "with a space"' in err
+    assert out == ''
+    assert err == "etwtrace: unexpected argument '/EXTRA'; to run a program put it after --: " \
+                  "python -m etwtrace [options] -- /EXTRA [args ...]\n"
 
 
 def test_unknown_option_alone(capsys):
-    assert cli.main(['--frobnicate']) != 0
+    assert cli.main(['--frobnicate']) == 2
     assert '--frobnicate' in capsys.readouterr().err
 
 
@@ -148,8 +149,9 @@ def test_enable_variable_form(capsys, site_dir):
 
 
 def test_enable_extra_args_unused(capsys, site_dir):
-    assert cli.main(['--enable', 'A', 'B', 'C']) == 1
-    assert 'not used: C' in capsys.readouterr().err
+    assert cli.main(['--enable', 'A', 'B', 'C']) == 2
+    assert "'C' is a third" in capsys.readouterr().err
+    assert not (site_dir / 'etwtrace.pth').exists()
 
 
 def test_pth_line_guards_the_cli(site_dir, monkeypatch):
