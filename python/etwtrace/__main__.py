@@ -265,8 +265,6 @@ def _check(settings):
     if settings.capture is not None and not running:
         raise UsageError('--capture records a program: put it after --, e.g. '
                          f'python -m etwtrace --capture {settings.capture} -- script.py')
-    if settings.no_perf and settings.capture is None:
-        raise UsageError('--no-perf applies to --capture only')
     if settings.mode is not None and not running and 'info' not in actions:
         raise UsageError(f'--{settings.mode_option} selects how a program runs: put the program after --')
     if settings.perf_child is not None:
@@ -424,7 +422,8 @@ def _capture_in_process(path, target, mode, perf_child):
     try:
         status = _run_traced(target, mode)
     finally:
-        stats = session.stop()
+        from traceloggingdynamic.__main__ import stop_quietly
+        stats = stop_quietly(session)
         lost = f', {stats.events_lost} lost' if stats.events_lost else ''
         print(f'etwtrace: trace written to {os.path.abspath(path)}: {stats.events_written} events{lost} '
               f'(python -m traceloggingdynamic decode {path} --summary)', file=sys.stderr)
@@ -437,8 +436,7 @@ def _capture_in_process(path, target, mode, perf_child):
 
 def _say_unmatched(session):
     """One line per provider the session asked for that never existed here."""
-    unmatched = getattr(session, 'unmatched_providers', None)
-    for line in (unmatched() if unmatched else ()):
+    for line in session.unmatched_providers():
         print(f'etwtrace: {line}', file=sys.stderr)
 
 
@@ -631,10 +629,12 @@ def _pth_line(var, type_var):
             " if os.environ.get('TRACELOGGING_SESSION_FILE'):\n"
             "  __import__('traceloggingdynamic._autostart')\n"
             " import etwtrace\n"
-            " try:\n"
-            f"  etwtrace.is_active() or etwtrace.enable_if({var!r}, {type_var!r})\n"
-            " except Exception as _e:\n"
-            "  sys.stderr.write('etwtrace: not tracing: ' + str(_e) + '\\n')\n")
+            " if not getattr(etwtrace, '_pth_done', False):\n"
+            "  etwtrace._pth_done = True\n"
+            "  try:\n"
+            f"   etwtrace.is_active() or etwtrace.enable_if({var!r}, {type_var!r})\n"
+            "  except Exception as _e:\n"
+            "   sys.stderr.write('etwtrace: not tracing: ' + str(_e) + '\\n')\n")
     return f'import os, sys; exec({code!r})'
 
 

@@ -186,10 +186,21 @@ def _record(parser, args):
     try:
         status = _run_target(target)
     finally:
-        stats = session.stop()
+        stats = stop_quietly(session)
         print(f'trace written to {args.output}: {stats.events_written} events, '
               f'{stats.events_lost} lost, {stats.buffers_written} buffers', file=sys.stderr)
+        for line in session.unmatched_providers():
+            _error(f'record: {line}')
     return status
+
+
+def stop_quietly(session):
+    """session.stop() without its RuntimeWarnings about providers nobody
+    had (the CLIs say those in one line each from unmatched_providers())."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message=r'.*: no provider (named|with id) ', category=RuntimeWarning)
+        return session.stop()
 
 
 def _run_target(target):

@@ -74,6 +74,14 @@ static inline int etw_event_on(uint8_t level, uint64_t keyword)
     return tld_enable_state_allows(etw_provider_state, level, keyword);
 }
 
+/*
+ * Bumped (never 0) each time a session starts listening to the provider
+ * (its enable callback, with the GIL). A shadow-stack entry remembers the
+ * epoch its Push was written in; its Pop is written only in that same
+ * epoch, so a session never sees a Pop whose Push it did not see.
+ */
+extern uint32_t etw_listen_epoch;
+
 /* Each writer checks enablement itself (Push's caller checks first too, to
  * skip the caller-line lookup) and never changes Python's error state. */
 void etw_write_thread(int opcode, int32_t os_thread_id);
@@ -91,6 +99,8 @@ void etw_write_pop(uint64_t id);
  * its thunk stays (thunk addresses are never reused). */
 struct etw_func {
     thunk_fn entry;     /* the thunk, or etw_call_direct when there is none */
+    PyObject *code;     /* the code object holding this entry (borrowed: it frees the entry) */
+    struct etw_func *prev, *next; /* every entry, for etw_registry_announce_all */
     uint32_t gen;       /* tracing generation this entry was decided for */
     uint8_t traced;     /* 0: ignored (ignore set / include prefixes) */
     uint8_t has_thunk;
@@ -139,6 +149,12 @@ uint64_t etw_registry_builtin_id(PyObject *cfunc);
 /* The same for a method descriptor (list.append called as lst.append(x)):
  * the id its bound builtin method has. */
 uint64_t etw_registry_method_descr_id(PyObject *descr);
+
+/* Writes PythonFunction again for every function (and builtin) announced
+ * in the current generation: a session that starts listening mid-trace
+ * learns the ids earlier events of others used and later events of its
+ * own will use. */
+void etw_registry_announce_all(void);
 
 /* Thunks: 1 while executable memory may be had; the reason otherwise. */
 int etw_thunks_available(void);

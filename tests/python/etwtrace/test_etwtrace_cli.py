@@ -179,6 +179,7 @@ def test_pth_line_guards_the_cli(site_dir, monkeypatch):
             (['-m'], ['py', '-metwtrace'], {**env_without, 'GUARD_VAR': '1'}, 0),
             (['-m'], ['py', '-m', 'json.tool'], {**env_without, 'GUARD_VAR': '1'}, 1)]:
         calls.clear()
+        FakeEtwtrace._pth_done = False     # a new interpreter start
         monkeypatch.setattr(sys, 'argv', argv)
         monkeypatch.setattr(sys, 'orig_argv', orig, raising=False)
         monkeypatch.setattr(os, 'environ', env)
@@ -186,6 +187,8 @@ def test_pth_line_guards_the_cli(site_dir, monkeypatch):
         assert len(calls) == expected, (orig, env.get('GUARD_VAR'))
         if expected:
             assert calls[0] == ('GUARD_VAR', 'GUARD_VAR_TYPE')
+            exec(code, {})                 # site-packages listed twice (lib, lib64): once only
+            assert len(calls) == 1
 
 
 def test_disable_removes_every_copy(capsys, site_dir, tmp_path, monkeypatch):

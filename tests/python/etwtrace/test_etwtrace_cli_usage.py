@@ -31,7 +31,6 @@ def marker_script(tmp_path):
     (['--stack', '--instrumented', '--', '{script}'], '--stack and --instrumented exclude each other'),
     (['/instrument', '--STACK', '--', '{script}'], '--instrument and --stack exclude each other'),
     (['{script}'], "unexpected argument '{script}'; to run a program put it after --"),
-    (['--no-perf', '--', '{script}'], '--no-perf applies to --capture only'),
     (['--enable', '--', '{script}'], '--enable and -- PROGRAM exclude each other'),
     (['--enable', '--disable'], '--enable and --disable exclude each other'),
     (['--info', '--', '{script}'], '--info and -- PROGRAM exclude each other'),
