@@ -422,7 +422,7 @@ def _capture_in_process(path, target, mode, perf_child):
     try:
         status = _run_traced(target, mode)
     finally:
-        from traceloggingdynamic.__main__ import stop_quietly
+        from traceloggingdynamic.sessions import stop_quietly
         stats = stop_quietly(session)
         lost = f', {stats.events_lost} lost' if stats.events_lost else ''
         print(f'etwtrace: trace written to {os.path.abspath(path)}: {stats.events_written} events{lost} '

@@ -26,7 +26,7 @@ import traceback
 
 from . import Session, _tld, providerid_from_name
 from .etl import EtlFile
-from .sessions import ProviderSpec, _parse_keyword
+from .sessions import ProviderSpec, _parse_keyword, stop_quietly
 
 EXIT_OK, EXIT_DAMAGED, EXIT_USAGE = 0, 1, 2
 
@@ -193,14 +193,6 @@ def _record(parser, args):
             _error(f'record: {line}')
     return status
 
-
-def stop_quietly(session):
-    """session.stop() without its RuntimeWarnings about providers nobody
-    had (the CLIs say those in one line each from unmatched_providers())."""
-    import warnings
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message=r'.*: no provider (named|with id) ', category=RuntimeWarning)
-        return session.stop()
 
 
 def _run_target(target):

@@ -149,6 +149,16 @@ def _describe_unmatched(spec: ProviderSpec, given: object, known: str) -> str:
     return f'{what}; known: {known}' if known else f'{what}; no provider is open in this process'
 
 
+def stop_quietly(session) -> SessionStats:
+    """session.stop() without its RuntimeWarnings about providers nobody
+    had: the CLIs and the environment's session say those in one line each,
+    from session.unmatched_providers()."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message=r'.*: no provider (named|with id) ', category=RuntimeWarning)
+        return session.stop()
+
+
 def _coerce_spec(item: Union[str, ProviderSpec]) -> ProviderSpec:
     """What Session (C) calls for each provider it was given."""
     if isinstance(item, str):
