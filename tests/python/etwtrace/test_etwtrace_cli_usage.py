@@ -41,6 +41,8 @@ def marker_script(tmp_path):
 def test_usage_errors_before_anything_runs(tmp_path, marker_script, capsys, monkeypatch, args, message):
     script, ran = marker_script
     monkeypatch.chdir(tmp_path)
+    site = tmp_path.parent / (tmp_path.name + '-site')   # --enable must write nothing, but never to the real one
+    monkeypatch.setattr(cli, '_site_packages', lambda: site)
     args = [a.format(script=script) for a in args]
     assert cli.main(args) == 2
     out, err = capsys.readouterr()
