@@ -118,17 +118,18 @@ class Option:
     ``--opt=V``, ``--opt:V``) into settings[dest]; 'action' asks for one of
     the exclusive actions (run, enable, disable) or a report (info, profile,
     stacktags, help). Options are matched case-insensitively and may be
-    spelled ``--name``, ``-name`` (single letters) or ``/name`` (upstream's
-    Windows spelling).
+    spelled ``--name`` or ``/name`` (upstream's Windows spelling); help also
+    ``-h`` and ``-?``. A new option is one entry in OPTIONS (and a field of
+    Settings); a new subcommand one entry in SUBCOMMANDS.
     """
 
-    __slots__ = ('kind', 'dest', 'value', 'hidden')
+    __slots__ = ('kind', 'dest', 'value')
 
-    def __init__(self, kind, dest, value=None, hidden=False):
-        self.kind, self.dest, self.value, self.hidden = kind, dest, value, hidden
+    def __init__(self, kind, dest, value=None):
+        self.kind, self.dest, self.value = kind, dest, value
 
 
-# Every option, by every name it has (other helpers add theirs here).
+# Every option, by every name it has.
 OPTIONS = {
     'stack': Option('mode', 'mode', 'stack'),
     'instrument': Option('mode', 'mode', 'instrumented'),
@@ -144,7 +145,7 @@ OPTIONS = {
     'help': Option('action', 'help'),
     'h': Option('action', 'help'),
     '?': Option('action', 'help'),
-    '_perf-child': Option('value', 'perf_child', hidden=True),
+    '_perf-child': Option('value', 'perf_child'),   # internal: the program's process under perf
 }
 
 # Actions that exclude each other; the reports (info, profile, stacktags)
