@@ -374,10 +374,12 @@ def _run(settings):
     target, mode, capture = settings.target, settings.mode or 'stack', settings.capture
     if capture is None:
         return _run_traced(target, mode)
-    if sys.platform == 'win32' and settings.perf_child is None:
-        wpr = _find_wpr()
-        if wpr is not None:
-            return _capture_with_wpr(wpr, capture, target, mode)
+    if settings.perf_child is None:
+        from etwtrace import _wpr
+        if _wpr.APPLIES:  # Windows: WPR records, or says why not and we go on in-process
+            status = _wpr.capture(capture, lambda: _run_traced(target, mode))
+            if status is not None:
+                return status
     if _capture_writes_perf(settings):
         return _PerfCapture(capture, mode, target).run()
     return _capture_in_process(capture, target, mode, settings.perf_child)
@@ -578,34 +580,6 @@ def _remove(path):
         pass
     except OSError as e:
         _error(f'cannot remove {path}: {e.strerror or e}')
-
-
-# ---- Windows: WPR (not exercised on Linux; kept apart on purpose) ----
-
-def _find_wpr():
-    wpr = os.environ.get('WPR_EXE') or os.path.join(os.environ.get('SystemRoot', r'C:\Windows'),
-                                                    'System32', 'wpr.exe')
-    return wpr if os.path.isfile(wpr) else shutil.which('wpr')
-
-
-def _capture_with_wpr(wpr, path, target, mode):
-    """--capture on Windows: WPR records with the bundled profile (ETW
-    delivers the events and stacks), as upstream etwtrace does."""
-    import platform
-    import uuid
-    profile = PROFILE_DIR / 'python.wprp'
-    name = 'ARM64' if platform.machine().upper() == 'ARM64' else 'Default'
-    instance = f'etwtrace-{uuid.uuid4().hex}'
-    _remove(path)
-    subprocess.check_call([wpr, '-start', f'{profile}!{name}', '-instancename', instance])
-    try:
-        status = _run_traced(target, mode)
-    except BaseException:
-        subprocess.call([wpr, '-cancel', '-instancename', instance])
-        raise
-    subprocess.check_call([wpr, '-stop', path, '-compress', '-instancename', instance])
-    print(f'etwtrace: trace written to {os.path.abspath(path)}', file=sys.stderr)
-    return status
 
 
 # ---- --enable / --disable ----

@@ -30,11 +30,14 @@ const char *tld_strerror(int code)
     case TLD_E_TRAITS_TOO_LONG: return "provider name too long: the provider traits (name + 3 bytes, + 19 with a group) must fit in 65535 bytes";
     case TLD_E_INVALID_ARG: return "invalid argument (NULL pointer or unusable value)";
     case TLD_E_SESSION_CONFIG: return "invalid trace session configuration";
+    case TLD_E_SIZE_LIMIT: return "the trace file reached its size limit; recording stopped";
     case TLD_E_NOT_OURS: return "the trace session belongs to the process that started it (this is a forked child)";
     case TLD_E_NOT_ETL: return "not an .etl file";
     case TLD_E_DAMAGED: return "the trace file is damaged";
     case TLD_E_TRUNCATED: return "the trace file is cut short";
     case TLD_E_DECODE_PARTIAL: return "the event could only be decoded in part";
+    case TLD_E_ETW_NOT_REGISTERED: return "the provider is not registered with ETW (not on Windows, ETW turned off "
+                                          "with TRACELOGGING_ETW=0, or the provider is closed)";
     default: break;
     }
     if (code < 0 && code > TLD_E_END)

@@ -21,6 +21,7 @@
 #include "tracelogging/tld.h"
 
 #include "byteorder.h"
+#include "clock.h"
 #include "etl_reader.h"
 #include "json_writer.h"
 #include "tl_decoder.h"
@@ -1450,9 +1451,7 @@ static int dump(const char *path, int format)
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)tld_clock_ticks() / (double)tld_clock_frequency();
 }
 
 /* Decoder throughput: the file's buffers (after buffer 0) repeated in

@@ -13,6 +13,7 @@
 
 #include "sink.h"
 #include "memory.h"
+#include "cpu.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -61,7 +62,7 @@ int tld_prepared_event_create(tld_prepared_event **out, tld_provider *p, tld_eve
 static void *sink_encoding(tld_prepared_event *e, int i, const tld_sink *sink, const tld_event_view *ev)
 {
     void *enc = atomic_load_explicit(&e->sink_data[i], memory_order_acquire);
-    if (__builtin_expect(enc != NULL, 1) || sink->prepare == NULL || sink->deliver_prepared == NULL)
+    if (TLD_LIKELY(enc != NULL) || sink->prepare == NULL || sink->deliver_prepared == NULL)
         return enc;
     tld_event_view head = *ev;
     head.data = NULL;

@@ -56,6 +56,7 @@
 #include "stack.h"
 #include "thread.h"
 #include "file.h"
+#include "portable.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -308,7 +309,7 @@ static uint64_t cached_verdicts(session_prepared *sp, const session_set *set, co
 {
     uint64_t key = set->generation << VERDICT_GENERATION_SHIFT;
     uint64_t v = atomic_load_explicit(&sp->verdicts, memory_order_relaxed);
-    if (__builtin_expect((v & ~(((uint64_t)1 << VERDICT_GENERATION_SHIFT) - 1)) == key, 1))
+    if (TLD_LIKELY((v & ~(((uint64_t)1 << VERDICT_GENERATION_SHIFT) - 1)) == key))
         return v;
     v = key;
     for (size_t i = 0; i < set->count; i++)
@@ -342,7 +343,7 @@ static etl_writer_event writer_event_of(const tld_provider *p, const tld_event_v
  * sessions that want no stack for it get a copy of its record head instead
  * of a record formatted from scratch.
  */
-static inline __attribute__((always_inline)) int deliver_to_sessions(const tld_provider *p, const tld_event_view *ev,
+static TLD_ALWAYS_INLINE int deliver_to_sessions(const tld_provider *p, const tld_event_view *ev,
                                                                      session_prepared *prepared)
 {
     int status = 0;
@@ -393,7 +394,7 @@ static inline __attribute__((always_inline)) int deliver_to_sessions(const tld_p
 
 /* noinline, like deliver_prepared below: each is one known frame between
  * the provider's write function and the stack capture (skip count). */
-__attribute__((noinline)) static int session_deliver(const tld_sink *sink, const tld_provider *p,
+TLD_NOINLINE static int session_deliver(const tld_sink *sink, const tld_provider *p,
                                                      const tld_event_view *ev)
 {
     (void)sink;
@@ -415,7 +416,7 @@ static void *session_prepare(const tld_sink *sink, const tld_provider *p, const 
     return sp; /* verdicts: generation 0 matches no set */
 }
 
-__attribute__((noinline)) static int session_deliver_prepared(const tld_sink *sink, const tld_provider *p,
+TLD_NOINLINE static int session_deliver_prepared(const tld_sink *sink, const tld_provider *p,
                                                               void *prepared, const tld_event_view *ev)
 {
     (void)sink;
@@ -561,6 +562,7 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
         .logger_name = cfg->logger_name,
         .buffer_size = cfg->buffer_size ? cfg->buffer_size : TLD_SESSION_DEFAULT_BUFFER_SIZE,
         .flush_interval_ms = cfg->flush_interval_ms ? cfg->flush_interval_ms : TLD_SESSION_DEFAULT_FLUSH_MS,
+        .max_file_size = cfg->max_file_size,
         .logger_id = (uint16_t)(1 + atomic_fetch_add(&next_logger_id, 1) % 63),
     };
     wc.buffer_count = cfg->buffer_count ? cfg->buffer_count : default_buffer_count(wc.buffer_size);
@@ -627,6 +629,16 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     return 0;
 }
 
+static void copy_stats(tld_session_stats *out, const etl_writer_stats *ws)
+{
+    out->events_written = ws->events_written;
+    out->events_pending = ws->events_pending;
+    out->events_lost = ws->events_lost;
+    out->buffers_written = ws->buffers_written;
+    out->write_error = ws->write_error;
+    out->stop_reason = ws->stop_reason;
+}
+
 static int is_foreign(const struct tld_session *s)
 {
     return s->owner_pid != tld_process_id();
@@ -669,10 +681,7 @@ int tld_session_stop(tld_session *s, tld_session_stats *stats)
     etl_writer_stats ws;
     int rc = etl_writer_close(s->writer, &ws);
     if (stats != NULL) {
-        stats->events_written = ws.events_written;
-        stats->events_lost = ws.events_lost;
-        stats->buffers_written = ws.buffers_written;
-        stats->write_error = ws.write_error;
+        copy_stats(stats, &ws);
     }
     free_session(s);
     return rc;
@@ -693,10 +702,7 @@ void tld_session_get_stats(tld_session *s, tld_session_stats *stats)
     }
     etl_writer_stats ws;
     etl_writer_get_stats(s->writer, &ws);
-    stats->events_written = ws.events_written;
-    stats->events_lost = ws.events_lost;
-    stats->buffers_written = ws.buffers_written;
-    stats->write_error = ws.write_error;
+    copy_stats(stats, &ws);
 }
 
 

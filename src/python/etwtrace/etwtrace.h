@@ -27,18 +27,19 @@
 
 #include <stdint.h>
 
+#include "portable.h"
 #include "tld_capi.h"
 #include "thunk_arena.h"
 
 struct etw_shadow;
 
-#define ETW_LIKELY(x) __builtin_expect(!!(x), 1)
-#define ETW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ETW_LIKELY(x) TLD_LIKELY(x)
+#define ETW_UNLIKELY(x) TLD_UNLIKELY(x)
 
 /* Per-thread state lives in static TLS: the hot paths read it without a
  * __tls_get_addr call. The extension uses a few words of the static TLS
- * surplus glibc reserves for dlopen()ed modules. */
-#define ETW_TLS __thread __attribute__((tls_model("initial-exec")))
+ * surplus glibc reserves for dlopen()ed modules (portable.h). */
+#define ETW_TLS TLD_TLS_FAST
 
 /* ---- events (events.c) ------------------------------------------ */
 
@@ -164,6 +165,8 @@ int etw_thunks_probe(void);
 
 /* perf map / jitdump switches (default: perf map on, jitdump off). */
 extern int etw_perfmap_enabled;
+/* The first error writing the perf map (then no more lines are written). */
+extern int etw_perfmap_error;
 int etw_jitdump_set(int on);
 
 PyObject *etw_ignored_files(void);     /* borrowed: the active trace's set */

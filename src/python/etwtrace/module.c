@@ -14,9 +14,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
 #include "jitdump_linux.h"
 #include "perfmap_linux.h"
 #endif
@@ -33,17 +32,28 @@ static long token_counter;
 static long active_token;
 static int warned_no_thunks;
 
+/* ASCII case-insensitive equality (strcasecmp is POSIX, not C). */
+static int same_word(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = (*a >= 'A' && *a <= 'Z') ? (char)(*a + 32) : *a;
+        char y = (*b >= 'A' && *b <= 'Z') ? (char)(*b + 32) : *b;
+        if (x != y)
+            return 0;
+    }
+    return *a == *b;
+}
+
 int etw_env_true(const char *name)
 {
     const char *v = getenv(name);
-    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0 && strcasecmp(v, "no") != 0 &&
-           strcasecmp(v, "false") != 0;
+    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0 && !same_word(v, "no") && !same_word(v, "false");
 }
 
 static int env_false(const char *name)
 {
     const char *v = getenv(name);
-    return v != NULL && (strcmp(v, "0") == 0 || strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0);
+    return v != NULL && (strcmp(v, "0") == 0 || same_word(v, "no") || same_word(v, "false"));
 }
 
 static const char *mode_name(enum etw_mode m)
@@ -253,6 +263,21 @@ static PyObject *mod_set_jitdump(PyObject *module, PyObject *arg)
         return NULL;
     int rc = etw_jitdump_set(on);
     if (rc < 0) {
+#if ETW_HAVE_PERF_MAP
+        char path[64];
+        if (jitdump_path(path, sizeof path) == 0) {
+            PyObject *msg = PyUnicode_FromFormat(
+                "cannot write the jitdump file %s: %s", path,
+                rc == -EPERM ? "it exists and is not a private regular file of this user" : tld_strerror(rc));
+            PyObject *exc = msg ? PyObject_CallFunction(PyExc_OSError, "iOs", -rc, msg, path) : NULL;
+            Py_XDECREF(msg);
+            if (exc != NULL) {
+                PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+                Py_DECREF(exc);
+            }
+            return NULL;
+        }
+#endif
         errno = -rc;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
@@ -263,7 +288,7 @@ static PyObject *mod_after_fork_child(PyObject *module, PyObject *unused)
 {
     (void)module;
     (void)unused;
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
     perfmap_after_fork_child(); /* replays the parent's entries if still owed */
 #endif
     Py_RETURN_NONE;
@@ -289,13 +314,17 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
 #if ETW_HAVE_THUNKS
     struct thunk_arena_info ti;
     thunk_arena_info(&ti);
+#else
+    struct thunk_arena_info ti = {"none", "unsupported", 0, 0, 0, 0, 0, 0, 0, 0};
+#endif
+#if ETW_HAVE_PERF_MAP
     const char *perf_map = perfmap_path(path, sizeof path) == 0 ? path : "";
-    PyObject *perf_map_obj = etw_perfmap_enabled ? PyUnicode_FromString(perf_map) : pyc_new_ref(Py_None);
+    PyObject *perf_map_obj = etw_perfmap_enabled && etw_perfmap_error == 0 ? PyUnicode_FromString(perf_map)
+                                                                           : pyc_new_ref(Py_None);
     char jpath[256];
     PyObject *jit_obj = jitdump_enabled() && jitdump_path(jpath, sizeof jpath) == 0 ? PyUnicode_FromString(jpath)
                                                                                      : pyc_new_ref(Py_None);
 #else
-    struct thunk_arena_info ti = {"none", "unsupported", 0, 0, 0, 0, 0, 0, 0, 0};
     (void)path;
     PyObject *perf_map_obj = pyc_new_ref(Py_None);
     PyObject *jit_obj = pyc_new_ref(Py_None);
@@ -317,6 +346,8 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
         set_item(d, "exec_refused", PyBool_FromLong(ti.exec_refused != 0 || !etw_thunks_available())) < 0 ||
         set_item(d, "exec_refused_reason", PyUnicode_FromString(etw_thunks_error())) < 0 ||
         set_item(d, "perf_map", perf_map_obj) < 0 || set_item(d, "jitdump", jit_obj) < 0 ||
+        set_item(d, "perf_map_error", etw_perfmap_error ? PyUnicode_FromString(tld_strerror(etw_perfmap_error))
+                                                        : pyc_new_ref(Py_None)) < 0 ||
         set_item(d, "eval_hook", PyUnicode_FromString("PEP 523 (_PyInterpreterState_SetEvalFrameFunc)")) < 0 ||
         set_item(d, "instrumented_hook", PyUnicode_FromString(etw_instrument_hook_name())) < 0 ||
         set_item(d, "instrumented_frame_walk", PyBool_FromLong(mode != NULL && strcmp(mode, "instrumented") == 0 &&

@@ -40,9 +40,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if ETW_HAVE_PERF_MAP
 #include <unistd.h>
 
-#if ETW_HAVE_THUNKS
 #include "jitdump_linux.h"
 #include "perfmap_linux.h"
 #endif
@@ -51,6 +52,7 @@ Py_ssize_t etw_extra_index = -1;
 int etw_extra_inline_ok;
 uint32_t etw_gen = 1;
 int etw_perfmap_enabled = 1;
+int etw_perfmap_error;
 
 static uint64_t next_function_id = 1;
 static PyObject *ignored_files;     /* set of str */
@@ -102,7 +104,7 @@ int etw_registry_set_filters(PyObject *ignored, PyObject *prefixes)
     return 0;
 }
 
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
 /* CPython's perf map writer (3.12+), shared with its own trampolines. In a
  * forked child it still holds the parent's file until told otherwise, and
  * the child's first entries may come before any after-fork hook of ours
@@ -155,7 +157,7 @@ int etw_registry_init(PyObject *module)
         return -1;
     if (include_prefixes == NULL && (include_prefixes = PyList_New(0)) == NULL)
         return -1;
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
     python_writer = etw_python_perfmap_writer();
     if (python_writer != NULL) {
         writer_pid = getpid();
@@ -217,7 +219,7 @@ int etw_thunks_probe(void)
 
 int etw_jitdump_set(int on)
 {
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
     if (!on) {
         jitdump_disable();
         return 0;
@@ -231,7 +233,7 @@ int etw_jitdump_set(int on)
 /* "py::<qualname>:<filename>" for perf. */
 static void name_thunk(const struct thunk *t, PyObject *qualname, PyObject *filename)
 {
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
     int jit = jitdump_enabled();
     if (!etw_perfmap_enabled && !jit)
         return;
@@ -247,8 +249,19 @@ static void name_thunk(const struct thunk *t, PyObject *qualname, PyObject *file
     }
     char name[1024];
     snprintf(name, sizeof name, "py::%s:%s", q, f);
-    if (etw_perfmap_enabled)
-        perfmap_add((const void *)t->begin, t->end - t->begin, name);
+    if (etw_perfmap_enabled && etw_perfmap_error == 0) {
+        int rc = perfmap_add((const void *)t->begin, t->end - t->begin, name);
+        if (rc != 0) {
+            /* Once: perf will not name Python frames of this process. Not a
+             * Python warning: this runs inside the eval hook. */
+            char path[64];
+            etw_perfmap_error = rc;
+            if (perfmap_path(path, sizeof path) == 0)
+                fprintf(stderr, "etwtrace: not writing the perf map %s: %s; perf will not name Python "
+                                "functions of this process\n", path,
+                        rc == -EPERM ? "it exists and is not a private regular file of this user" : tld_strerror(rc));
+        }
+    }
     if (jit)
         jitdump_add((const void *)t->begin, t->end - t->begin, name);
 #else
