@@ -51,6 +51,26 @@ static void abandon_slot(etl_writer *w, etl_buffer *b)
     b->slot = -1;
 }
 
+/* After writing a buffer's bytes from `used`'s point of view: on success
+ * the events up to `events` are in the file; on failure recording stops,
+ * a fresh slot is given back, and (`lose`) the events not yet in the file
+ * are counted as lost. Caller holds `io`. */
+static int finish_write(etl_writer *w, etl_buffer *b, int fresh, uint32_t used, uint32_t events, int err, int lose)
+{
+    if (err != 0) {
+        etl_note_write_error(w, err);
+        if (lose)
+            atomic_fetch_add(&w->events_lost_io, events - b->flushed_events);
+        if (fresh)
+            abandon_slot(w, b);
+        return err;
+    }
+    atomic_fetch_add(&w->events_in_file, events - b->flushed_events);
+    b->flushed_used = used;
+    b->flushed_events = events;
+    return 0;
+}
+
 /* Writes a sealed buffer (no writer touches it any more) completely.
  * Returns 0 or -errno; on failure its unwritten events count as lost.
  * Caller holds `io`, not `lock`. */
@@ -67,27 +87,19 @@ static int write_sealed(etl_writer *w, etl_buffer *b)
     etl_fill_buffer_header(b->mem, w->buffer_size, w->logger_id, used, tld_clock_ticks(), (uint64_t)b->slot,
                            ETL_BUFFER_FLAG_NORMAL, ETL_BUFFER_TYPE_GENERIC);
     uint64_t off = etl_slot_offset(w, b->slot);
-    /* Records and padding (0xFF) in one write: a SIGKILL between two
-     * writes would leave a slot that reads as cut short. */
+    /* Records and padding (0xFF) in one write, the header after them: a
+     * reader trusts a slot only once its header and buffer 0's
+     * BuffersWritten say so. */
     memset(b->mem + used, 0xFF, w->buffer_size - used);
     int err = tld_file_write_at(w->file, b->mem + from, w->buffer_size - from, off + from);
     if (err == 0)
         err = tld_file_write_at(w->file, b->mem, ETL_BUFFER_HEADER_SIZE, off);
-    if (err != 0) {
-        etl_note_write_error(w, err);
-        atomic_fetch_add(&w->events_lost_io, events - b->flushed_events);
-        if (fresh)
-            abandon_slot(w, b);
-        return err;
-    }
-    atomic_fetch_add(&w->events_in_file, events - b->flushed_events);
-    b->flushed_used = used;
-    b->flushed_events = events;
-    return 0;
+    return finish_write(w, b, fresh, used, events, err, 1);
 }
 
 /* Writes the filled part of the current buffer in place; writers may keep
- * appending above `used` meanwhile. Caller holds `io`. */
+ * appending above `used` meanwhile. On failure nothing is lost yet: the
+ * events stay in memory for the next try. Caller holds `io`. */
 static int write_partial(etl_writer *w, etl_buffer *b, uint32_t used, uint32_t events)
 {
     int fresh = b->slot < 0;
@@ -104,17 +116,7 @@ static int write_partial(etl_writer *w, etl_buffer *b, uint32_t used, uint32_t e
                                ETL_BUFFER_FLAG_NORMAL, ETL_BUFFER_TYPE_GENERIC);
         err = tld_file_write_at(w->file, h, sizeof h, off);
     }
-    if (err != 0) {
-        /* Nothing is lost yet: the events stay in memory for the next try. */
-        etl_note_write_error(w, err);
-        if (fresh)
-            abandon_slot(w, b);
-        return err;
-    }
-    atomic_fetch_add(&w->events_in_file, events - b->flushed_events);
-    b->flushed_used = used;
-    b->flushed_events = events;
-    return 0;
+    return finish_write(w, b, fresh, used, events, err, 0);
 }
 
 /* Fixes up buffer 0's counters and writes its filled part. PerfFreq is
