@@ -328,6 +328,35 @@ const uint8_t *tld_provider_traits(const tld_provider *p, size_t *len);
 const tld_guid *tld_provider_id(const tld_provider *p);
 
 /*
+ * The names of the providers open in this process, joined by ", ", most
+ * recently opened first, as text for messages ("known: Python, MyApp").
+ * Writes at most size - 1 bytes and a NUL (when size > 0); returns the
+ * length the whole text has, as snprintf does. Thread-safe.
+ */
+size_t tld_provider_list_names(char *buf, size_t size);
+
+/*
+ * What happened to the listeners of a provider: TLD_LISTENER_ADDED after a
+ * trace session that names the provider started, TLD_LISTENER_REMOVED after
+ * one stopped.
+ */
+enum { TLD_LISTENER_ADDED = 1, TLD_LISTENER_REMOVED = 2 };
+typedef void (*tld_provider_enable_callback)(int change, void *context);
+
+/*
+ * Sets the function called when sessions that name `p` start or stop (NULL:
+ * none), as ETW calls a provider's EnableCallback: a provider may then write
+ * what a new listener needs to understand later events (ETW's "rundown",
+ * e.g. the names behind ids it will use). It is called after the session is
+ * live (so events written from it reach the new session) and after all of
+ * the core's locks are released, in the thread that started or stopped the
+ * session; it may write events. Earlier sessions see what it writes too.
+ * The owner must not close `p` while a session may be starting or stopping.
+ * Returns 0, or TLD_E_INVALID_ARG when p is NULL.
+ */
+int tld_provider_set_enable_callback(tld_provider *p, tld_provider_enable_callback fn, void *context);
+
+/*
  * True when some listener may want events of this level and keyword (ETW
  * rules: level passes when level <= the listener's level or either is 0;
  * keyword passes when 0, or when it has a bit of MatchAny and every bit of

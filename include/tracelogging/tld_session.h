@@ -156,6 +156,16 @@ int tld_session_flush(tld_session *s);
 /* Current counters of a live session (zero in a forked child). Thread-safe. */
 void tld_session_get_stats(tld_session *s, tld_session_stats *stats);
 
+/*
+ * The session's provider entries (indexes into cfg->providers) that no
+ * provider of this process has matched, by name or id, since the session
+ * started: a misspelled name or a wrong id records nothing, and this says
+ * which. Writes up to `capacity` indexes, in order, and returns how many
+ * entries are unmatched (may exceed capacity). Call it before
+ * tld_session_stop(). Thread-safe; 0 in a forked child.
+ */
+size_t tld_session_unmatched_providers(tld_session *s, size_t *indexes, size_t capacity);
+
 #ifdef __cplusplus
 }
 #endif

@@ -690,6 +690,86 @@ static void test_same_path_refused(void)
     tld_provider_close(p);
 }
 
+/* ---- unmatched entries and enable callbacks ---------------------------------- */
+
+struct callback_log {
+    int added, removed;
+    int enabled_when_added; /* the provider was enabled when the callback ran */
+    tld_provider *p;
+};
+
+static void on_listeners(int change, void *context)
+{
+    struct callback_log *log = context;
+    if (change == TLD_LISTENER_ADDED) {
+        log->added++;
+        log->enabled_when_added = tld_provider_is_enabled(log->p, 5, 1);
+        /* events written here reach the new session */
+        tld_event_builder b;
+        tld_builder_init(&b, 0, 0);
+        write_seq(log->p, &b, 5, 1, 0, 99);
+        tld_builder_destroy(&b);
+    } else if (change == TLD_LISTENER_REMOVED) {
+        log->removed++;
+    }
+}
+
+static void test_unmatched_and_callbacks(void)
+{
+    tld_provider *p;
+    CHECK_EQ_INT(tld_provider_open(&p, NAME("SessTest.Known"), NULL, NULL), 0);
+    char names[512];
+    size_t need = tld_provider_list_names(names, sizeof names);
+    CHECK(need == strlen(names) && strstr(names, "SessTest.Known") != NULL);
+    char tiny[5];
+    CHECK_EQ_INT(tld_provider_list_names(tiny, sizeof tiny), need); /* cut, NUL-terminated, full length */
+    CHECK_EQ_INT(strlen(tiny), 4);
+
+    struct callback_log log = {.p = p};
+    CHECK_EQ_INT(tld_provider_set_enable_callback(p, on_listeners, &log), 0);
+    CHECK_EQ_INT(tld_provider_set_enable_callback(NULL, on_listeners, &log), TLD_E_INVALID_ARG);
+
+    static const tld_guid nobody = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
+    tld_session_provider prov[] = {
+        {.name = "SessTest.Known", .name_len = 14},
+        {.name = "SessTest.Typo", .name_len = 13},
+        {.id = &nobody},
+        {.name = "SessTest.Later", .name_len = 14},
+    };
+    char path[300];
+    tld_session *s = start(tmp_path(path, sizeof path, "unmatched.etl"), prov, 4, 4096);
+    CHECK_EQ_INT(log.added, 1);
+    CHECK_EQ_INT(log.enabled_when_added, 1);
+    size_t idx[4] = {0};
+    CHECK_EQ_INT(tld_session_unmatched_providers(s, idx, 4), 3);
+    CHECK(idx[0] == 1 && idx[1] == 2 && idx[2] == 3);
+    CHECK_EQ_INT(tld_session_unmatched_providers(s, idx, 1), 3); /* count beyond capacity */
+    tld_provider *later;
+    CHECK_EQ_INT(tld_provider_open(&later, NAME("SessTest.Later"), NULL, NULL), 0);
+    tld_provider_close(later); /* it was seen while the session ran */
+    CHECK_EQ_INT(tld_session_unmatched_providers(s, idx, 4), 2);
+    CHECK(idx[0] == 1 && idx[1] == 2);
+
+    /* A session that does not name the provider: no callback. */
+    tld_session_provider other[] = {{.name = "SessTest.Other", .name_len = 14}};
+    char path2[300];
+    tld_session *s2 = start(tmp_path(path2, sizeof path2, "other.etl"), other, 1, 4096);
+    CHECK_EQ_INT(log.added, 1);
+    tld_session_stats st;
+    CHECK_EQ_INT(tld_session_stop(s2, &st), 0);
+    CHECK_EQ_INT(log.removed, 0);
+
+    tp_file f;
+    stop_and_load(s, path, &f, &st);
+    CHECK_EQ_INT(log.removed, 1);
+    CHECK_EQ_INT(f.count, 1); /* the event the callback wrote */
+    tp_free(&f);
+    unlink(path);
+    unlink(path2);
+    CHECK_EQ_INT(tld_provider_set_enable_callback(p, NULL, NULL), 0);
+    tld_provider_close(p);
+}
+
 int main(int argc, char **argv)
 {
     (void)check_hex;
@@ -710,5 +790,6 @@ int main(int argc, char **argv)
     test_fork();
 #endif
     test_same_path_refused();
+    test_unmatched_and_callbacks();
     return tmpdir_finish(check_report("test_session"));
 }

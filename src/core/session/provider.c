@@ -37,6 +37,8 @@ struct tld_provider {
         uint64_t any, all;
     } sink_states[TLD_MAX_SINKS];     /* under enable_lock */
     _Atomic(void *) sink_data[TLD_MAX_SINKS]; /* tld_provider_set_sink_data() */
+    tld_provider_enable_callback enable_callback; /* under the registry lock */
+    void *enable_context;
     struct tld_provider *next; /* registry list, under the registry lock */
 };
 
@@ -295,4 +297,41 @@ int tld_provider_write(tld_provider *p, tld_event_builder *b,
             status = rc;
     }
     return status;
+}
+
+size_t tld_provider_list_names(char *buf, size_t size)
+{
+    size_t need = 0;
+    tld_registry_lock();
+    for (tld_provider *p = registry_head; p != NULL; p = p->next) {
+        const char *sep = need ? ", " : "";
+        size_t sep_len = need ? 2 : 0;
+        for (size_t i = 0; i < sep_len + p->name_len; i++) {
+            char c = i < sep_len ? sep[i] : p->name[i - sep_len];
+            if (need + 1 < size)
+                buf[need] = c;
+            need++;
+        }
+    }
+    tld_registry_unlock();
+    if (size > 0)
+        buf[need < size ? need : size - 1] = '\0';
+    return need;
+}
+
+int tld_provider_set_enable_callback(tld_provider *p, tld_provider_enable_callback fn, void *context)
+{
+    if (p == NULL)
+        return TLD_E_INVALID_ARG;
+    tld_registry_lock();
+    p->enable_callback = fn;
+    p->enable_context = context;
+    tld_registry_unlock();
+    return TLD_OK;
+}
+
+void tld_provider_enable_callback_of(const tld_provider *p, tld_provider_enable_callback *fn, void **context)
+{
+    *fn = p->enable_callback;
+    *context = p->enable_context;
 }

@@ -46,4 +46,8 @@ void tld_provider_for_each(void (*fn)(tld_provider *p, void *ctx), void *ctx);
 /* The provider's name (not NUL-terminated). */
 const char *tld_provider_name(const tld_provider *p, size_t *len);
 
+/* The provider's enable callback (NULL: none) and its context (tld.h).
+ * Caller holds the registry lock. */
+void tld_provider_enable_callback_of(const tld_provider *p, tld_provider_enable_callback *fn, void **context);
+
 #endif

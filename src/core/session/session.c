@@ -76,6 +76,7 @@ typedef struct session_filter {
     uint64_t any;              /* all-ones when the config said 0 */
     uint64_t all;
     uint64_t stack_keywords;
+    atomic_int matched;        /* 1 once a provider of this process had this name or id */
 } session_filter;
 
 typedef struct session_set {
@@ -182,6 +183,7 @@ static void compute_enable_state(tld_provider *p, const session_set *set)
             if (!filter_names_provider(f, p))
                 continue;
             matched = 1;
+            atomic_store_explicit(&s->filters[j].matched, 1, memory_order_relaxed);
             unsigned lp1 = f->level ? f->level + 1u : 256u;
             if (lp1 > level_plus1)
                 level_plus1 = lp1;
@@ -197,6 +199,55 @@ static void compute_enable_state(tld_provider *p, const session_set *set)
 static void recompute_one(tld_provider *p, void *ctx)
 {
     compute_enable_state(p, ctx);
+}
+
+/* ---- enable callbacks (tld_provider_set_enable_callback) ------------------------ */
+
+/* The callbacks of the providers one session names, collected under the
+ * locks and called after them. */
+typedef struct callback_list {
+    const struct tld_session *session;
+    size_t count, cap;
+    struct pending_callback {
+        tld_provider_enable_callback fn;
+        void *context;
+    } *items;
+} callback_list;
+
+static void collect_callback(tld_provider *p, void *ctx)
+{
+    callback_list *list = ctx;
+    tld_provider_enable_callback fn;
+    void *context;
+    tld_provider_enable_callback_of(p, &fn, &context);
+    if (fn == NULL)
+        return;
+    int named = 0;
+    for (size_t j = 0; j < list->session->filter_count && !named; j++)
+        named = filter_names_provider(&list->session->filters[j], p);
+    if (!named)
+        return;
+    if (list->count == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 4;
+        struct pending_callback *items = realloc(list->items, cap * sizeof *items);
+        if (items == NULL)
+            return; /* out of memory: this provider misses its callback */
+        list->items = items;
+        list->cap = cap;
+    }
+    list->items[list->count].fn = fn;
+    list->items[list->count].context = context;
+    list->count++;
+}
+
+/* Called with no lock of ours held. */
+static void run_callbacks(callback_list *list, int change)
+{
+    for (size_t i = 0; i < list->count; i++)
+        list->items[i].fn(change, list->items[i].context);
+    free(list->items);
+    list->items = NULL;
+    list->count = list->cap = 0;
 }
 
 /* ---- fork ------------------------------------------------------------------------ */
@@ -566,12 +617,15 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     next->generation = ++set_generations;
     atomic_store(&live_sessions, next);
     tld_provider_for_each(recompute_one, next);
+    callback_list callbacks = {.session = s};
+    tld_provider_for_each(collect_callback, &callbacks);
     if (old != NULL) {
         wait_for_readers();
         tld_free_aligned(old);
     }
     tld_mutex_unlock(&sessions_lock);
     *out = s;
+    run_callbacks(&callbacks, TLD_LISTENER_ADDED);
     return 0;
 }
 
@@ -617,9 +671,12 @@ int tld_session_stop(tld_session *s, tld_session_stats *stats)
     }
     atomic_store(&live_sessions, next);
     tld_provider_for_each(recompute_one, next); /* is_enabled() flips back here */
+    callback_list callbacks = {.session = s};
+    tld_provider_for_each(collect_callback, &callbacks);
     wait_for_readers();                         /* nobody is inside s any more */
     tld_free_aligned(old);
     tld_mutex_unlock(&sessions_lock);
+    run_callbacks(&callbacks, TLD_LISTENER_REMOVED);
 
     etl_writer_stats ws;
     int rc = etl_writer_close(s->writer, &ws);
@@ -649,3 +706,18 @@ void tld_session_get_stats(tld_session *s, tld_session_stats *stats)
 }
 
 
+
+size_t tld_session_unmatched_providers(tld_session *s, size_t *indexes, size_t capacity)
+{
+    if (s == NULL || is_foreign(s))
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < s->filter_count; i++) {
+        if (atomic_load_explicit(&s->filters[i].matched, memory_order_relaxed))
+            continue;
+        if (n < capacity)
+            indexes[n] = i;
+        n++;
+    }
+    return n;
+}

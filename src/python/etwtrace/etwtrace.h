@@ -75,6 +75,14 @@ static inline int etw_event_on(uint8_t level, uint64_t keyword)
     return tld_enable_state_allows(etw_provider_state, level, keyword);
 }
 
+/*
+ * Bumped (never 0) each time a session starts listening to the provider
+ * (its enable callback, with the GIL). A shadow-stack entry remembers the
+ * epoch its Push was written in; its Pop is written only in that same
+ * epoch, so a session never sees a Pop whose Push it did not see.
+ */
+extern uint32_t etw_listen_epoch;
+
 /* Each writer checks enablement itself (Push's caller checks first too, to
  * skip the caller-line lookup) and never changes Python's error state. */
 void etw_write_thread(int opcode, int32_t os_thread_id);
@@ -92,6 +100,8 @@ void etw_write_pop(uint64_t id);
  * its thunk stays (thunk addresses are never reused). */
 struct etw_func {
     thunk_fn entry;     /* the thunk, or etw_call_direct when there is none */
+    PyObject *code;     /* the code object holding this entry (borrowed: it frees the entry) */
+    struct etw_func *prev, *next; /* every entry, for etw_registry_announce_all */
     uint32_t gen;       /* tracing generation this entry was decided for */
     uint8_t traced;     /* 0: ignored (ignore set / include prefixes) */
     uint8_t has_thunk;
@@ -141,6 +151,12 @@ uint64_t etw_registry_builtin_id(PyObject *cfunc);
  * the id its bound builtin method has. */
 uint64_t etw_registry_method_descr_id(PyObject *descr);
 
+/* Writes PythonFunction again for every function (and builtin) announced
+ * in the current generation: a session that starts listening mid-trace
+ * learns the ids earlier events of others used and later events of its
+ * own will use. */
+void etw_registry_announce_all(void);
+
 /* Thunks: 1 while executable memory may be had; the reason otherwise. */
 int etw_thunks_available(void);
 const char *etw_thunks_error(void);
@@ -153,8 +169,11 @@ extern int etw_perfmap_enabled;
 extern int etw_perfmap_error;
 int etw_jitdump_set(int on);
 
-PyObject *etw_ignored_files(void);     /* borrowed: the live set */
-PyObject *etw_include_prefixes(void);  /* borrowed: the live list */
+PyObject *etw_ignored_files(void);     /* borrowed: the active trace's set */
+PyObject *etw_include_prefixes(void);  /* borrowed: the active trace's list */
+/* Installs a trace's filters (a set and a list, used live; NULL: new empty
+ * ones). 0, or -1 with an exception (no memory). */
+int etw_registry_set_filters(PyObject *ignored, PyObject *prefixes);
 
 /* ---- stack-sampling mode (stack.c) ------------------------------ */
 

@@ -25,9 +25,11 @@
 
 tld_provider *etw_provider;
 const tld_enable_state *etw_provider_state;
+uint32_t etw_listen_epoch = 1;
 const tld_capi *etw_capi;
 static tld_event_builder eb;
 static int prepare_fast(void);
+static void on_listeners_changed(int change, void *context);
 
 /* ETW_PROVIDER_ID_TEXT (etwtrace.h) in wire (bytes_le) order. */
 static const tld_guid python_provider_id = {{
@@ -49,8 +51,35 @@ int etw_events_init(void)
         return -1;
     }
     etw_provider_state = etw_capi->provider_enable_state(etw_provider);
+    etw_capi->provider_set_enable_callback(etw_provider, on_listeners_changed, NULL);
     prepare_fast(); /* on failure (no memory) the general path is used */
     return 0;
+}
+
+/*
+ * The provider's enable callback (tld.h): a session that names "Python"
+ * started or stopped, in the thread that did it, outside the core's locks.
+ * A new listener gets the PythonFunction events of every function already
+ * announced in this trace (sessions listening before get them again), and
+ * a new listening epoch starts (etw_listen_epoch). Sessions started from
+ * Python hold the GIL across start, so no Push or Pop of another thread
+ * falls between the session going live and this.
+ */
+static void on_listeners_changed(int change, void *context)
+{
+    (void)context;
+    if (change != TLD_LISTENER_ADDED || pyc_is_finalizing())
+        return;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    pyc_saved_error saved;
+    pyc_error_save(&saved);
+    etw_listen_epoch++;
+    if (etw_listen_epoch == 0)
+        etw_listen_epoch = 1;
+    if (etw_active_mode != ETW_MODE_NONE)
+        etw_registry_announce_all();
+    pyc_error_restore(&saved);
+    PyGILState_Release(gil);
 }
 
 #define NAME(s) s, sizeof(s) - 1

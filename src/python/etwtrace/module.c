@@ -77,11 +77,18 @@ static int check_thunks(void)
 
 static PyObject *mod_enable(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"mode", "with_threads", NULL};
+    static char *kwlist[] = {"mode", "with_threads", "ignored_files", "include_prefixes", NULL};
     const char *mode_text = "stack";
     int with_threads = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|sp:enable", kwlist, &mode_text, &with_threads))
+    PyObject *ignored = Py_None, *prefixes = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|spOO:enable", kwlist, &mode_text, &with_threads, &ignored,
+                                     &prefixes))
         return NULL;
+    if (ignored != Py_None && !PySet_Check(ignored))
+        return PyErr_Format(PyExc_TypeError, "ignored_files must be a set, not %.100s", Py_TYPE(ignored)->tp_name);
+    if (prefixes != Py_None && !PyList_Check(prefixes))
+        return PyErr_Format(PyExc_TypeError, "include_prefixes must be a list, not %.100s",
+                            Py_TYPE(prefixes)->tp_name);
     enum etw_mode mode;
     if (strcmp(mode_text, "stack") == 0)
         mode = ETW_MODE_STACK;
@@ -100,6 +107,8 @@ static PyObject *mod_enable(PyObject *module, PyObject *args, PyObject *kwargs)
         if (etw_env_true("ETWTRACE_JITDUMP"))
             etw_jitdump_set(1);
     }
+    if (etw_registry_set_filters(ignored == Py_None ? NULL : ignored, prefixes == Py_None ? NULL : prefixes) < 0)
+        return NULL;
     etw_gen++;
     if (etw_gen == 0)
         etw_gen = 1;
@@ -116,6 +125,7 @@ static PyObject *mod_enable(PyObject *module, PyObject *args, PyObject *kwargs)
     }
     if (rc < 0) {
         etw_write_thread(TLD_OPCODE_STOP, etw_enabling_thread);
+        etw_registry_set_filters(NULL, NULL);
         return NULL;
     }
     etw_active_mode = mode;
@@ -148,6 +158,9 @@ static PyObject *mod_disable(PyObject *module, PyObject *args, PyObject *kwargs)
     etw_write_thread(TLD_OPCODE_STOP, etw_enabling_thread);
     etw_active_mode = ETW_MODE_NONE;
     active_token = 0;
+    /* The filters were the trace's: the next one starts from its own. */
+    if (etw_registry_set_filters(NULL, NULL) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -169,6 +182,13 @@ static PyObject *mod_write_mark(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "O|i:write_mark", &text, &opcode))
         return NULL;
     int rc;
+    if (etw_active_mode == ETW_MODE_NONE && (opcode == ETW_MARK_STACK || opcode == TLD_OPCODE_INFO ||
+                                             opcode == TLD_OPCODE_START || opcode == TLD_OPCODE_STOP)) {
+        /* No trace: nothing is written (the package warns, as upstream). */
+        if (!PyUnicode_Check(text))
+            return PyErr_Format(PyExc_TypeError, "mark text must be a str, not %.100s", Py_TYPE(text)->tp_name);
+        Py_RETURN_FALSE;
+    }
     if (opcode == ETW_MARK_STACK)
         rc = etw_write_stack_sample(text);
     else if (opcode == TLD_OPCODE_INFO || opcode == TLD_OPCODE_START || opcode == TLD_OPCODE_STOP)
@@ -178,12 +198,19 @@ static PyObject *mod_write_mark(PyObject *module, PyObject *args)
                             opcode);
     if (rc < 0)
         return NULL;
-    Py_RETURN_NONE;
+    Py_RETURN_TRUE;
 }
 
 static PyObject *mod_stack_mark(PyObject *module, PyObject *text)
 {
     (void)module;
+    if (etw_active_mode == ETW_MODE_NONE) {
+        if (!PyUnicode_Check(text))
+            return PyErr_Format(PyExc_TypeError, "mark text must be a str, not %.100s", Py_TYPE(text)->tp_name);
+        if (PyErr_WarnEx(PyExc_RuntimeWarning, "Unable to mark when global tracer is not enabled", 1) < 0)
+            return NULL;
+        Py_RETURN_NONE;
+    }
     if (etw_write_stack_sample(text) < 0)
         return NULL;
     Py_RETURN_NONE;
@@ -340,9 +367,11 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
 
 static PyMethodDef methods[] = {
     {"enable", (PyCFunction)(void (*)(void))mod_enable, METH_VARARGS | METH_KEYWORDS,
-     "enable(mode='stack', with_threads=False)\n--\n\n"
+     "enable(mode='stack', with_threads=False, ignored_files=None, include_prefixes=None)\n--\n\n"
      "Starts tracing the calling thread (and, with with_threads, threads started later) in\n"
      "'stack' (stack-sampling) or 'instrumented' mode. Returns a token for disable().\n"
+     "ignored_files (a set) and include_prefixes (a list) are the trace's filters, used live\n"
+     "until disable() (None: empty ones).\n"
      "RuntimeError when already enabled, or in stack mode when another frame-evaluation hook\n"
      "(e.g. CPython's -X perf) is active."},
     {"disable", (PyCFunction)(void (*)(void))mod_disable, METH_VARARGS | METH_KEYWORDS,
@@ -350,12 +379,17 @@ static PyMethodDef methods[] = {
     {"active", mod_active, METH_NOARGS, "active()\n--\n\n'stack', 'instrumented' or None."},
     {"write_mark", mod_write_mark, METH_VARARGS,
      "write_mark(text, opcode=0)\n--\n\n"
-     "PythonMark with opcode 0 (mark), 1 (range start) or 2 (range stop); 3 writes PythonStackSample."},
-    {"_stack_mark", mod_stack_mark, METH_O, "_stack_mark(text)\n--\n\nWrites PythonStackSample (its stack is the point)."},
+     "PythonMark with opcode 0 (mark), 1 (range start) or 2 (range stop); 3 writes PythonStackSample.\n"
+     "Returns False, writing nothing, when no trace is active."},
+    {"_stack_mark", mod_stack_mark, METH_O,
+     "_stack_mark(text)\n--\n\nWrites PythonStackSample (its stack is the point); a RuntimeWarning and\n"
+     "nothing written when no trace is active."},
     {"get_ignored_files", mod_get_ignored_files, METH_NOARGS,
-     "get_ignored_files()\n--\n\nThe live set of file names whose functions are never traced."},
+     "get_ignored_files()\n--\n\nThe active trace's set of file names whose functions are never traced\n"
+     "(an empty one when no trace is active)."},
     {"get_include_prefixes", mod_get_include_prefixes, METH_NOARGS,
-     "get_include_prefixes()\n--\n\nThe live list of prefixes; when non-empty only files under them are traced."},
+     "get_include_prefixes()\n--\n\nThe active trace's list of prefixes; when non-empty only files under them\n"
+     "are traced (an empty one when no trace is active)."},
     {"info", mod_info, METH_NOARGS, "info()\n--\n\nTechnical information for bug reports (python -m etwtrace --info)."},
     {"_forward_only_hook", mod_forward_only_hook, METH_O,
      "_forward_only_hook(enable)\n--\n\nInstalls/removes a PEP 523 hook that only forwards (benchmark floor)."},

@@ -39,6 +39,8 @@ typedef struct SessionObject {
     uint64_t max_size;           /* bytes; 0: no limit */
     uint32_t flush_ms;
     tld_session_stats last;      /* counters at the last stop() */
+    PyObject *specs;             /* list of the ProviderSpecs of the running (or last) session */
+    PyObject *unmatched;         /* list of sentences: entries no provider matched (at the last stop) */
     struct SessionObject *live_prev, *live_next; /* running sessions, for atexit */
     PyObject *weakrefs;
 } SessionObject;
@@ -47,11 +49,11 @@ typedef struct SessionObject {
 static SessionObject *live_head;
 
 /* traceloggingdynamic.sessions: _coerce_spec, ProviderSpec, SessionStats. */
-static PyObject *coerce_spec_fn, *provider_spec_type, *session_stats_type;
+static PyObject *coerce_spec_fn, *provider_spec_type, *session_stats_type, *describe_unmatched_fn;
 
 static int load_sessions_module(void)
 {
-    if (session_stats_type != NULL)
+    if (describe_unmatched_fn != NULL)
         return 0;
     PyObject *m = PyImport_ImportModule("traceloggingdynamic.sessions");
     if (m == NULL)
@@ -59,13 +61,66 @@ static int load_sessions_module(void)
     coerce_spec_fn = PyObject_GetAttrString(m, "_coerce_spec");
     provider_spec_type = coerce_spec_fn ? PyObject_GetAttrString(m, "ProviderSpec") : NULL;
     session_stats_type = provider_spec_type ? PyObject_GetAttrString(m, "SessionStats") : NULL;
+    describe_unmatched_fn = session_stats_type ? PyObject_GetAttrString(m, "_describe_unmatched") : NULL;
     Py_DECREF(m);
-    if (session_stats_type == NULL) {
+    if (describe_unmatched_fn == NULL) {
         Py_CLEAR(coerce_spec_fn);
         Py_CLEAR(provider_spec_type);
+        Py_CLEAR(session_stats_type);
         return -1;
     }
     return 0;
+}
+
+/* Sentences for the running session's provider entries that no provider
+ * of this process matched (sessions.py words them). A new list, or NULL
+ * with an exception. */
+static PyObject *unmatched_sentences(SessionObject *self, tld_session *s)
+{
+    PyObject *out = PyList_New(0);
+    if (out == NULL || self->specs == NULL)
+        return out;
+    Py_ssize_t n = PyList_GET_SIZE(self->specs);
+    size_t *indexes = PyMem_Calloc((size_t)n + 1, sizeof *indexes);
+    if (indexes == NULL) {
+        Py_DECREF(out);
+        return PyErr_NoMemory();
+    }
+    size_t count = tld_session_unmatched_providers(s, indexes, (size_t)n);
+    PyObject *known = NULL;
+    if (count > 0) {
+        char small[1024];
+        size_t need = tld_provider_list_names(small, sizeof small);
+        if (need < sizeof small) {
+            known = PyUnicode_DecodeUTF8(small, (Py_ssize_t)need, "replace");
+        } else {
+            char *big = PyMem_Malloc(need + 1);
+            if (big != NULL) {
+                need = tld_provider_list_names(big, need + 1);
+                known = PyUnicode_DecodeUTF8(big, (Py_ssize_t)need, "replace");
+                PyMem_Free(big);
+            } else {
+                PyErr_NoMemory();
+            }
+        }
+    }
+    for (size_t i = 0; i < count && i < (size_t)n && known != NULL; i++) {
+        Py_ssize_t k = (Py_ssize_t)indexes[i];
+        PyObject *given = k < PyTuple_GET_SIZE(self->providers) ? PyTuple_GET_ITEM(self->providers, k) : Py_None;
+        PyObject *line = PyObject_CallFunctionObjArgs(describe_unmatched_fn, PyList_GET_ITEM(self->specs, k), given,
+                                                      known, NULL);
+        if (line == NULL || PyList_Append(out, line) < 0) {
+            Py_XDECREF(line);
+            Py_CLEAR(out);
+            break;
+        }
+        Py_DECREF(line);
+    }
+    PyMem_Free(indexes);
+    if (count > 0 && known == NULL)
+        Py_CLEAR(out);
+    Py_XDECREF(known);
+    return out;
 }
 
 static void live_add(SessionObject *s)
@@ -160,6 +215,13 @@ static int stop_session(SessionObject *self)
     self->session = NULL;
     if (s != NULL) {
         live_remove(self);
+        pyc_saved_error saved;
+        pyc_error_save(&saved);
+        PyObject *unmatched = unmatched_sentences(self, s);
+        if (unmatched == NULL)
+            PyErr_Clear(); /* only a diagnostic: stopping must not fail for it */
+        Py_XSETREF(self->unmatched, unmatched);
+        pyc_error_restore(&saved);
         tld_session_stats st;
         memset(&st, 0, sizeof st);
         Py_BEGIN_ALLOW_THREADS
@@ -369,6 +431,7 @@ static PyObject *Session_start(PyObject *op, PyObject *unused)
     /* Specs first (Python code; the lock is not held yet). */
     Py_ssize_t n = PyTuple_GET_SIZE(self->providers);
     PyObject *keep = PyList_New(0);
+    PyObject *specs = NULL;
     tld_session_provider *entries = PyMem_Calloc((size_t)n + 1, sizeof *entries);
     tld_guid *ids = PyMem_Calloc((size_t)n + 1, sizeof *ids);
     PyObject *result = NULL;
@@ -376,9 +439,12 @@ static PyObject *Session_start(PyObject *op, PyObject *unused)
         PyErr_NoMemory();
         goto done;
     }
+    specs = PyList_New(0);
+    if (specs == NULL)
+        goto done;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *spec = PyObject_CallOneArg(coerce_spec_fn, PyTuple_GET_ITEM(self->providers, i));
-        if (spec == NULL || PyList_Append(keep, spec) < 0) {
+        if (spec == NULL || PyList_Append(keep, spec) < 0 || PyList_Append(specs, spec) < 0) {
             Py_XDECREF(spec);
             goto done;
         }
@@ -407,13 +473,16 @@ static PyObject *Session_start(PyObject *op, PyObject *unused)
         goto already_cleanup;
     }
     tld_session *s = NULL;
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = tld_session_start(&s, &cfg);
-    Py_END_ALLOW_THREADS
+    /* With the GIL held: providers' enable callbacks (tld.h) run in this
+     * thread before start returns, and no Python thread writes events
+     * between the session going live and those callbacks (etwtrace's
+     * announcements and its Push/Pop balance rely on it). */
+    int rc = tld_session_start(&s, &cfg);
     if (rc == 0) {
         self->session = s;
         memset(&self->last, 0, sizeof self->last);
+        Py_XSETREF(self->specs, pyc_new_ref(specs));
+        Py_CLEAR(self->unmatched);
         live_add(self);
     }
     PyThread_release_lock(self->lock);
@@ -428,11 +497,13 @@ static PyObject *Session_start(PyObject *op, PyObject *unused)
         result = pyc_new_ref(Py_None);
 done:
     Py_XDECREF(keep);
+    Py_XDECREF(specs);
     PyMem_Free(entries);
     PyMem_Free(ids);
     return result;
 already_cleanup:
     Py_XDECREF(keep);
+    Py_XDECREF(specs);
     PyMem_Free(entries);
     PyMem_Free(ids);
 already:
@@ -440,13 +511,38 @@ already:
     return NULL;
 }
 
+/* The RuntimeWarning stop() gives for each provider entry that no provider
+ * matched. Returns -1 if warnings are errors and one was raised. */
+static int warn_unmatched(SessionObject *self)
+{
+    for (Py_ssize_t i = 0; self->unmatched != NULL && i < PyList_GET_SIZE(self->unmatched); i++)
+        if (PyErr_WarnFormat(PyExc_RuntimeWarning, 1, "trace session %R: %U", self->path,
+                             PyList_GET_ITEM(self->unmatched, i)) < 0)
+            return -1;
+    return 0;
+}
+
 static PyObject *Session_stop(PyObject *op, PyObject *unused)
 {
     (void)unused;
     SessionObject *self = (SessionObject *)op;
-    if (stop_session(self) && warn_lost(self, &self->last) < 0)
+    if (stop_session(self) && (warn_lost(self, &self->last) < 0 || warn_unmatched(self) < 0))
         return NULL;
     return stats_tuple(&self->last);
+}
+
+static PyObject *Session_unmatched_providers(PyObject *op, PyObject *unused)
+{
+    (void)unused;
+    SessionObject *self = (SessionObject *)op;
+    session_lock(self);
+    PyObject *r;
+    if (self->session != NULL)
+        r = unmatched_sentences(self, self->session);
+    else
+        r = self->unmatched ? PyList_GetSlice(self->unmatched, 0, PyList_GET_SIZE(self->unmatched)) : PyList_New(0);
+    PyThread_release_lock(self->lock);
+    return r;
 }
 
 static PyObject *Session_flush(PyObject *op, PyObject *unused)
@@ -543,12 +639,16 @@ static int Session_traverse(PyObject *op, visitproc visit, void *arg)
     SessionObject *self = (SessionObject *)op;
     Py_VISIT(Py_TYPE(op));
     Py_VISIT(self->providers);
+    Py_VISIT(self->specs);
+    Py_VISIT(self->unmatched);
     return 0;
 }
 
 static int Session_clear(PyObject *op)
 {
     Py_CLEAR(((SessionObject *)op)->providers);
+    Py_CLEAR(((SessionObject *)op)->specs);
+    Py_CLEAR(((SessionObject *)op)->unmatched);
     return 0;
 }
 
@@ -607,6 +707,11 @@ static PyMethodDef session_methods[] = {
      "how many events were lost and why, if any were."},
     {"flush", Session_flush, METH_NOARGS,
      "flush($self, /)\n--\n\nWrites every event recorded so far to the file now. RuntimeError if not running."},
+    {"unmatched_providers", Session_unmatched_providers, METH_NOARGS,
+     "unmatched_providers($self, /)\n--\n\n"
+     "One sentence for each provider spec that no provider of this process has matched, by name\n"
+     "or id, while the session ran (so far, while it runs), naming the providers that exist:\n"
+     "\"no provider named 'Pyhton' was seen; known: Python\". stop() warns with the same sentences."},
     {"stats", Session_stats, METH_NOARGS,
      "stats($self, /)\n--\n\nThe current SessionStats (those of the last stop() when not running)."},
     {"__enter__", Session_enter, METH_NOARGS, "Starts the session and returns it."},
