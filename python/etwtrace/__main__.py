@@ -425,16 +425,30 @@ def _capture_in_process(path, target, mode, perf_child):
     try:
         status = _run_traced(target, mode)
     finally:
-        from traceloggingdynamic.sessions import stop_quietly
-        stats = stop_quietly(session)
-        lost = f', {stats.events_lost} lost' if stats.events_lost else ''
+        from traceloggingdynamic.sessions import stop_for_cli
+        stats, losses = stop_for_cli(session)
+        lost = f', {stats.events_lost} LOST' if stats.events_lost else ''
         print(f'etwtrace: trace written to {os.path.abspath(path)}: {stats.events_written} events{lost} '
               f'(python -m traceloggingdynamic decode {path} --summary)', file=sys.stderr)
         _say_unmatched(session)
+        _say_losses(stats, losses)
         if perf_child is not None:   # the program's own status, for the CLI outside perf
             _report_to_parent(perf_child, f'status {status}\n')
             os.close(perf_child)
     return status
+
+
+def _say_losses(stats, losses):
+    """The loss, last and loudly: how much of what the program wrote did
+    not reach the file, and why."""
+    if not stats.events_lost:
+        return
+    offered = stats.events_written + stats.events_lost
+    share = 100.0 * stats.events_lost / offered
+    print(f'etwtrace: WARNING: {stats.events_lost} of {offered} events ({share:.1f}%) were LOST; the trace '
+          f'is incomplete', file=sys.stderr)
+    for text in losses:
+        print(f'etwtrace: WARNING: {text}', file=sys.stderr)
 
 
 def _say_unmatched(session):

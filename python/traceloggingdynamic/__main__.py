@@ -26,7 +26,7 @@ import traceback
 
 from . import Session, _tld, providerid_from_name
 from .etl import EtlFile
-from .sessions import ProviderSpec, _parse_keyword, stop_quietly
+from .sessions import ProviderSpec, _parse_keyword, stop_for_cli
 
 EXIT_OK, EXIT_DAMAGED, EXIT_USAGE = 0, 1, 2
 
@@ -186,9 +186,11 @@ def _record(parser, args):
     try:
         status = _run_target(target)
     finally:
-        stats = stop_quietly(session)
+        stats, losses = stop_for_cli(session)
         print(f'trace written to {args.output}: {stats.events_written} events, '
               f'{stats.events_lost} lost, {stats.buffers_written} buffers', file=sys.stderr)
+        for text in losses:
+            _error(f'record: WARNING: {text}')
         for line in session.unmatched_providers():
             _error(f'record: {line}')
     return status

@@ -151,6 +151,20 @@ def _describe_unmatched(spec: ProviderSpec, given: object, known: str) -> str:
     return f'{what}; known: {known}' if known else f'{what}; no provider is open in this process'
 
 
+def stop_for_cli(session):
+    """Stops `session` for a command-line tool: returns its SessionStats and
+    the sentences of its RuntimeWarnings about lost events (what was lost and
+    why), which the tool says last and loudly instead of as a Python warning.
+    Warnings about providers nobody had are left to unmatched_providers()."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        stats = session.stop()
+    losses = [str(w.message) for w in caught
+              if issubclass(w.category, RuntimeWarning) and ' lost ' in str(w.message)]
+    return stats, losses
+
+
 def stop_quietly(session) -> SessionStats:
     """session.stop() without its RuntimeWarnings about providers nobody
     had: the CLIs and the environment's session say those in one line each,

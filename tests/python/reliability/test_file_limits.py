@@ -75,3 +75,29 @@ def test_full_disk_stops_recording_and_leaves_a_valid_file(tmp_path):
     path, out = run_writer(tmp_path, 'fsize', 200 * 1024)
     check_stopped_cleanly(path, out, 60_000, ['writing the file failed', 'recording stopped'])
     assert path.stat().st_size <= 200 * 1024
+
+
+def test_capture_on_a_full_disk_says_so_loudly(tmp_path):
+    """etwtrace --capture on a disk that fills up: the program runs to its
+    end, and the last lines say how much was lost and why."""
+    import resource
+    import signal
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024))
+
+    script = tmp_path / 'busy.py'
+    script.write_text('def f(n):\n    return n if n < 2 else f(n - 1) + f(n - 2)\nprint(f(22))\n')
+    trace = tmp_path / 'full.etl'
+    proc = subprocess.run([sys.executable, '-m', 'etwtrace', '--instrumented', '--capture', str(trace), '--',
+                           str(script)], capture_output=True, text=True, timeout=300, preexec_fn=small_disk,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == '17711'                      # the program went on
+    lines = proc.stderr.strip().splitlines()
+    assert 'LOST' in lines[-2] and 'incomplete' in lines[-2], proc.stderr
+    assert 'writing the file failed' in lines[-1] and 'recording stopped' in lines[-1], proc.stderr
+    events, errors, header = read_etl(trace)
+    assert errors == []
+    assert len(events) > 0
