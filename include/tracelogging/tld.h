@@ -338,9 +338,11 @@ size_t tld_provider_list_names(char *buf, size_t size);
 /*
  * What happened to the listeners of a provider: TLD_LISTENER_ADDED after a
  * trace session that names the provider started, TLD_LISTENER_REMOVED after
- * one stopped.
+ * one stopped; TLD_LISTENER_FLUSH before such a session starts, stops or
+ * flushes, while every session that listens still does: a provider that
+ * buffers events of its own writes them then.
  */
-enum { TLD_LISTENER_ADDED = 1, TLD_LISTENER_REMOVED = 2 };
+enum { TLD_LISTENER_ADDED = 1, TLD_LISTENER_REMOVED = 2, TLD_LISTENER_FLUSH = 3 };
 typedef void (*tld_provider_enable_callback)(int change, void *context);
 
 /*
@@ -404,6 +406,20 @@ int tld_prepared_event_create(tld_prepared_event **out, tld_provider *p, tld_eve
 /* tld_provider_write() of the prepared event with this data and no activity
  * ids (same return values). Thread-safe. */
 int tld_prepared_event_write(tld_prepared_event *e, const void *data, size_t data_len);
+
+/*
+ * tld_prepared_event_write() with the event's time given, in ticks of the
+ * clock sessions stamp events with (tld_clock_ticks(); 0 means now): for
+ * events that describe something that happened earlier, such as a batch of
+ * records whose first one is at `timestamp`. A session never lets time go
+ * back within one of its buffers: an earlier time than the buffer's last
+ * is stored as that one. ETW stamps events itself and ignores it.
+ */
+int tld_prepared_event_write_at(tld_prepared_event *e, const void *data, size_t data_len, uint64_t timestamp);
+
+/* The current time in the ticks sessions stamp events with (the file
+ * header's PerfFreq per second). */
+uint64_t tld_clock_now(void);
 
 /* NULL is allowed. No write may be running on it. */
 void tld_prepared_event_destroy(tld_prepared_event *e);

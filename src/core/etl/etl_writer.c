@@ -24,6 +24,7 @@ typedef struct record_source {
     const etl_prepared_record *prepared;
     const uint8_t *data;
     size_t data_len;
+    uint64_t ticks;                       /* the event's time; 0: now */
 } record_source;
 
 static size_t source_size(const record_source *src)
@@ -240,7 +241,7 @@ static int write_shared(etl_writer *w, const record_source *src, size_t size, si
     }
     /* A TSC read may run ahead of the lock acquisition before it: never
      * store a time earlier than the previous record's. */
-    uint64_t ticks = tld_clock_ticks();
+    uint64_t ticks = src->ticks ? src->ticks : tld_clock_ticks();
     if (ticks < w->shared_last_ticks)
         ticks = w->shared_last_ticks;
     w->shared_last_ticks = ticks;
@@ -269,7 +270,7 @@ static int write_record(etl_writer *w, const record_source *src)
     /* Read first: the counter takes tens of cycles, which the lane lookup
      * below can overlap; an event that then waits for a buffer keeps the
      * time it was written at. */
-    uint64_t ticks = tld_clock_ticks();
+    uint64_t ticks = src->ticks ? src->ticks : tld_clock_ticks();
     etl_lane *lane = lane_of_this_thread(w);
     if (TLD_UNLIKELY(lane == NULL))
         return write_shared(w, src, size, room);
@@ -304,13 +305,14 @@ static int write_record(etl_writer *w, const record_source *src)
 
 int etl_writer_write(etl_writer *w, const etl_writer_event *ev)
 {
-    record_source src = {.ev = ev};
+    record_source src = {.ev = ev, .ticks = ev->timestamp};
     return write_record(w, &src);
 }
 
-int etl_writer_write_prepared(etl_writer *w, const etl_prepared_record *r, const void *data, size_t data_len)
+int etl_writer_write_prepared(etl_writer *w, const etl_prepared_record *r, const void *data, size_t data_len,
+                              uint64_t ticks)
 {
-    record_source src = {.prepared = r, .data = data, .data_len = data_len};
+    record_source src = {.prepared = r, .data = data, .data_len = data_len, .ticks = ticks};
     return write_record(w, &src);
 }
 

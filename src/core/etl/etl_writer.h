@@ -64,6 +64,7 @@ typedef struct etl_writer_event {
     size_t stack_len;                      /* 0: no STACK_TRACE64 item */
     uint32_t process_id;
     uint32_t thread_id;
+    uint64_t timestamp;                    /* 0: now (see etl_writer_write_prepared) */
 } etl_writer_event;
 
 /* Counts never decrease, except events_pending: an accepted event is
@@ -112,8 +113,11 @@ typedef struct etl_prepared_record etl_prepared_record;
 etl_prepared_record *etl_prepared_record_create(const etl_writer_event *ev);
 void etl_prepared_record_free(etl_prepared_record *r);
 
-/* etl_writer_write() for a prepared record with this event's data. */
-int etl_writer_write_prepared(etl_writer *w, const etl_prepared_record *r, const void *data, size_t data_len);
+/* etl_writer_write() for a prepared record with this event's data, at
+ * `ticks` (0: now). A time earlier than the last one stored in the same
+ * buffer is stored as that one: records of a buffer stay in time order. */
+int etl_writer_write_prepared(etl_writer *w, const etl_prepared_record *r, const void *data, size_t data_len,
+                              uint64_t ticks);
 
 /* Size in bytes of the record etl_writer_write() would store for `ev`,
  * before 8-byte alignment. */

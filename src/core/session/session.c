@@ -250,6 +250,14 @@ static void run_callbacks(callback_list *list, int change)
     list->count = list->cap = 0;
 }
 
+/* TLD_LISTENER_FLUSH to the providers `s` names (no lock of ours held). */
+static void notify_flush(const struct tld_session *s)
+{
+    callback_list callbacks = {.session = s};
+    tld_provider_for_each(collect_callback, &callbacks);
+    run_callbacks(&callbacks, TLD_LISTENER_FLUSH);
+}
+
 /* ---- fork ------------------------------------------------------------------------ */
 
 /*
@@ -334,6 +342,7 @@ static etl_writer_event writer_event_of(const tld_provider *p, const tld_event_v
         .related_activity_id = ev->related_activity_id,
         .process_id = tld_process_id(),
         .thread_id = tld_thread_id(),
+        .timestamp = ev->timestamp,
     };
 }
 
@@ -366,7 +375,7 @@ static TLD_ALWAYS_INLINE int deliver_to_sessions(const tld_provider *p, const tl
                 continue;
             int rc;
             if (prepared != NULL && verdict == ACCEPT) {
-                rc = etl_writer_write_prepared(s->writer, prepared->record, ev->data, ev->data_len);
+                rc = etl_writer_write_prepared(s->writer, prepared->record, ev->data, ev->data_len, ev->timestamp);
             } else {
                 if (verdict == ACCEPT_WITH_STACK && !stack_taken) {
                     /* Inlined into the sink's deliver function: skip 2
@@ -586,6 +595,7 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
         free_session(s);
         return rc;
     }
+    notify_flush(s); /* what providers buffer belongs to the sessions already listening */
 
     tld_mutex_lock(&sessions_lock);
     session_set *old = atomic_load(&live_sessions);
@@ -657,6 +667,7 @@ int tld_session_stop(tld_session *s, tld_session_stats *stats)
             memset(stats, 0, sizeof *stats);
         return TLD_E_NOT_OURS;
     }
+    notify_flush(s);
     tld_mutex_lock(&sessions_lock);
     session_set *old = atomic_load(&live_sessions);
     session_set *next = NULL;
@@ -691,7 +702,10 @@ int tld_session_flush(tld_session *s)
 {
     if (s == NULL)
         return TLD_E_INVALID_ARG;
-    return is_foreign(s) ? TLD_E_NOT_OURS : etl_writer_flush(s->writer);
+    if (is_foreign(s))
+        return TLD_E_NOT_OURS;
+    notify_flush(s);
+    return etl_writer_flush(s->writer);
 }
 
 void tld_session_get_stats(tld_session *s, tld_session_stats *stats)
