@@ -74,6 +74,11 @@ Usage: python -m etwtrace [--stack | --instrumented] [--capture FILE] [--no-perf
                    installed, also FILE.perf.data: perf samples with Python
                    frames (perf record -k 1 --call-graph dwarf + perf inject --jit).
   --no-perf        do not run perf for --capture.
+  --events KIND    how --instrumented records calls and returns: compact
+                   (PythonCallBatch events, packed per thread; the default
+                   for in-process traces) or push-pop (one PythonFunctionPush
+                   and PythonFunctionPop event each, as ETW consumers expect;
+                   the default on Windows).
 
 Usage: python -m etwtrace --enable [ENABLE_VAR [TYPE_VAR]]
        python -m etwtrace --enable --variable ENABLE_VAR [TYPE_VAR]
@@ -136,6 +141,7 @@ OPTIONS = {
     'instrumented': Option('mode', 'mode', 'instrumented'),
     'capture': Option('value', 'capture'),
     'no-perf': Option('flag', 'no_perf'),
+    'events': Option('value', 'events'),
     'enable': Option('action', 'enable'),
     'disable': Option('action', 'disable'),
     'variable': Option('flag', 'variable'),
@@ -168,6 +174,7 @@ class Settings:
         self.mode_option = None     # the option that set the mode, for messages
         self.capture = None
         self.no_perf = False
+        self.events = None          # instrumented mode's call events: 'compact' | 'push-pop'
         self.perf_child = None
         self.actions = []           # in command-line order
         self.variables = []         # --enable's VAR [TYPEVAR]
@@ -268,6 +275,11 @@ def _check(settings):
                          f'python -m etwtrace --capture {settings.capture} -- script.py')
     if settings.mode is not None and not running and 'info' not in actions:
         raise UsageError(f'--{settings.mode_option} selects how a program runs: put the program after --')
+    if settings.events is not None:
+        if settings.events not in ('compact', 'push-pop'):
+            raise UsageError(f"--events takes 'compact' or 'push-pop', not {settings.events!r}")
+        if settings.mode != 'instrumented':
+            raise UsageError('--events chooses how instrumented mode records calls: add --instrumented')
     if settings.perf_child is not None:
         try:
             settings.perf_child = int(settings.perf_child)
@@ -372,6 +384,9 @@ def _check_output_path(path, with_perf):
 def _run(settings):
     """Runs the program after --, traced, and with --capture recorded."""
     target, mode, capture = settings.target, settings.mode or 'stack', settings.capture
+    if settings.events is not None:
+        from etwtrace import _etwtrace
+        _etwtrace.set_call_events(settings.events)
     if capture is None:
         return _run_traced(target, mode)
     if settings.perf_child is None:

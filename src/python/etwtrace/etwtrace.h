@@ -94,6 +94,28 @@ int etw_write_stack_sample(PyObject *text);
 void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line);
 void etw_write_pop(uint64_t id);
 
+/* ---- compact calls (batches.c) ----------------------------------------- */
+
+/* Push/Pop go into per-thread PythonCallBatch events (1) or are written one
+ * event each (0). Batches are for in-process sessions; where ETW consumers
+ * read the events (Windows), one event each is the default. */
+#define ETW_COMPACT_CALLS_DEFAULT 0 /* until the decoder expands batches */
+extern int etw_compact_calls;
+/* Prepares the PythonCallBatch event. 0, or -1 (no memory: calls are then
+ * written one event each). */
+int etw_batches_prepare(void);
+/* Append to this thread's batch: 1, or 0 when no batch could be had. */
+int etw_batch_call(uint64_t id, uint64_t caller, uint64_t caller_line);
+int etw_batch_return(uint64_t id);
+/* Writes this thread's batch now (before another event of this thread). */
+void etw_batch_flush_mine(void);
+/* Writes this thread's batch and gives its block back (thread end). */
+void etw_batch_release_mine(void);
+/* Writes every thread's batch (session start/stop/flush, disable). */
+void etw_batches_flush_all(void);
+/* Forgets the parent's pending records in a forked child. */
+void etw_batches_after_fork_child(void);
+
 /* ---- registry (registry.c) -------------------------------------- */
 
 /* What a code object's co_extra slot holds. Freed with the code object;

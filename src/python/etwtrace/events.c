@@ -53,6 +53,8 @@ int etw_events_init(void)
     etw_provider_state = etw_capi->provider_enable_state(etw_provider);
     etw_capi->provider_set_enable_callback(etw_provider, on_listeners_changed, NULL);
     prepare_fast(); /* on failure (no memory) the general path is used */
+    if (etw_batches_prepare() != 0)
+        etw_compact_calls = 0;
     return 0;
 }
 
@@ -68,11 +70,19 @@ int etw_events_init(void)
 static void on_listeners_changed(int change, void *context)
 {
     (void)context;
-    if (change != TLD_LISTENER_ADDED || pyc_is_finalizing())
+    if ((change != TLD_LISTENER_ADDED && change != TLD_LISTENER_FLUSH) || pyc_is_finalizing())
         return;
     PyGILState_STATE gil = PyGILState_Ensure();
     pyc_saved_error saved;
     pyc_error_save(&saved);
+    if (change == TLD_LISTENER_FLUSH) {
+        /* A session is about to start, stop or flush: the batches belong
+         * to the sessions listening now. */
+        etw_batches_flush_all();
+        pyc_error_restore(&saved);
+        PyGILState_Release(gil);
+        return;
+    }
     etw_listen_epoch++;
     if (etw_listen_epoch == 0)
         etw_listen_epoch = 1;
@@ -86,6 +96,7 @@ static void on_listeners_changed(int change, void *context)
 
 static void begin(const char *name, size_t name_len, uint8_t level, uint64_t keyword, uint8_t opcode)
 {
+    etw_batch_flush_mine(); /* this thread's calls so far come first in the file */
     tld_event_descriptor d = tld_event_descriptor_default(level, keyword);
     d.opcode = opcode;
     tld_builder_reset(&eb, name, name_len, &d, 0);
@@ -232,6 +243,8 @@ static inline void put_ptr(uint8_t *p, uint64_t v)
 
 void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line)
 {
+    if (etw_compact_calls && ETW_LIKELY(etw_batch_call(id, caller, caller_line)))
+        return;
     if (ETW_LIKELY(push_event != NULL)) {
         uint8_t data[2 * sizeof(void *) + 8];
         put_ptr(data, id);
@@ -249,6 +262,8 @@ void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line)
 
 void etw_write_pop(uint64_t id)
 {
+    if (etw_compact_calls && ETW_LIKELY(etw_batch_return(id)))
+        return;
     if (ETW_LIKELY(pop_event != NULL)) {
         uint8_t data[sizeof(void *)];
         put_ptr(data, id);

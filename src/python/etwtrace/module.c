@@ -156,6 +156,7 @@ static PyObject *mod_disable(PyObject *module, PyObject *args, PyObject *kwargs)
     else
         etw_instrument_disable();
     etw_write_thread(TLD_OPCODE_STOP, etw_enabling_thread);
+    etw_batches_flush_all(); /* threads still running owe what they recorded */
     etw_active_mode = ETW_MODE_NONE;
     active_token = 0;
     /* The filters were the trace's: the next one starts from its own. */
@@ -284,6 +285,30 @@ static PyObject *mod_set_jitdump(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+static PyObject *mod_set_call_events(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    const char *kind = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
+    if (kind == NULL) {
+        PyErr_Clear();
+        return PyErr_Format(PyExc_TypeError, "call events must be 'compact' or 'push-pop', not %R", arg);
+    }
+    int compact;
+    if (strcmp(kind, "compact") == 0)
+        compact = 1;
+    else if (strcmp(kind, "push-pop") == 0)
+        compact = 0;
+    else
+        return PyErr_Format(PyExc_ValueError, "call events must be 'compact' or 'push-pop', not %R", arg);
+    if (etw_active_mode == ETW_MODE_INSTRUMENTED && compact != etw_compact_calls)
+        return PyErr_Format(PyExc_RuntimeError, "cannot change the form of call events while an instrumented "
+                                                "trace is active; disable it first");
+    if (compact && etw_batches_prepare() != 0)
+        return PyErr_NoMemory();
+    etw_compact_calls = compact;
+    Py_RETURN_NONE;
+}
+
 static PyObject *mod_after_fork_child(PyObject *module, PyObject *unused)
 {
     (void)module;
@@ -291,6 +316,7 @@ static PyObject *mod_after_fork_child(PyObject *module, PyObject *unused)
 #if ETW_HAVE_PERF_MAP
     perfmap_after_fork_child(); /* replays the parent's entries if still owed */
 #endif
+    etw_batches_after_fork_child();
     Py_RETURN_NONE;
 }
 
@@ -358,6 +384,7 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
         set_item(d, "provider", PyUnicode_FromString("Python")) < 0 ||
         set_item(d, "provider_id", PyUnicode_FromString(ETW_PROVIDER_ID_TEXT)) < 0 ||
         set_item(d, "deep_recursion_parks", PyLong_FromUnsignedLongLong(etw_deep_recursion_parks)) < 0 ||
+        set_item(d, "call_events", PyUnicode_FromString(etw_compact_calls ? "compact" : "push-pop")) < 0 ||
         set_item(d, "active", mode ? PyUnicode_FromString(mode) : pyc_new_ref(Py_None)) < 0) {
         Py_DECREF(d);
         return NULL;
@@ -397,6 +424,10 @@ static PyMethodDef methods[] = {
      "set_perf_map(on)\n--\n\nWhether new thunks are written to /tmp/perf-<pid>.map (default on)."},
     {"set_jitdump", mod_set_jitdump, METH_O,
      "set_jitdump(on)\n--\n\nStarts/stops /tmp/jit-<pid>.dump for perf DWARF mode (also ETWTRACE_JITDUMP=1)."},
+    {"set_call_events", mod_set_call_events, METH_O,
+     "set_call_events(kind)\n--\n\nHow instrumented mode records calls and returns: 'compact' (PythonCallBatch\n"
+     "events, the default for in-process sessions) or 'push-pop' (one PythonFunctionPush/Pop\n"
+     "event each, what ETW consumers expect; the default on Windows)."},
     {"_after_fork_child", mod_after_fork_child, METH_NOARGS,
      "_after_fork_child()\n--\n\nos.register_at_fork(after_in_child=...) hook."},
     {"_instrument_thread_hook", (PyCFunction)(void (*)(void))etw_instrument_thread_hook, METH_FASTCALL,

@@ -109,7 +109,8 @@ static inline void etw_shadow_start(struct etw_shadow *s, int32_t tid, const voi
 static inline void etw_shadow_end_thread(struct etw_shadow *s)
 {
     etw_shadow_unwind_all(s);
-    etw_write_thread(2, s->tid);
+    etw_write_thread(TLD_OPCODE_STOP, s->tid);
+    etw_batch_release_mine();
     s->gen = 0;
     s->base = NULL;
     free(s->ids);

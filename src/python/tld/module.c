@@ -101,7 +101,7 @@ static int register_atexit(PyObject *module)
 static const tld_capi capi = {
     TLD_CAPI_VERSION, tld_provider_open, tld_provider_close, tld_provider_write,
     tld_prepared_event_create, tld_prepared_event_write, tld_prepared_event_destroy, tld_provider_enable_state,
-    tld_provider_set_enable_callback,
+    tld_provider_set_enable_callback, tld_prepared_event_write_at, tld_clock_now,
 };
 
 static int exec_module(PyObject *m)
