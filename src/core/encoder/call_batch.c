@@ -9,6 +9,33 @@
 
 #include <string.h>
 
+/* ---- the events ------------------------------------------------------------------ */
+
+int tld_call_event_schema(tld_event_builder *b, enum tld_call_event which)
+{
+    tld_event_descriptor d;
+    switch (which) {
+    case TLD_CALL_EVENT_PUSH:
+        d = tld_event_descriptor_default(TLD_LEVEL_VERBOSE, TLD_PYTHON_KEYWORD_PUSH);
+        tld_builder_reset(b, "PythonFunctionPush", 18, &d, 0);
+        tld_builder_add_pointer(b, "FunctionID", 10, NULL, 0, 0);
+        tld_builder_add_pointer(b, "Caller", 6, NULL, 0, 0);
+        return tld_builder_add_uint64(b, "CallerLine", 10, 0, 0, 0);
+    case TLD_CALL_EVENT_POP:
+        d = tld_event_descriptor_default(TLD_LEVEL_VERBOSE, TLD_PYTHON_KEYWORD_POP);
+        tld_builder_reset(b, "PythonFunctionPop", 17, &d, 0);
+        return tld_builder_add_pointer(b, "FunctionID", 10, NULL, 0, 0);
+    case TLD_CALL_EVENT_BATCH:
+        d = tld_event_descriptor_default(TLD_LEVEL_VERBOSE, TLD_PYTHON_KEYWORD_PUSH | TLD_PYTHON_KEYWORD_POP);
+        tld_builder_reset(b, "PythonCallBatch", 15, &d, 0);
+        tld_builder_add_uint32(b, "ThreadID", 8, 0, 0, 0);
+        tld_builder_add_uint64(b, "BaseTime", 8, 0, 0, 0);
+        tld_builder_add_uint32(b, "Count", 5, 0, 0, 0);
+        return tld_builder_add_binary(b, "Records", 7, NULL, 0, 0, 0);
+    }
+    return TLD_E_INVALID_ARG;
+}
+
 /* ---- shared state rules ---------------------------------------------------------- */
 
 typedef struct batch_state {

@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tracelogging/tld_errors.h"
+#include "tracelogging/tld.h"
 
 enum {
     TLD_CALL_FLAG_RETURN = 1,
@@ -46,6 +46,26 @@ enum {
 /* Deepest stack of open calls a batch tracks; deeper calls are written
  * with an explicit caller and returns with an explicit id. */
 #define TLD_CALL_BATCH_MAX_DEPTH 256
+
+/* ---- the events ------------------------------------------------------------------ */
+
+/* Keywords of provider "Python" for calls and returns (docs/events.md). */
+#define TLD_PYTHON_KEYWORD_PUSH 0x1000u
+#define TLD_PYTHON_KEYWORD_POP 0x2000u
+
+enum tld_call_event {
+    TLD_CALL_EVENT_PUSH,  /* PythonFunctionPush: FunctionID, Caller (pointers), CallerLine (u64) */
+    TLD_CALL_EVENT_POP,   /* PythonFunctionPop: FunctionID */
+    TLD_CALL_EVENT_BATCH, /* PythonCallBatch: ThreadID (u32), BaseTime (u64), Count (u32), Records (binary) */
+};
+
+/* Resets `b` to one of the three events with its fields (values zero): the
+ * one definition the writer (etwtrace) and the decoder's expansion of
+ * batches share. Returns 0 or a code of tld_errors.h. */
+int tld_call_event_schema(tld_event_builder *b, enum tld_call_event which);
+
+/* Bytes of a PythonCallBatch's data before the records. */
+#define TLD_CALL_BATCH_HEAD_BYTES 18u
 
 /* ---- writing ------------------------------------------------------------------- */
 

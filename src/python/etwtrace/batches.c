@@ -19,7 +19,6 @@
  */
 #include "etwtrace.h"
 
-#include "call_batch.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +26,7 @@
 /* Records bytes per batch: small enough for any session buffer (the event
  * must fit in one), large enough that the event's own header is noise. */
 #define BATCH_RECORD_BYTES 16384u
-/* ThreadID u32, BaseTime u64, Count u32, Records' u16 length. */
-#define BATCH_HEAD_BYTES 18u
+#define BATCH_HEAD_BYTES TLD_CALL_BATCH_HEAD_BYTES /* ThreadID, BaseTime, Count, Records' length */
 
 struct etw_batch {
     struct etw_batch *next;    /* every block ever made (GIL) */
@@ -50,13 +48,9 @@ int etw_batches_prepare(void)
     tld_event_builder b;
     if (tld_builder_init(&b, 128, 64) != 0)
         return -1;
-    tld_event_descriptor d = tld_event_descriptor_default(TLD_LEVEL_VERBOSE, ETW_KW_PUSH | ETW_KW_POP);
-    tld_builder_reset(&b, "PythonCallBatch", 15, &d, 0);
-    tld_builder_add_uint32(&b, "ThreadID", 8, 0, 0, 0);
-    tld_builder_add_uint64(&b, "BaseTime", 8, 0, 0, 0);
-    tld_builder_add_uint32(&b, "Count", 5, 0, 0, 0);
-    tld_builder_add_binary(&b, "Records", 7, NULL, 0, 0, 0);
-    int rc = etw_capi->prepared_event_create(&batch_event, etw_provider, &b);
+    int rc = tld_call_event_schema(&b, TLD_CALL_EVENT_BATCH);
+    if (rc == 0)
+        rc = etw_capi->prepared_event_create(&batch_event, etw_provider, &b);
     tld_builder_destroy(&b);
     return rc == 0 ? 0 : -1;
 }

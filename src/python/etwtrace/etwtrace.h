@@ -27,6 +27,7 @@
 
 #include <stdint.h>
 
+#include "call_batch.h"
 #include "portable.h"
 #include "tld_capi.h"
 #include "thunk_arena.h"
@@ -54,8 +55,8 @@ enum {
     ETW_KW_STACK = 0x0200,
     ETW_KW_FUNCTION = 0x0400,
     ETW_KW_MARK = 0x0800,
-    ETW_KW_PUSH = 0x1000,
-    ETW_KW_POP = 0x2000,
+    ETW_KW_PUSH = TLD_PYTHON_KEYWORD_PUSH,
+    ETW_KW_POP = TLD_PYTHON_KEYWORD_POP,
 };
 
 /* The provider lives in traceloggingdynamic._tld's registry (tld_capi.h),

@@ -211,15 +211,11 @@ static int prepare_fast(void)
     tld_event_builder b;
     if (tld_builder_init(&b, 128, 64) != 0)
         return -1;
-    tld_event_descriptor d = tld_event_descriptor_default(5, ETW_KW_PUSH);
-    tld_builder_reset(&b, NAME("PythonFunctionPush"), &d, 0);
-    tld_builder_add_pointer(&b, NAME("FunctionID"), NULL, 0, 0);
-    tld_builder_add_pointer(&b, NAME("Caller"), NULL, 0, 0);
-    tld_builder_add_uint64(&b, NAME("CallerLine"), 0, 0, 0);
-    int rc = etw_capi->prepared_event_create(&push_event, etw_provider, &b);
-    d = tld_event_descriptor_default(5, ETW_KW_POP);
-    tld_builder_reset(&b, NAME("PythonFunctionPop"), &d, 0);
-    tld_builder_add_pointer(&b, NAME("FunctionID"), NULL, 0, 0);
+    int rc = tld_call_event_schema(&b, TLD_CALL_EVENT_PUSH);
+    if (rc == 0)
+        rc = etw_capi->prepared_event_create(&push_event, etw_provider, &b);
+    if (rc == 0)
+        rc = tld_call_event_schema(&b, TLD_CALL_EVENT_POP);
     if (rc == 0)
         rc = etw_capi->prepared_event_create(&pop_event, etw_provider, &b);
     tld_builder_destroy(&b);
