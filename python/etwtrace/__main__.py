@@ -79,6 +79,12 @@ Usage: python -m etwtrace --enable [ENABLE_VAR [TYPE_VAR]]
   instrumented mode (default TYPE_VAR: ENABLE_VAR_TYPE, or ETWTRACE_TYPE).
   Without ENABLE_VAR every start is traced.
 
+Usage: python -m etwtrace report TRACE [--format top|tree|collapsed|speedscope|chrome|html] [-o OUT]
+
+  Reports from a trace (.etl, or the FILE.perf.data that --capture writes):
+  top functions, call tree, folded stacks, speedscope or Chrome/Perfetto JSON,
+  or an interactive HTML flame graph. `python -m etwtrace report -h` for more.
+
 Usage: python -m etwtrace --disable
 
   Removes etwtrace.pth (every copy on sys.path and in site-packages).
@@ -98,6 +104,9 @@ def main(argv=None):
     if not args:
         print(HELP)
         return EXIT_OK
+    if args[0] == 'report':     # its own parser: etwtrace/report.py
+        from etwtrace.report import main as report_main
+        return report_main(args[1:])
     unused = []
     mode = None
     capture = None
