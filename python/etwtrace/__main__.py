@@ -244,7 +244,15 @@ def _capture_in_process(path, target, mode, perf_child):
         lost = f', {stats.events_lost} lost' if stats.events_lost else ''
         print(f'etwtrace: trace written to {os.path.abspath(path)}: {stats.events_written} events{lost} '
               f'(python -m traceloggingdynamic decode {path} --summary)', file=sys.stderr)
+    if perf_child is None:      # under perf the parent summarises, once perf's data is ready
+        _print_capture_summary(path)
     return status
+
+
+def _print_capture_summary(path, perf_path=None):
+    """The end of --capture: a short summary and the `report` commands."""
+    from etwtrace.report import capture_summary
+    print(capture_summary(path, perf_path), file=sys.stderr)
 
 
 def _start_jitdump(report_fd):
@@ -308,6 +316,7 @@ class _PerfCapture:
             return _capture_in_process(self.path, self.target, self.mode, None)
         pid = int(reported)
         self._inject(pid)
+        _print_capture_summary(self.path, self.data)
         return status
 
     def _inject(self, pid):

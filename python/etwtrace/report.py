@@ -185,26 +185,27 @@ def main(argv=None):
 
 
 def capture_summary(etl_path, perf_path=None, top=5):
-    """What --capture prints at the end: a short summary of the trace and the
-    report commands that look further. Never raises."""
-    lines = []
+    """What --capture prints at the end: a short summary of the trace (the
+    perf samples when there are some, else the .etl), its hottest functions
+    and the report commands that look further. Never raises."""
     source = perf_path if perf_path and os.path.exists(perf_path) else etl_path
+    lines = []
     try:
         profile = load(source, timeline=False)
-        info = profile.info()
         lines.append(profile.summary().rstrip())
+        info = profile.info()
         if info['calls'] or info['samples']:
-            lines.append(profile.text('top', limit=top).split('\n', 1)[1].rstrip()
-                         if '\n' in profile.text('top', limit=top) else '')
+            table = profile.text('top', limit=top).rstrip().split('\n')
+            lines += [row for row in table[1:] if not row.startswith(('note:', 'warning:', '('))]
     except Exception as e:   # a summary must not turn a capture into a failure
         lines.append(f'(no summary: {e})')
     q = _quote(source)
-    lines.append('Look further:')
-    lines.append(f'  python -m etwtrace report {q}                       # top functions')
-    lines.append(f'  python -m etwtrace report {q} --format tree')
-    lines.append(f'  python -m etwtrace report {q} --format html -o profile.html   # flame graph')
-    lines.append(f'  python -m etwtrace report {q} --format speedscope   # or chrome, collapsed')
-    return '\n'.join(line for line in lines if line)
+    lines += ['Look further:',
+              f'  python -m etwtrace report {q}                 # top functions (--limit, --sort, --per-thread)',
+              f'  python -m etwtrace report {q} --format tree',
+              f'  python -m etwtrace report {q} --format html   # interactive flame graph',
+              f'  python -m etwtrace report {q} --format speedscope   # or chrome (Perfetto), collapsed']
+    return '\n'.join(lines)
 
 
 def _quote(path):

@@ -52,6 +52,12 @@ int rp_write_summary(rp_profile *p, const rp_write_options *o, const rp_output *
     if (p->mark_count)
         rp_out_printf(out, "; %u marks", p->mark_count);
     rp_out_str(out, "\n");
+    double outside = 0;
+    for (uint32_t i = 0; i < p->thread_count; i++)
+        outside += p->tree.nodes[p->threads[i].root].self_weight;
+    if (!p->calls && p->samples && outside > 0)
+        rp_out_printf(out, "note: %.0f of the samples have no Python frame (interpreter start-up, native code); "
+                           "they count in the total only (--native shows their native frames)\n", outside);
     if (!p->calls && !p->samples)
         rp_out_str(out, "note: the trace holds no calls and no samples: record with --instrumented, "
                         "or report the .perf.data file that --capture writes next to it\n");
