@@ -1,12 +1,12 @@
 """A check of speedscope's file format, written from the facts of its
 published schema (https://www.speedscope.app/file-format-schema.json,
 generated from the viewer's file-format-spec.ts; see
-shared/spec/report-formats.md §1): the schema below as JSON Schema,
-checked with `jsonschema`, plus the rules the viewer's importer enforces
-that a schema cannot say (frame indices in range, as many weights as
-samples, evented events ordered inside [startValue, endValue])."""
-
-import jsonschema
+shared/spec/report-formats.md §1): the schema below as JSON Schema, checked
+by a small validator of the keywords it uses (type, required, properties,
+enum, const, items, oneOf; no third-party package needed), plus the rules
+the viewer's importer enforces that a schema cannot say (frame indices in
+range, as many weights as samples, evented events ordered inside
+[startValue, endValue])."""
 
 SCHEMA_URL = 'https://www.speedscope.app/file-format-schema.json'
 UNITS = ['none', 'nanoseconds', 'microseconds', 'milliseconds', 'seconds', 'bytes']
@@ -51,10 +51,43 @@ SCHEMA = {
 }
 
 
+_TYPES = {'object': dict, 'array': list, 'string': str}
+
+
+def schema_errors(value, schema, where='$'):
+    """The ways `value` breaks `schema` (the keywords above), as sentences."""
+    errors = []
+    kind = schema.get('type')
+    if kind == 'number':
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return [f'{where}: {value!r} is not a number']
+    elif kind and not isinstance(value, _TYPES[kind]):
+        return [f'{where}: {type(value).__name__} is not {kind}']
+    if 'const' in schema and value != schema['const']:
+        errors.append(f'{where}: {value!r} is not {schema["const"]!r}')
+    if 'enum' in schema and value not in schema['enum']:
+        errors.append(f'{where}: {value!r} is not one of {schema["enum"]}')
+    for key in schema.get('required', ()):
+        if key not in value:
+            errors.append(f'{where}: {key!r} is missing')
+    for key, sub in schema.get('properties', {}).items():
+        if isinstance(value, dict) and key in value:
+            errors += schema_errors(value[key], sub, f'{where}.{key}')
+    if 'items' in schema:
+        for i, item in enumerate(value):
+            errors += schema_errors(item, schema['items'], f'{where}[{i}]')
+    if 'oneOf' in schema:
+        matching = [s for s in schema['oneOf'] if not schema_errors(value, s, where)]
+        if len(matching) != 1:
+            errors.append(f'{where}: matches {len(matching)} of the oneOf schemas, not exactly one')
+    return errors
+
+
 def validate_speedscope(doc):
-    """Raises (jsonschema.ValidationError or AssertionError) unless `doc` is
-    a speedscope file the viewer imports."""
-    jsonschema.validate(doc, SCHEMA)
+    """Raises AssertionError unless `doc` is a speedscope file the viewer
+    imports."""
+    errors = schema_errors(doc, SCHEMA)
+    assert not errors, errors[:5]
     n = len(doc['shared']['frames'])
     assert 0 <= doc.get('activeProfileIndex', 0) < max(len(doc['profiles']), 1)
     for p in doc['profiles']:
