@@ -7,7 +7,6 @@
  *
  *     bench_report_c [--model N] [FILE.etl]
  */
-#define _GNU_SOURCE
 #include "etl_adapter.h"
 #include "profile.h"
 
@@ -31,8 +30,10 @@ static long peak_rss_kb(void)
     return u.ru_maxrss;
 }
 
-/* fib-like recursion over 40 functions, four threads interleaved in runs:
- * a mix of repeated stacks, as instrumented traces of real programs are. */
+/* Calls 16 levels deep at most, one of two functions per level, four
+ * threads taking turns in runs of 4096 events: at most 2^16 distinct stacks
+ * per thread, repeated many times, as instrumented traces of real programs
+ * repeat theirs. */
 static int model(uint64_t events)
 {
     rp_profile *p;
@@ -52,8 +53,8 @@ static int model(uint64_t events)
         x ^= x >> 7;
         x ^= x << 17;
         uint32_t t = (uint32_t)(done >> 12) & 3;
-        if (depth[t] < 2 || (depth[t] < 60 && (x & 3) != 0 && (x & 0x30) != 0x30)) {
-            uint64_t id = 1 + (x >> 8) % 40;
+        if (depth[t] == 0 || (depth[t] < 16 && (x & 1))) {
+            uint64_t id = 1 + 2 * depth[t] + ((x >> 8) & 1);
             stack[t][depth[t]++] = id;
             rp_call_enter(p, 1, 100 + t, ts += 25, id, 7);
         } else {
