@@ -53,14 +53,16 @@ class Profile:
         self._core = core
         self.source = source
 
-    def write(self, format, path=None, *, limit=0, sort='self', per_thread=False, min_percent=0.5, title=None):
-        """Writes `format` to `path`, or returns it as bytes when path is None."""
+    def write(self, format, path=None, *, limit=0, sort='self', per_thread=False, min_percent=0.5, title=None,
+              all_frames=False):
+        """Writes `format` to `path`, or returns it as bytes when path is None.
+        `all_frames`: the tree also shows the import machinery's frames."""
         if format not in FORMATS:
             raise ValueError(f"unknown format {format!r}: choose one of {', '.join(FORMATS)}")
         if title is None and self.source:
             title = os.path.basename(self.source)
         return self._core.write(format, None if path is None else os.fspath(path), limit=limit, sort=sort,
-                                per_thread=per_thread, min_percent=min_percent, title=title)
+                                per_thread=per_thread, min_percent=min_percent, title=title, all_frames=all_frames)
 
     def text(self, format='top', **options):
         """The report as a str."""
@@ -138,6 +140,8 @@ def _parser():
     p.add_argument('--per-thread', action='store_true', help='top, tree, collapsed: each thread apart')
     p.add_argument('--min-percent', type=float, default=0.5, metavar='P',
                    help='tree: fold branches below P%% of the total (default 0.5)')
+    p.add_argument('--all-frames', action='store_true',
+                   help='tree: also show the frames of the import machinery (<frozen importlib._bootstrap*>)')
     p.add_argument('--native', action='store_true',
                    help='samples: keep native frames too (perf: by symbol; .etl stacks: by address)')
     p.add_argument('--title', help='title of the report (default: the trace file name)')
@@ -162,7 +166,7 @@ def main(argv=None):
     if out is None and args.format not in ('top', 'tree', 'collapsed'):
         out = args.trace + SUFFIXES[args.format]
     options = dict(limit=args.limit, sort=args.sort, per_thread=args.per_thread, min_percent=args.min_percent,
-                   title=args.title)
+                   title=args.title, all_frames=args.all_frames)
     try:
         if out is None or out == '-':
             data = profile.write(args.format, **options)

@@ -799,6 +799,22 @@ const char *rp_thread_display_name(const rp_profile *p, uint32_t thread, char *b
 
 int rp_tree_build_view(const rp_profile *p, uint32_t thread, rp_tree *out)
 {
+    return rp_tree_build_view_hiding(p, thread, NULL, out);
+}
+
+uint32_t rp_mark_import_machinery(const rp_profile *p, uint8_t *hidden)
+{
+    static const char prefix[] = "<frozen importlib._bootstrap";
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < p->function_count; i++) {
+        hidden[i] = strncmp(p->functions[i].file, prefix, sizeof prefix - 1) == 0;
+        n += hidden[i];
+    }
+    return n;
+}
+
+int rp_tree_build_view_hiding(const rp_profile *p, uint32_t thread, const uint8_t *hidden, rp_tree *out)
+{
     memset(out, 0, sizeof *out);
     uint32_t root;
     int rc = tree_add_node(out, RP_NONE, RP_NONE, thread, &root);
@@ -818,6 +834,12 @@ int rp_tree_build_view(const rp_profile *p, uint32_t thread, rp_tree *out)
         if (n->parent == RP_NONE) {
             map[i] = 0;
             v = &out->nodes[0];
+        } else if (hidden && hidden[n->function]) {
+            /* Left out: its children hang from the shown ancestor, its
+             * own samples are that ancestor's self. */
+            map[i] = map[n->parent];
+            out->nodes[map[i]].self_weight += n->self_weight;
+            continue;
         } else {
             int created;
             rc = tree_child(out, map[n->parent], n->function, thread, &map[i], &created);

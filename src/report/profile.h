@@ -245,6 +245,16 @@ const char *rp_thread_display_name(const rp_profile *p, uint32_t thread, char *b
  * is the root; same (parent, function) paths are added together. Self
  * values are computed. Returns 0 or RP_E_NO_MEMORY. */
 int rp_tree_build_view(const rp_profile *p, uint32_t thread, rp_tree *out);
+
+/* The same with the functions whose hidden[function] is set left out: their
+ * children hang from their nearest shown ancestor, and their own time (or
+ * sample weight) counts as that ancestor's self. `hidden` may be NULL. */
+int rp_tree_build_view_hiding(const rp_profile *p, uint32_t thread, const uint8_t *hidden, rp_tree *out);
+
+/* Marks (in hidden[], p->function_count entries) the import machinery:
+ * functions of <frozen importlib._bootstrap> and _bootstrap_external.
+ * Returns how many functions it marked. */
+uint32_t rp_mark_import_machinery(const rp_profile *p, uint8_t *hidden);
 void rp_tree_free(rp_tree *t);
 
 /* The node's value: time in ns when the profile has calls, else weight. */

@@ -263,7 +263,16 @@ static int tree_section(rp_profile *p, const rp_write_options *o, rp_out *out, u
 {
     rp_tree view;
     rp_order order;
-    int rc = rp_tree_build_view(p, thread, &view);
+    uint8_t *hidden = NULL;
+    uint32_t hidden_count = 0;
+    if (!(o && o->all_frames)) {
+        hidden = malloc((size_t)p->function_count + 1);
+        if (!hidden)
+            return RP_E_NO_MEMORY;
+        hidden_count = rp_mark_import_machinery(p, hidden);
+    }
+    int rc = rp_tree_build_view_hiding(p, thread, hidden_count ? hidden : NULL, &view);
+    free(hidden);
     if (rc)
         return rc;
     if ((rc = rp_order_build(p, &view, &order))) {
@@ -279,6 +288,8 @@ static int tree_section(rp_profile *p, const rp_write_options *o, rp_out *out, u
                       p->threads[thread].tid, value);
     else
         rp_out_printf(out, "%s total (all threads)\n", value);
+    if (hidden_count)
+        rp_out_str(out, "(frames of the import machinery, <frozen importlib._bootstrap*>, are hidden: --all-frames shows them)\n");
     walk w = {0};
     rc = walk_push(&w, (walk_frame){0, order.start[0], 0, 0});
     if (!rc)

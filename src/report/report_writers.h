@@ -35,6 +35,7 @@ typedef struct rp_write_options {
     int sort;                   /* top: enum rp_sort */
     int per_thread;             /* top, tree, collapsed: one section (or root frame) per thread */
     double min_percent;         /* tree: children below this share of the total are folded */
+    int all_frames;             /* tree: also show the import machinery (hidden by default) */
     const char *title;          /* headers, speedscope name, HTML title (NULL: "profile") */
 } rp_write_options;
 
