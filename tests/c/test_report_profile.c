@@ -107,6 +107,20 @@ static void test_calls(void)
     free(tot);
     rp_tree_free(&v);
 
+    /* Hiding rec: leaf hangs from main, rec's self time is main's. */
+    uint8_t *hidden = calloc(p->function_count, 1);
+    hidden[rec] = 1;
+    CHECK_EQ_INT(rp_tree_build_view_hiding(p, RP_NONE, hidden, &v), 0);
+    CHECK_EQ_INT(v.count, 3);
+    CHECK_EQ_INT(v.nodes[1].function, mainf);
+    CHECK_EQ_INT(v.nodes[2].function, leaf);
+    CHECK_EQ_INT(v.nodes[2].parent, 1);
+    CHECK_EQ_INT(v.nodes[2].time_ns, 200);
+    CHECK_EQ_INT(v.nodes[1].self_ns, 70 + 120);
+    CHECK_EQ_INT(v.nodes[1].time_ns, main_time);
+    free(hidden);
+    rp_tree_free(&v);
+
     char *folded = render(rp_write_collapsed, p, NULL);
     CHECK(strcmp(folded,
                  "main (a.py:10) 70\n"
