@@ -614,7 +614,8 @@ static uint32_t function_at(rp_profile *p, uint64_t addr)
             p->ranges[i].begin = f->begin;
             p->ranges[i].end = f->end;
         }
-        qsort(p->ranges, p->range_count, sizeof *p->ranges, range_compare);
+        if (p->range_count > 1)
+            qsort(p->ranges, p->range_count, sizeof *p->ranges, range_compare);
         p->ranges_sorted = 1;
     }
     uint32_t lo = 0, hi = p->range_count;

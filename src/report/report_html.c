@@ -6,11 +6,12 @@
  * Data:
  *   {"title": str, "summary": str, "unit": "ns" | "samples",
  *    "functions": [[name, short file, line, kind (0 Python, 1 builtin, 2 native)], ...],
- *    "views": [{"name": str, "nodes": [function, parent, value, self, calls, ...]}, ...]}
+ *    "views": [{"name": str, "nodes": [function, parent, value, self, calls, line, ...]}, ...]}
  *
  * A view is a call tree flattened in depth-first order with children
- * largest first: five numbers per node, the root first (function -1,
- * parent -1), each parent before its children. The first view merges
+ * largest first: six numbers per node (line: the line of the parent's
+ * function it was first called from, 0 when unknown), the root first
+ * (function -1, parent -1), each parent before its children. The first view merges
  * every thread; each thread with calls or samples follows when there is
  * more than one.
  */
@@ -86,7 +87,7 @@ static int write_view(rp_profile *p, rp_out *out, uint32_t thread, const char *n
         rp_out_number(out, rp_node_value(p, v), 3);
         rp_out_str(out, ",");
         rp_out_number(out, n ? rp_node_self_value(p, v) : 0, 3);
-        rp_out_printf(out, ",%llu", (unsigned long long)v->calls);
+        rp_out_printf(out, ",%llu,%u", (unsigned long long)v->calls, n ? v->caller_line : 0);
         written++;
         /* Push children smallest first so the largest is written next. */
         for (uint32_t k = order.start[n + 1]; k-- > order.start[n];)

@@ -238,7 +238,7 @@ static void walk_free(walk *w)
 }
 
 static void tree_line(rp_profile *p, rp_out *out, const char *prefix, const char *branch, const rp_node *n,
-                      double total)
+                      double total, int has_caller)
 {
     char value[64], label[LABEL_MAX];
     double v = rp_node_value(p, n);
@@ -255,6 +255,8 @@ static void tree_line(rp_profile *p, rp_out *out, const char *prefix, const char
         format_value(p, rp_node_self_value(p, n), value, sizeof value);
         rp_out_printf(out, ", self %s", value);
     }
+    if (has_caller && n->caller_line)
+        rp_out_printf(out, ", from line %u", n->caller_line);
     (void)label;
     rp_out_str(out, "\n");
 }
@@ -320,7 +322,7 @@ static int tree_section(rp_profile *p, const rp_write_options *o, rp_out *out, u
             continue;
         }
         w.text[top->prefix_len] = 0;
-        tree_line(p, out, w.text, last ? "└─ " : "├─ ", c, total);
+        tree_line(p, out, w.text, last ? "└─ " : "├─ ", c, total, top->node != 0);
         size_t child_prefix = top->prefix_len;
         if ((rc = walk_text(&w, child_prefix, last ? "   " : "│  ", last ? 3 : 5)))
             break;

@@ -134,7 +134,8 @@ static void test_calls(void)
 
     char *tree = render(rp_write_tree, p, &(rp_write_options){.min_percent = 0});
     CHECK(strstr(tree, "└─ 100.0% 390 ns  main  a.py:10  1 call, self 70 ns\n") != NULL);
-    CHECK(strstr(tree, "leaf  a.py:30  2 calls\n") != NULL);
+    CHECK(strstr(tree, "leaf  a.py:30  2 calls, from line 22\n") != NULL);
+    CHECK(strstr(tree, "rec  a.py:20  2 calls, self 40 ns, from line 11\n") != NULL);
     if (check_failures)
         fprintf(stderr, "tree:\n%s", tree);
     free(tree);
@@ -222,6 +223,16 @@ static void test_address_samples(void)
     char *chrome = render(rp_write_chrome, p, NULL);
     CHECK(strstr(chrome, "\"name\":\"inner\",\"ts\":0.000,\"dur\":0.020") != NULL);   /* two samples merge */
     free(chrome);
+    rp_profile_free(p);
+
+    /* No function has a range: every address is a native frame. */
+    CHECK_EQ_INT(rp_profile_new(&p, NULL), 0);
+    uint64_t s3[] = {0x20, 0x10};
+    CHECK_EQ_INT(rp_sample_addresses(p, 5, 6, 10, s3, 2, 1.0), 0);
+    CHECK_EQ_INT(rp_profile_finish(p), 0);
+    folded = render(rp_write_collapsed, p, NULL);
+    CHECK(strcmp(folded, "0x10;0x20 1\n") == 0);
+    free(folded);
     rp_profile_free(p);
 
     rp_options python_only = {.python_only = 1};

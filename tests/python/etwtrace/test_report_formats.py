@@ -111,6 +111,8 @@ def test_tree_text(known_trace):
     # Each level is indented one step (3 columns) deeper than its parent.
     indents = [len(line) - len(line.lstrip('│ ├└─')) for line in rec_lines]
     assert indents == sorted(indents) and len(set(indents)) == 6
+    assert re.search(r'rec  .*report_known\.py:20  3 calls, self .*, from line 28$', out, re.M)   # outer's call
+    assert len(re.findall(r'rec  .*report_known\.py:20  3 calls, self .*, from line 22$', out, re.M)) == 5
     assert re.search(r'leaf  .*report_known\.py:12  4 calls', out)      # worker's
     assert re.search(r'leaf  .*report_known\.py:12  3 calls', out)      # under rec
     # self + children = inclusive, checked on the tree's own numbers
@@ -211,15 +213,22 @@ def test_python_api_matches_cli_and_self_plus_children(known_trace):
     # The HTML data holds the tree: self + sum(children) == value per node.
     html = profile.text('html')
     data = json.loads(re.search(r'<script id="data" type="application/json">(.*?)</script>', html, re.S).group(1))
+    names = [f[0] for f in data['functions']]
     for view in data['views']:
-        nodes = view['nodes']
-        n = len(nodes) // 5
+        nodes, w = view['nodes'], 6
+        n = len(nodes) // w
         children = [0.0] * n
         for i in range(1, n):
-            children[nodes[5 * i + 1]] += nodes[5 * i + 2]
+            children[nodes[w * i + 1]] += nodes[w * i + 2]
         for i in range(1, n):
-            assert nodes[5 * i + 3] + children[i] == nodes[5 * i + 2]
+            assert nodes[w * i + 3] + children[i] == nodes[w * i + 2]
         assert children[0] == nodes[2]
+        # Caller lines: rec is called from line 28 of outer (the loop) and
+        # line 22 of rec; leaf from line 23 of rec.
+        lines = {(names[nodes[w * nodes[w * i + 1]]] if nodes[w * i + 1] > 0 else None, names[nodes[w * i]],
+                  nodes[w * i + 5]) for i in range(1, n)}
+        if view['name'] in ('All', 'All threads'):
+            assert {('outer', 'rec', 28), ('rec', 'rec', 22), ('rec', 'leaf', 23)} <= lines, lines
 
 
 def test_stack_samples_from_a_stack_sampling_trace(tmp_path):
