@@ -275,7 +275,10 @@ static uint64_t ns_of(adapter *a, uint64_t ts)
         a->ns_per_tick = system_time || !h->present || !h->perf_freq ? 100.0 : 1e9 / (double)h->perf_freq;
         a->have_origin = 1;
     }
-    return ts > a->origin ? (uint64_t)((double)(ts - a->origin) * a->ns_per_tick + 0.5) : 0;
+    if (ts <= a->origin)
+        return 0;
+    double ns = (double)(ts - a->origin) * a->ns_per_tick + 0.5;
+    return ns < 9.0e18 ? (uint64_t)ns : (uint64_t)9.0e18;    /* saturates: a damaged clock, not a crash */
 }
 
 static int python_event(adapter *a, const etl_event *ev, const schema_entry *e)

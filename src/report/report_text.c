@@ -37,9 +37,6 @@ int rp_write_summary(rp_profile *p, const rp_write_options *o, const rp_output *
     rp_out_init(out, dest);
     char dur[64];
     rp_format_duration((double)(p->last_ns - p->first_ns), dur, sizeof dur);
-    uint32_t active = 0;
-    for (uint32_t i = 0; i < p->thread_count; i++)
-        active += p->threads[i].calls || p->threads[i].samples;
     rp_out_printf(out, "%s: %s, %u thread%s, %llu events", title_of(o), p->have_time ? dur : "no events",
                   p->thread_count, p->thread_count == 1 ? "" : "s", (unsigned long long)p->events);
     uint32_t defined = 0;

@@ -37,5 +37,5 @@ for i in range(1, len(data) // bs):
 os.unlink(os.path.join(out, 'whole.etl'))
 PY
 fi
-"$OUT/fuzz_report_etl" -max_total_time="$SECS" -max_len=200000 -timeout=20 -rss_limit_mb=2048 \
+"$OUT/fuzz_report_etl" -max_total_time="$SECS" -max_len=200000 -timeout=20 -rss_limit_mb=2048 -artifact_prefix="$OUT/" \
     "$OUT/corpus" "$OUT/seeds"
