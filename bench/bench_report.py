@@ -11,8 +11,10 @@ Makes (or reuses, from bench/.cache/) an instrumented trace of about
   report top          the full user path: read + aggregate + write `top`
   report collapsed    the same, another writer
   decode --summary    the decoder's pass over the same file
-  model alone         bench_report_c --model N (synthetic entry/exit, no file;
-                      built optimised in build/bench): the aggregation's own events/s
+  file / model        bench_report_c (built optimised in build/bench): the same
+                      file read into memory, then walked and aggregated, timed
+                      apart; and --model N synthetic entries/exits with no file:
+                      the aggregation's own events/s
 
 Prints events/s and peak RSS of each and their ratios. The trace is deleted
 afterwards unless --keep (or it was given with --trace). Needs
@@ -134,7 +136,7 @@ def main():
         print(f'report (top) is {base / rows[0][1]:.1f}x faster than decode --summary, with '
               f'{rows[0][2] / rows[-1][2]:.2f}x its peak RSS')
         model = build_model_bench()
-        _, rss, out = run_measured([str(model), '--model', str(args.model_events)])
+        _, rss, out = run_measured([str(model), '--model', str(args.model_events), str(trace)])
         print(out.strip())
         print('\nThe reader currently loads the whole file into memory (etl_load_file), so peak RSS '
               'follows the file size until it streams.')

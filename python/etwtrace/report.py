@@ -159,6 +159,14 @@ def main(argv=None):
         return 2
     try:
         profile = load(args.trace, timeline=args.format in TIME_ORDERED, native=args.native)
+        info = profile.info()
+        perf_data = args.trace + '.perf.data'
+        if not info['calls'] and not info['samples'] and os.path.isfile(perf_data):
+            # A stack-sampling capture: its samples are in the perf data beside it.
+            print(f'etwtrace report: {args.trace} holds no calls or samples; reporting {perf_data}, '
+                  'the perf samples recorded with it', file=sys.stderr)
+            profile = load(perf_data, timeline=args.format in TIME_ORDERED, native=args.native)
+            args.trace = perf_data
     except ReportError as e:
         print(f'etwtrace report: {e}', file=sys.stderr)
         return 2

@@ -65,6 +65,11 @@ def check_reports(tmp_path, data):
     native = run(['-m', 'etwtrace', 'report', data, '--format', 'collapsed', '--native']).stdout
     assert '_PyEval_EvalFrameDefault' in native
 
+    # The .etl of a stack-sampling capture holds no samples: `report` of it
+    # reports the perf data recorded beside it, and says so.
+    proc = run(['-m', 'etwtrace', 'report', str(data)[:-len('.perf.data')], '--format', 'collapsed'])
+    assert proc.stdout == folded and 'reporting ' + str(data) in proc.stderr
+
     out = tmp_path / 'busy.speedscope.json'
     run(['-m', 'etwtrace', 'report', data, '--format', 'speedscope', '-o', out])
     doc = json.loads(out.read_text())
