@@ -47,7 +47,7 @@ int rp_write_summary(rp_profile *p, const rp_write_options *o, const rp_output *
     if (p->samples)
         rp_out_printf(out, "; %llu samples", (unsigned long long)p->samples);
     if (p->mark_count)
-        rp_out_printf(out, "; %u marks", p->mark_count);
+        rp_out_printf(out, "; %u mark%s", p->mark_count, p->mark_count == 1 ? "" : "s");
     rp_out_str(out, "\n");
     double outside = 0;
     for (uint32_t i = 0; i < p->thread_count; i++)
