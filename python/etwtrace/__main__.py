@@ -46,7 +46,6 @@ import sysconfig
 import threading
 from pathlib import Path
 
-PROVIDER_ID = '99a10640-320d-4b37-9e26-c311d86da7ab'
 STACK_KEYWORD = 0x0200          # PythonStackSample: the session attaches native stacks
 PTH_NAME = 'etwtrace.pth'
 DEFAULT_TYPE_VAR = 'ETWTRACE_TYPE'
@@ -229,6 +228,7 @@ def _capture_in_process(path, target, mode, perf_child):
     """--capture without WPR (and the program half of a perf capture): an
     in-process .etl session for the program's run."""
     from traceloggingdynamic import Session
+    from etwtrace._etwtrace import PROVIDER_ID
     if perf_child is not None:
         _start_jitdump(perf_child)
     try:

@@ -45,6 +45,8 @@ class SessionStats(NamedTuple):
     """Events dropped (larger than a buffer, or the file could not be written)."""
     buffers_written: int
     """Buffers in the file, the header buffer included."""
+    events_pending: int = 0
+    """Events recorded but still in memory (0 after ``stop()``)."""
 
 
 class ProviderSpec(NamedTuple):

@@ -42,6 +42,12 @@ struct etw_shadow;
 
 /* ---- events (events.c) ------------------------------------------ */
 
+/* write_mark()'s opcode for a PythonStackSample instead of a PythonMark. */
+#define ETW_MARK_STACK 3
+
+/* The "Python" provider's fixed id (not derived from its name). */
+#define ETW_PROVIDER_ID_TEXT "99a10640-320d-4b37-9e26-c311d86da7ab"
+
 enum {
     ETW_KW_THREAD = 0x0100,
     ETW_KW_STACK = 0x0200,
@@ -59,8 +65,8 @@ extern const tld_capi *etw_capi;
 /* Opens the provider "Python" with its fixed id and the shared builder. */
 int etw_events_init(void);
 
-/* The provider's enable state, read inline (a call into _tld per Push was
- * ~2% of a traced call-heavy run). */
+/* The provider's enable state, read inline: it saves a call into _tld per
+ * Push and Pop. */
 extern const tld_enable_state *etw_provider_state;
 
 static inline int etw_event_on(uint8_t level, uint64_t keyword)
@@ -142,6 +148,8 @@ int etw_thunks_probe(void);
 
 /* perf map / jitdump switches (default: perf map on, jitdump off). */
 extern int etw_perfmap_enabled;
+/* The first error writing the perf map (then no more lines are written). */
+extern int etw_perfmap_error;
 int etw_jitdump_set(int on);
 
 PyObject *etw_ignored_files(void);     /* borrowed: the live set */
@@ -155,6 +163,8 @@ int etw_stack_check(void);
 int etw_stack_enable(int with_threads);
 void etw_stack_disable(void);
 int etw_forward_hook_set(int on);
+/* Times the hook parked itself for a thread near the end of its C stack. */
+extern uint64_t etw_deep_recursion_parks;
 
 /* Per-thread enablement shared by both modes: a thread is traced when its
  * state word equals etw_thread_traced_key() of the current generation. */

@@ -1,5 +1,5 @@
 /*
- * events.c — the events of provider "Python" (spec/etwtrace.md §1),
+ * events.c — the events of provider "Python" (docs/events.md),
  * encoded by our TraceLogging builder exactly as TraceLoggingWrite would:
  *
  *   PythonThread       level 4, keyword 0x0100, opcode 1/2, ThreadID INT32
@@ -18,6 +18,7 @@
  * event runs no Python code.
  */
 #include "etwtrace.h"
+#include "utf16.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ const tld_capi *etw_capi;
 static tld_event_builder eb;
 static int prepare_fast(void);
 
-/* 99a10640-320d-4b37-9e26-c311d86da7ab in wire (bytes_le) order. */
+/* ETW_PROVIDER_ID_TEXT (etwtrace.h) in wire (bytes_le) order. */
 static const tld_guid python_provider_id = {{
     0x40, 0x06, 0xa1, 0x99, 0x0d, 0x32, 0x37, 0x4b, 0x9e, 0x26, 0xc3, 0x11, 0xd8, 0x6d, 0xa7, 0xab,
 }};
@@ -84,29 +85,16 @@ static void add_text(const char *name, size_t name_len, PyObject *value)
         return;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(value);
-    int kind = PyUnicode_KIND(value);
-    const void *data = PyUnicode_DATA(value);
     size_t cap = (size_t)n * 2 < MAX_UNITS ? (size_t)n * 2 : MAX_UNITS;
     uint16_t *buf = cap <= sizeof small / sizeof small[0] ? small : malloc(cap * sizeof *buf);
     if (buf == NULL) {
         tld_builder_add_zstr16(&eb, name, name_len, question, 1, 0, 0);
         return;
     }
-    size_t units = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c >= 0x10000) {
-            if (units + 2 > cap)
-                break;
-            c -= 0x10000;
-            buf[units++] = (uint16_t)(0xD800 | (c >> 10));
-            buf[units++] = (uint16_t)(0xDC00 | (c & 0x3FF));
-        } else {
-            if (units + 1 > cap)
-                break;
-            buf[units++] = (uint16_t)c;
-        }
-    }
+    /* UTF-16LE bytes are the units in host order on the little-endian
+     * machines ETW runs on. */
+    size_t units = tld_utf16le_from_chars(PyUnicode_DATA(value), (size_t)n, (unsigned)PyUnicode_KIND(value),
+                                          (uint8_t *)buf, cap);
     if (units == 0)
         buf[0] = 0;
     tld_builder_add_zstr16(&eb, name, name_len, buf, units, 0, 0);
@@ -116,9 +104,9 @@ static void add_text(const char *name, size_t name_len, PyObject *value)
 
 void etw_write_thread(int opcode, int32_t os_thread_id)
 {
-    if (!etw_event_on(4, ETW_KW_THREAD))
+    if (!etw_event_on(TLD_LEVEL_INFO, ETW_KW_THREAD))
         return;
-    begin(NAME("PythonThread"), 4, ETW_KW_THREAD, (uint8_t)opcode);
+    begin(NAME("PythonThread"), TLD_LEVEL_INFO, ETW_KW_THREAD, (uint8_t)opcode);
     tld_builder_add_int32(&eb, NAME("ThreadID"), os_thread_id, 0, 0);
     finish();
 }
@@ -126,9 +114,9 @@ void etw_write_thread(int opcode, int32_t os_thread_id)
 void etw_write_function(uint64_t id, uintptr_t begin_addr, uintptr_t end_addr, int32_t line, PyObject *source_file,
                         PyObject *name, int is_python_code)
 {
-    if (!etw_event_on(5, ETW_KW_FUNCTION))
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION))
         return;
-    begin(NAME("PythonFunction"), 5, ETW_KW_FUNCTION, 0);
+    begin(NAME("PythonFunction"), TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION, TLD_OPCODE_INFO);
     tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
     tld_builder_add_pointer(&eb, NAME("BeginAddress"), (const void *)begin_addr, 0, 0);
     tld_builder_add_pointer(&eb, NAME("EndAddress"), (const void *)end_addr, 0, 0);
@@ -151,9 +139,9 @@ int etw_write_mark(int opcode, PyObject *text)
 {
     if (check_text(text) < 0)
         return -1;
-    if (!etw_event_on(5, ETW_KW_MARK))
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_MARK))
         return 0;
-    begin(NAME("PythonMark"), 5, ETW_KW_MARK, (uint8_t)opcode);
+    begin(NAME("PythonMark"), TLD_LEVEL_VERBOSE, ETW_KW_MARK, (uint8_t)opcode);
     add_text(NAME("Mark"), text);
     finish();
     return 0;
@@ -163,9 +151,9 @@ int etw_write_stack_sample(PyObject *text)
 {
     if (check_text(text) < 0)
         return -1;
-    if (!etw_event_on(5, ETW_KW_STACK))
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_STACK))
         return 0;
-    begin(NAME("PythonStackSample"), 5, ETW_KW_STACK, 0);
+    begin(NAME("PythonStackSample"), TLD_LEVEL_VERBOSE, ETW_KW_STACK, TLD_OPCODE_INFO);
     add_text(NAME("Mark"), text);
     finish();
     return 0;
@@ -223,7 +211,7 @@ void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line)
         etw_capi->prepared_event_write(push_event, data, sizeof data);
         return;
     }
-    begin(NAME("PythonFunctionPush"), 5, ETW_KW_PUSH, 0);
+    begin(NAME("PythonFunctionPush"), TLD_LEVEL_VERBOSE, ETW_KW_PUSH, TLD_OPCODE_INFO);
     tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
     tld_builder_add_pointer(&eb, NAME("Caller"), (const void *)(uintptr_t)caller, 0, 0);
     tld_builder_add_uint64(&eb, NAME("CallerLine"), caller_line, 0, 0);
@@ -238,7 +226,7 @@ void etw_write_pop(uint64_t id)
         etw_capi->prepared_event_write(pop_event, data, sizeof data);
         return;
     }
-    begin(NAME("PythonFunctionPop"), 5, ETW_KW_POP, 0);
+    begin(NAME("PythonFunctionPop"), TLD_LEVEL_VERBOSE, ETW_KW_POP, TLD_OPCODE_INFO);
     tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
     finish();
 }

@@ -44,6 +44,7 @@ Py_ssize_t etw_extra_index = -1;
 int etw_extra_inline_ok;
 uint32_t etw_gen = 1;
 int etw_perfmap_enabled = 1;
+int etw_perfmap_error;
 
 static uint64_t next_function_id = 1;
 static PyObject *ignored_files;     /* set of str */
@@ -144,7 +145,7 @@ static void note_refusal(int rc)
     const char *why = "";
 #endif
     if (why == NULL || why[0] == '\0')
-        why = strerror(-rc);
+        why = tld_strerror(rc);
     snprintf(thunks_error, sizeof thunks_error, "%s", why);
 }
 
@@ -215,8 +216,19 @@ static void name_thunk(const struct thunk *t, PyObject *qualname, PyObject *file
     }
     char name[1024];
     snprintf(name, sizeof name, "py::%s:%s", q, f);
-    if (etw_perfmap_enabled)
-        perfmap_add((const void *)t->begin, t->end - t->begin, name);
+    if (etw_perfmap_enabled && etw_perfmap_error == 0) {
+        int rc = perfmap_add((const void *)t->begin, t->end - t->begin, name);
+        if (rc != 0) {
+            /* Once: perf will not name Python frames of this process. Not a
+             * Python warning: this runs inside the eval hook. */
+            char path[64];
+            etw_perfmap_error = rc;
+            if (perfmap_path(path, sizeof path) == 0)
+                fprintf(stderr, "etwtrace: not writing the perf map %s: %s; perf will not name Python "
+                                "functions of this process\n", path,
+                        rc == -EPERM ? "it exists and is not a private regular file of this user" : tld_strerror(rc));
+        }
+    }
     if (jit)
         jitdump_add((const void *)t->begin, t->end - t->begin, name);
 #else
@@ -396,7 +408,7 @@ static uint64_t builtin_id(const PyMethodDef *ml, PyObject *named, PyObject *(*m
         return 0;
     if (s->gen != etw_gen) {
         s->gen = etw_gen;
-        if (etw_event_on(5, ETW_KW_FUNCTION)) {
+        if (etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION)) {
             pyc_saved_error saved;
             pyc_error_save(&saved);
             PyObject *qualname = PyObject_GetAttrString(named, "__qualname__");

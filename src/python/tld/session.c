@@ -36,6 +36,7 @@ typedef struct SessionObject {
     PyObject *flush_interval;    /* float seconds, as given */
     uint64_t stacks;
     uint32_t buffer_size;
+    uint64_t max_size;           /* bytes; 0: no limit */
     uint32_t flush_ms;
     tld_session_stats last;      /* counters at the last stop() */
     struct SessionObject *live_prev, *live_next; /* running sessions, for atexit */
@@ -102,14 +103,18 @@ static PyObject *stats_tuple(const tld_session_stats *st)
 {
     if (load_sessions_module() < 0)
         return NULL;
-    return PyObject_CallFunction(session_stats_type, "KKK", (unsigned long long)st->events_written,
-                                 (unsigned long long)st->events_lost, (unsigned long long)st->buffers_written);
+    return PyObject_CallFunction(session_stats_type, "KKKK", (unsigned long long)st->events_written,
+                                 (unsigned long long)st->events_lost, (unsigned long long)st->buffers_written,
+                                 (unsigned long long)st->events_pending);
 }
 
-/* OSError(errno, strerror, path), which Python turns into FileNotFoundError etc. */
-static void raise_os_error(SessionObject *self, int err, const char *doing)
+/* OSError(errno, message, path), which Python turns into FileNotFoundError
+ * etc. `why` is the core's sentence when it gave one, else `doing` plus the
+ * system's words. */
+static void raise_os_error(SessionObject *self, int err, const char *why, const char *doing)
 {
-    PyObject *msg = PyUnicode_FromFormat("%s: %s", doing, strerror(err));
+    PyObject *msg = why != NULL && why[0] ? PyUnicode_FromString(why)
+                                          : PyUnicode_FromFormat("%s: %s", doing, strerror(err));
     if (msg == NULL)
         return;
     PyObject *exc = PyObject_CallFunction(PyExc_OSError, "iOO", err, msg, self->path);
@@ -126,17 +131,24 @@ static int warn_lost(SessionObject *self, const tld_session_stats *st)
 {
     if (st->events_lost == 0)
         return 0;
+    if (st->stop_reason == TLD_E_SIZE_LIMIT)
+        return PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
+                                "trace session %R lost %llu event%s: the file reached its size limit "
+                                "(max_size=%llu) and recording stopped there; the file holds what came before",
+                                self->path, (unsigned long long)st->events_lost, st->events_lost == 1 ? "" : "s",
+                                (unsigned long long)self->max_size);
     if (st->write_error != 0)
         return PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
-                                "trace session %R lost %llu event%s: writing the file failed (%s); "
-                                "check the free space and permissions where it is written",
+                                "trace session %R lost %llu event%s: writing the file failed (%s) and "
+                                "recording stopped there; the file holds what came before; check the free "
+                                "space and permissions where it is written",
                                 self->path, (unsigned long long)st->events_lost, st->events_lost == 1 ? "" : "s",
-                                strerror(st->write_error));
+                                tld_strerror(st->write_error));
     return PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
                             "trace session %R lost %llu event%s: too large for one buffer "
                             "(%u bytes; at most 64 KiB per event); raise buffer_size or write smaller events",
                             self->path, (unsigned long long)st->events_lost, st->events_lost == 1 ? "" : "s",
-                            (unsigned)(self->buffer_size ? self->buffer_size : 65536));
+                            (unsigned)(self->buffer_size ? self->buffer_size : TLD_SESSION_DEFAULT_BUFFER_SIZE));
 }
 
 /* Stops the session if it runs (stats in self->last). Returns 1 if it was
@@ -194,11 +206,12 @@ static int parse_u64(PyObject *v, uint64_t *out, const char *what)
 static int Session_init(PyObject *op, PyObject *args, PyObject *kwds)
 {
     SessionObject *self = (SessionObject *)op;
-    static char *kwlist[] = {"path", "providers", "stacks", "buffer_size", "flush_interval", "logger_name", NULL};
+    static char *kwlist[] = {"path", "providers", "stacks", "buffer_size", "flush_interval", "logger_name",
+                             "max_size", NULL};
     PyObject *path, *providers, *stacks = NULL, *buffer_size = NULL, *flush_interval = NULL;
-    PyObject *logger_name = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|$OOOO:Session", kwlist, &path, &providers, &stacks,
-                                     &buffer_size, &flush_interval, &logger_name))
+    PyObject *logger_name = Py_None, *max_size = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|$OOOOO:Session", kwlist, &path, &providers, &stacks,
+                                     &buffer_size, &flush_interval, &logger_name, &max_size))
         return -1;
     if (self->session != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Session.__init__() called on a running session; stop() it first");
@@ -245,7 +258,16 @@ static int Session_init(PyObject *op, PyObject *args, PyObject *kwds)
     self->stacks = 0;
     if (stacks != NULL && parse_u64(stacks, &self->stacks, "stacks (a keyword mask)") < 0)
         return -1;
-    uint64_t bs = 65536;
+    self->max_size = 0;
+    if (max_size != Py_None) {
+        if (parse_u64(max_size, &self->max_size, "max_size (bytes)") < 0)
+            return -1;
+        if (self->max_size == 0) {
+            PyErr_SetString(PyExc_ValueError, "max_size must be a number of bytes above 0, or None for no limit");
+            return -1;
+        }
+    }
+    uint64_t bs = TLD_SESSION_DEFAULT_BUFFER_SIZE;
     if (buffer_size != NULL && parse_u64(buffer_size, &bs, "buffer_size") < 0)
         return -1;
     if (bs > UINT32_MAX) {
@@ -370,6 +392,7 @@ static PyObject *Session_start(PyObject *op, PyObject *unused)
         .path = PyBytes_AS_STRING(self->path_bytes),
         .buffer_size = self->buffer_size,
         .flush_interval_ms = self->flush_ms,
+        .max_file_size = self->max_size,
         .providers = entries,
         .provider_count = (size_t)n,
         .error_message = why,
@@ -394,13 +417,13 @@ static PyObject *Session_start(PyObject *op, PyObject *unused)
         live_add(self);
     }
     PyThread_release_lock(self->lock);
-    if (rc > 0)
-        raise_os_error(self, rc, "cannot create the trace file");
+    if (rc < 0 && rc > TLD_E_END)
+        raise_os_error(self, -rc, why, "cannot create the trace file");
     else if (rc == TLD_E_NO_MEMORY)
         PyErr_NoMemory();
     else if (rc < 0)
         PyErr_Format(PyExc_ValueError, "cannot start the trace session: %s",
-                     why[0] ? why : tld_session_strerror(rc));
+                     why[0] ? why : tld_strerror(rc));
     else
         result = pyc_new_ref(Py_None);
 done:
@@ -443,8 +466,13 @@ static PyObject *Session_flush(PyObject *op, PyObject *unused)
         PyErr_SetString(PyExc_RuntimeError, "the trace session is not running; start() it before flush()");
         return NULL;
     }
+    if (rc == TLD_E_NOT_OURS) {
+        PyErr_SetString(PyExc_RuntimeError, "the trace session was started by the parent process (this process "
+                                            "is a forked child); start a session of its own to record here");
+        return NULL;
+    }
     if (rc != 0) {
-        raise_os_error(self, rc > 0 ? rc : EIO, "cannot write the trace file");
+        raise_os_error(self, rc < 0 && rc > TLD_E_END ? -rc : EIO, NULL, "cannot write the trace file");
         return NULL;
     }
     Py_RETURN_NONE;
@@ -592,6 +620,8 @@ static PyMemberDef session_members[] = {
     {"stacks", T_ULONGLONG, offsetof(SessionObject, stacks), READONLY,
      "Keyword mask of the events that carry the writing thread's stack."},
     {"buffer_size", T_UINT, offsetof(SessionObject, buffer_size), READONLY, "Bytes per buffer."},
+    {"max_size", T_ULONGLONG, offsetof(SessionObject, max_size), READONLY,
+     "Size limit of the file in bytes (0: none); recording stops there."},
     {"flush_interval", T_OBJECT_EX, offsetof(SessionObject, flush_interval), READONLY,
      "Seconds between flushes to the file."},
     {"logger_name", T_OBJECT_EX, offsetof(SessionObject, logger_name), READONLY,
@@ -609,7 +639,8 @@ PyTypeObject Session_Type = {
     .tp_name = "traceloggingdynamic.Session",
     .tp_basicsize = sizeof(SessionObject),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "Session(path, providers, *, stacks=0, buffer_size=65536, flush_interval=1.0, logger_name=None)\n"
+    .tp_doc = "Session(path, providers, *, stacks=0, buffer_size=" TLDPY_STR(TLD_SESSION_DEFAULT_BUFFER_SIZE)
+              ", flush_interval=1.0, logger_name=None, max_size=None)\n"
               "--\n\n"
               "An in-process trace session: records the events of the given providers into the .etl\n"
               "file `path` (created or truncated) on any platform, without administrator rights.\n\n"
@@ -619,7 +650,10 @@ PyTypeObject Session_Type = {
               "stacks: keyword mask; events with one of these keywords carry the writing thread's\n"
               "  native stack (STACK_TRACE64). buffer_size: bytes per buffer, a multiple of 1024\n"
               "  from 4 KiB to 16 MiB. flush_interval: seconds; at least this often, events reach\n"
-              "  the file (and survive a crash). logger_name: recorded in the file header.\n\n"
+              "  the file (and survive a crash). logger_name: recorded in the file header.\n"
+              "  max_size: bytes the file may grow to (whole buffers); recording stops there, the\n"
+              "  file stays readable, and later events are counted as lost. A failed write (a full\n"
+              "  disk) stops recording the same way.\n\n"
               "`with Session(...) as s:` starts on entry and stops on exit. A session still running\n"
               "is stopped when it is garbage-collected and at interpreter exit.",
     .tp_new = Session_new,
