@@ -35,6 +35,12 @@ static int fail(rp_profile *p, int code, const char *fmt, ...)
     return code;
 }
 
+/* The OS's reason for the last failure, as a negative code. */
+static int os_error(void)
+{
+    return errno > 0 ? -errno : -EIO;
+}
+
 static inline uint64_t mix64(uint64_t x)
 {
     x ^= x >> 33;
@@ -324,7 +330,10 @@ static inline void touch(rp_profile *p, rp_thread *t, uint64_t ts)
 static int timeline_flush(rp_profile *p)
 {
     if (p->tl_used && fwrite(p->tl_buf, 1, p->tl_used, p->timeline) != p->tl_used)
-        return fail(p, RP_E_IO, "cannot write the timeline's temporary file: %s", strerror(errno));
+    {
+        int rc = os_error();
+        return fail(p, rc, "cannot write the timeline's temporary file: %s", strerror(-rc));
+    }
     p->tl_used = 0;
     return 0;
 }
@@ -356,7 +365,10 @@ int rp_timeline_rewind(rp_profile *p)
     if (rc)
         return rc;
     if (fflush(p->timeline) != 0 || fseek(p->timeline, 0, SEEK_SET) != 0)
-        return fail(p, RP_E_IO, "cannot read back the timeline's temporary file: %s", strerror(errno));
+    {
+        int rc = os_error();
+        return fail(p, rc, "cannot read back the timeline's temporary file: %s", strerror(-rc));
+    }
     return 0;
 }
 
@@ -369,7 +381,7 @@ int rp_timeline_next(rp_profile *p, rp_timeline_entry *e)
     if (n == 0 && feof(p->timeline))
         return RP_E_END;
     if (n != sizeof q)
-        return fail(p, RP_E_IO, "cannot read back the timeline's temporary file");
+        return fail(p, ferror(p->timeline) ? os_error() : -EIO, "cannot read back the timeline's temporary file");
     uint32_t packed;
     memcpy(&e->thread, q, 4);
     memcpy(&packed, q + 4, 4);
@@ -394,10 +406,9 @@ int rp_profile_new(rp_profile **out, const rp_options *options)
         p->tl_buf = malloc(TIMELINE_BUFFER);
         p->timeline = tmpfile();
         if (!p->tl_buf || !p->timeline) {
-            int err = errno;
+            int rc = p->tl_buf ? os_error() : RP_E_NO_MEMORY;
             rp_profile_free(p);
-            errno = err;
-            return p->tl_buf ? RP_E_IO : RP_E_NO_MEMORY;
+            return rc;
         }
     }
     *out = p;
@@ -766,16 +777,12 @@ const char *rp_profile_message(const rp_profile *p)
 const char *rp_strerror(int code)
 {
     switch (code) {
-    case 0: return "success";
-    case RP_E_NO_MEMORY: return "out of memory";
     case RP_E_INVALID: return "invalid argument";
-    case RP_E_IO: return "cannot write the output";
     case RP_E_NO_TIMELINE: return "this profile was loaded without its timeline (needed by the time-ordered formats)";
     case RP_E_FINISHED: return "the profile is finished: it takes no more input";
     case RP_E_NOT_FINISHED: return "the profile is not finished yet";
     case RP_E_LIMIT: return "the profile holds more than 2^30 functions, threads or call stacks";
-    case RP_E_END: return "end of the timeline";
-    default: return code < 0 && code > -1000 ? strerror(-code) : "unknown error";
+    default: return tld_strerror(code);
     }
 }
 

@@ -42,21 +42,23 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tracelogging/tld_errors.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Report errors (the reports block of the project's error numbering).
- * TODO(lead): move into include/tracelogging/tld_errors.h at merge. */
+/* Report errors: the reports block of tracelogging/tld_errors.h's numbering
+ * (an operating system's refusal is -errno, as everywhere in the core).
+ * TODO(lead): move the RP_E_* block into tld_errors.h (and tld_strerror). */
 enum {
-    RP_E_NO_MEMORY = -1501,   /* an allocation failed */
-    RP_E_INVALID = -1502,     /* an argument was unusable (message says which) */
-    RP_E_IO = -1503,          /* writing the output or the timeline failed (errno kept) */
-    RP_E_NO_TIMELINE = -1504, /* a time-ordered format was asked of a profile loaded without one */
-    RP_E_FINISHED = -1505,    /* input given after rp_profile_finish() */
-    RP_E_NOT_FINISHED = -1506,/* a writer was called before rp_profile_finish() */
-    RP_E_LIMIT = -1507,       /* more than 2^30 functions, threads or tree nodes */
-    RP_E_END = -1508,         /* an iterator's end (not an error). TODO(lead): TLD_E_END */
+    RP_E_NO_MEMORY = TLD_E_NO_MEMORY, /* an allocation failed */
+    RP_E_END = TLD_E_END,     /* an iterator's end (not an error) */
+    RP_E_INVALID = -1501,     /* an argument was unusable (the message says which) */
+    RP_E_NO_TIMELINE = -1502, /* a time-ordered format was asked of a profile loaded without one */
+    RP_E_FINISHED = -1503,    /* input given after rp_profile_finish() */
+    RP_E_NOT_FINISHED = -1504,/* a writer was called before rp_profile_finish() */
+    RP_E_LIMIT = -1505,       /* more than 2^30 functions, threads or tree nodes */
 };
 
 #define RP_NONE UINT32_MAX
@@ -181,7 +183,7 @@ struct rp_profile {
 };
 
 /* Creates an empty profile. `options` may be NULL (defaults: no timeline).
- * Returns 0, RP_E_NO_MEMORY or RP_E_IO (the timeline's temporary file). */
+ * Returns 0, RP_E_NO_MEMORY or -errno (the timeline's temporary file). */
 int rp_profile_new(rp_profile **out, const rp_options *options);
 void rp_profile_free(rp_profile *p);
 
@@ -227,7 +229,7 @@ int rp_profile_finish(rp_profile *p);
 /* The last error as a sentence ("" when none). */
 const char *rp_profile_message(const rp_profile *p);
 
-/* A sentence for an RP_E_* code. */
+/* A sentence for an RP_E_* code, or any code tld_strerror() knows. */
 const char *rp_strerror(int code);
 
 /* ---- reading, after rp_profile_finish() ---- */
@@ -287,7 +289,7 @@ typedef struct rp_timeline_entry {
 } rp_timeline_entry;
 
 /* Rewinds the timeline for reading; then rp_timeline_next() returns 0 with
- * an entry, RP_E_END at the end, or RP_E_IO / RP_E_NO_TIMELINE. */
+ * an entry, RP_E_END at the end, or -errno / RP_E_NO_TIMELINE. */
 int rp_timeline_rewind(rp_profile *p);
 int rp_timeline_next(rp_profile *p, rp_timeline_entry *e);
 

@@ -10,7 +10,9 @@
 
 int rp_output_file_write(void *ctx, const char *data, size_t len)
 {
-    return fwrite(data, 1, len, (FILE *)ctx) == len ? 0 : RP_E_IO;
+    if (fwrite(data, 1, len, (FILE *)ctx) == len)
+        return 0;
+    return errno > 0 ? -errno : -EIO;
 }
 
 void rp_out_init(rp_out *o, const rp_output *dest)

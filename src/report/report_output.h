@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-/* The destination: write() returns 0 or a negative code (RP_E_IO). */
+/* The destination: write() returns 0 or a negative code (-errno for a file). */
 typedef struct rp_output {
     int (*write)(void *ctx, const char *data, size_t len);
     void *ctx;

@@ -24,12 +24,26 @@ typedef struct ProfileObject {
 
 static PyTypeObject Profile_Type;
 
+/* An OS error (-errno) of the core. */
+static int is_os_error(int rc)
+{
+    return rc < 0 && rc > -1000;
+}
+
 static PyObject *raise_rp(ProfileObject *self, int rc)
 {
     if (rc == RP_E_NO_MEMORY)
         return PyErr_NoMemory();
     const char *msg = self && self->p && rp_profile_message(self->p)[0] ? rp_profile_message(self->p) : rp_strerror(rc);
-    PyErr_SetString(rc == RP_E_INVALID ? PyExc_ValueError : rc == RP_E_IO ? PyExc_OSError : PyExc_RuntimeError, msg);
+    if (is_os_error(rc)) {
+        PyObject *e = Py_BuildValue("(is)", -rc, msg);
+        if (e) {
+            PyErr_SetObject(PyExc_OSError, e);
+            Py_DECREF(e);
+        }
+        return NULL;
+    }
+    PyErr_SetString(rc == RP_E_INVALID ? PyExc_ValueError : PyExc_RuntimeError, msg);
     return NULL;
 }
 
@@ -38,10 +52,7 @@ static int profile_create(ProfileObject *self, int timeline, int python_only)
     rp_options opt = {.record_timeline = timeline, .python_only = python_only};
     int rc = rp_profile_new(&self->p, &opt);
     if (rc) {
-        if (rc == RP_E_IO)
-            PyErr_SetFromErrno(PyExc_OSError);
-        else
-            raise_rp(NULL, rc);
+        raise_rp(NULL, rc);
         return -1;
     }
     return 0;
@@ -331,8 +342,9 @@ static PyObject *Profile_write(ProfileObject *self, PyObject *args, PyObject *kw
     Py_END_ALLOW_THREADS
     Py_DECREF(encoded);
     if (!rc && closed != 0)
-        rc = RP_E_IO;
-    if (rc == RP_E_IO) {
+        rc = errno > 0 ? -errno : -EIO;
+    if (is_os_error(rc)) {
+        errno = -rc;
         PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
         return NULL;
     }
@@ -530,25 +542,34 @@ static PyMethodDef module_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static int exec_module(PyObject *m)
+{
+    if (pyc_require_main_interpreter("etwtrace._report") < 0 || PyType_Ready(&Profile_Type) < 0)
+        return -1;
+    if (PyModule_AddObject(m, "Profile", pyc_new_ref((PyObject *)&Profile_Type)) < 0 ||
+        PyModule_AddStringConstant(m, "__version__", ETW_VERSION) < 0)
+        return -1;
+    return 0;
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, (void *)exec_module},
+    PYC_SLOT_MAIN_INTERPRETER_ONLY
+    {0, NULL},
+};
+
+/* Profile is a static type, shared by every module object: like the other
+ * extensions, this one loads in the main interpreter only (pycompat.h). */
 static struct PyModuleDef report_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "etwtrace._report",
     .m_doc = "C core of etwtrace.report: the profile model and report writers.",
-    .m_size = -1,
+    .m_size = 0,
     .m_methods = module_methods,
+    .m_slots = module_slots,
 };
 
 PyMODINIT_FUNC PyInit__report(void)
 {
-    if (PyType_Ready(&Profile_Type) < 0)
-        return NULL;
-    PyObject *m = PyModule_Create(&report_module);
-    if (!m)
-        return NULL;
-    if (PyModule_AddObject(m, "Profile", pyc_new_ref((PyObject *)&Profile_Type)) < 0 ||
-        PyModule_AddStringConstant(m, "__version__", ETW_VERSION) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
-    return m;
+    return PyModuleDef_Init(&report_module);
 }
