@@ -10,7 +10,6 @@ unbalanced entry/exit fed through the Python API, and the CLI's errors.
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -80,6 +79,10 @@ def test_call_counts_and_recursion_counted_once(known_trace):
 
 def test_collapsed_stacks_exact_and_times_add_up(known_trace):
     text = report(known_trace[0], '--format', 'collapsed').stdout
+    # What flamegraph.pl, inferno and speedscope read: `frame;frame;... N`,
+    # N a positive integer after the last space, no empty frame.
+    for line in text.splitlines():
+        assert re.fullmatch(r'[^;\n]+(;[^;\n]+)* [1-9]\d*', line), line
     rows = folded(text)
     stacks = {}
     for frames, count in rows:
@@ -295,14 +298,6 @@ def test_bundled_windows_trace_has_no_python_events(amsi_etl_path):
     proc = report(amsi_etl_path)
     assert 'no calls and no samples' in proc.stdout
     assert proc.stdout.count('warning: the trace is damaged') == 1   # its header says 3 events were lost
-
-
-@pytest.mark.skipif(shutil.which('flamegraph.pl') is None, reason='flamegraph.pl is not installed')
-def test_collapsed_reads_in_flamegraph_pl(known_trace, tmp_path):
-    import subprocess
-    folded_text = report(known_trace[0], '--format', 'collapsed').stdout
-    svg = subprocess.run(['flamegraph.pl'], input=folded_text, capture_output=True, text=True, check=True).stdout
-    assert 'rec' in svg and '<svg' in svg
 
 
 def test_written_files_are_listed(known_trace, tmp_path):
