@@ -54,15 +54,17 @@ class Profile:
         self.source = source
 
     def write(self, format, path=None, *, limit=0, sort='self', per_thread=False, min_percent=0.5, title=None,
-              all_frames=False):
+              all_frames=False, colour=False):
         """Writes `format` to `path`, or returns it as bytes when path is None.
-        `all_frames`: the tree also shows the import machinery's frames."""
+        `all_frames`: the tree also shows the import machinery's frames;
+        `colour`: the tree is coloured by share of the total (ANSI)."""
         if format not in FORMATS:
             raise ValueError(f"unknown format {format!r}: choose one of {', '.join(FORMATS)}")
         if title is None and self.source:
             title = os.path.basename(self.source)
         return self._core.write(format, None if path is None else os.fspath(path), limit=limit, sort=sort,
-                                per_thread=per_thread, min_percent=min_percent, title=title, all_frames=all_frames)
+                                per_thread=per_thread, min_percent=min_percent, title=title, all_frames=all_frames,
+                                colour=colour)
 
     def text(self, format='top', **options):
         """The report as a str."""
@@ -177,6 +179,9 @@ def main(argv=None):
                    title=args.title, all_frames=args.all_frames)
     try:
         if out is None or out == '-':
+            # Colours only on a terminal that wants them (NO_COLOR, TERM=dumb).
+            options['colour'] = (args.format == 'tree' and sys.stdout.isatty() and not os.environ.get('NO_COLOR')
+                                 and os.environ.get('TERM') != 'dumb')
             data = profile.write(args.format, **options)
             sys.stdout.flush()
             sys.stdout.buffer.write(data)

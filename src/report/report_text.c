@@ -17,6 +17,15 @@ static const char *title_of(const rp_write_options *o)
 }
 
 /* A value for people: a duration, or a sample count. */
+/* The total of a section: a duration, or "N samples". */
+static void format_total(const rp_profile *p, double v, char *buf, size_t size)
+{
+    if (rp_profile_has_calls(p))
+        rp_format_duration(v, buf, size);
+    else
+        snprintf(buf, size, v == floor(v) ? "%.0f samples" : "%.3f samples", v);
+}
+
 static void format_value(const rp_profile *p, double v, char *buf, size_t size)
 {
     if (rp_profile_has_calls(p))
@@ -126,7 +135,7 @@ static int top_section(rp_profile *p, const rp_write_options *o, rp_out *out, ui
     qsort(rows, n, sizeof *rows, top_compare);
     int calls = rp_profile_has_calls(p);
     char buf[64], buf2[64], label[LABEL_MAX];
-    format_value(p, total, buf, sizeof buf);
+    format_total(p, total, buf, sizeof buf);
     if (thread != RP_NONE) {
         char name[128];
         rp_out_printf(out, "\nThread %s (tid %u): %s\n", rp_thread_display_name(p, thread, name, sizeof name),
@@ -234,14 +243,26 @@ static void walk_free(walk *w)
     free(w->text);
 }
 
-static void tree_line(rp_profile *p, rp_out *out, const char *prefix, const char *branch, const rp_node *n,
-                      double total, int has_caller)
+/* ANSI colour of a share of the total, as pyinstrument colours its tree:
+ * red from 60 %, yellow from 20 %, green from 5 %, dim below. */
+static const char *share_colour(double percent)
 {
-    char value[64], label[LABEL_MAX];
+    return percent >= 60 ? "\033[31m" : percent >= 20 ? "\033[33m" : percent >= 5 ? "\033[32m" : "\033[2m";
+}
+
+static void tree_line(rp_profile *p, rp_out *out, const char *prefix, const char *branch, const rp_node *n,
+                      double total, int has_caller, int colour)
+{
+    char value[64];
     double v = rp_node_value(p, n);
+    double percent = total > 0 ? 100.0 * v / total : 0;
     format_value(p, v, value, sizeof value);
     const rp_function *f = &p->functions[n->function];
-    rp_out_printf(out, "%s%s%.1f%% %s  %s", prefix, branch, total > 0 ? 100.0 * v / total : 0, value, f->name);
+    if (colour)
+        rp_out_printf(out, "%s%s%s%.1f%% %s\033[0m  \033[1m%s\033[0m", prefix, branch, share_colour(percent), percent,
+                      value, f->name);
+    else
+        rp_out_printf(out, "%s%s%.1f%% %s  %s", prefix, branch, percent, value, f->name);
     if (f->is_python && f->file[0])
         rp_out_printf(out, "  %s:%u", rp_short_path(f->file), f->line);
     else if (!f->is_address && f->file[0])
@@ -254,7 +275,6 @@ static void tree_line(rp_profile *p, rp_out *out, const char *prefix, const char
     }
     if (has_caller && n->caller_line)
         rp_out_printf(out, ", from line %u", n->caller_line);
-    (void)label;
     rp_out_str(out, "\n");
 }
 
@@ -281,12 +301,12 @@ static int tree_section(rp_profile *p, const rp_write_options *o, rp_out *out, u
     double total = rp_node_value(p, &view.nodes[0]);
     double threshold = total * (o && o->min_percent >= 0 ? o->min_percent : 0.5) / 100.0;
     char value[64], name[128];
-    format_value(p, total, value, sizeof value);
+    format_total(p, total, value, sizeof value);
     if (thread != RP_NONE)
         rp_out_printf(out, "\nThread %s (tid %u): %s\n", rp_thread_display_name(p, thread, name, sizeof name),
                       p->threads[thread].tid, value);
     else
-        rp_out_printf(out, "%s total (all threads)\n", value);
+        rp_out_printf(out, "%s in all (all threads)\n", value);
     if (hidden_count)
         rp_out_str(out, "(frames of the import machinery, <frozen importlib._bootstrap*>, are hidden: --all-frames shows them)\n");
     walk w = {0};
@@ -319,7 +339,7 @@ static int tree_section(rp_profile *p, const rp_write_options *o, rp_out *out, u
             continue;
         }
         w.text[top->prefix_len] = 0;
-        tree_line(p, out, w.text, last ? "└─ " : "├─ ", c, total, top->node != 0);
+        tree_line(p, out, w.text, last ? "└─ " : "├─ ", c, total, top->node != 0, o && o->colour);
         size_t child_prefix = top->prefix_len;
         if ((rc = walk_text(&w, child_prefix, last ? "   " : "│  ", last ? 3 : 5)))
             break;

@@ -36,6 +36,7 @@ typedef struct rp_write_options {
     int per_thread;             /* top, tree, collapsed: one section (or root frame) per thread */
     double min_percent;         /* tree: children below this share of the total are folded */
     int all_frames;             /* tree: also show the import machinery (hidden by default) */
+    int colour;                 /* tree: ANSI colours by share of the total (for terminals) */
     const char *title;          /* headers, speedscope name, HTML title (NULL: "profile") */
 } rp_write_options;
 

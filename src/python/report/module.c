@@ -293,14 +293,14 @@ static int sort_of(const char *s)
 static PyObject *Profile_write(ProfileObject *self, PyObject *args, PyObject *kw)
 {
     static char *names[] = {"format", "path", "limit", "sort", "per_thread", "min_percent", "title", "all_frames",
-                            NULL};
+                            "colour", NULL};
     const char *format, *sort = NULL, *title = NULL;
     PyObject *path = Py_None;
     unsigned int limit = 0;
-    int per_thread = 0, all_frames = 0;
+    int per_thread = 0, all_frames = 0, colour = 0;
     double min_percent = 0.5;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|O$Izpdzp:write", names, &format, &path, &limit, &sort, &per_thread,
-                                     &min_percent, &title, &all_frames) ||
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|O$Izpdzpp:write", names, &format, &path, &limit, &sort, &per_thread,
+                                     &min_percent, &title, &all_frames, &colour) ||
         !usable(self, 1))
         return NULL;
     writer_fn fn = writer_of(format);
@@ -313,7 +313,7 @@ static PyObject *Profile_write(ProfileObject *self, PyObject *args, PyObject *kw
     if (!(min_percent >= 0 && min_percent <= 100))
         return PyErr_Format(PyExc_ValueError, "min_percent must be between 0 and 100");
     rp_write_options o = {.limit = limit, .sort = s, .per_thread = per_thread, .min_percent = min_percent,
-                          .title = title, .all_frames = all_frames};
+                          .title = title, .all_frames = all_frames, .colour = colour};
     int rc;
     if (path == Py_None) {
         bytes_sink b = {0};
@@ -472,7 +472,7 @@ static PyMethodDef Profile_methods[] = {
     {"note_damage", (PyCFunction)Profile_note_damage, METH_VARARGS, "note_damage(sentence)"},
     {"finish", (PyCFunction)Profile_finish, METH_NOARGS, "finish() -> self: ends the input"},
     {"write", (PyCFunction)(void (*)(void))Profile_write, METH_VARARGS | METH_KEYWORDS,
-     "write(format, path=None, *, limit=0, sort='self', per_thread=False, min_percent=0.5, title=None, all_frames=False)"},
+     "write(format, path=None, *, limit=0, sort='self', per_thread=False, min_percent=0.5, title=None, all_frames=False, colour=False)"},
     {"info", (PyCFunction)Profile_info, METH_NOARGS, "info() -> dict of counts, threads and damage"},
     {"functions", (PyCFunction)(void (*)(void))Profile_functions, METH_VARARGS | METH_KEYWORDS,
      "functions(thread=-1) -> list of per-function totals"},

@@ -118,8 +118,11 @@ def test_tree_text(known_trace):
     assert len(re.findall(r'rec  .*report_known\.py:20  3 calls, self .*, from line 22$', out, re.M)) == 5
     assert re.search(r'leaf  .*report_known\.py:12  4 calls', out)      # worker's
     assert re.search(r'leaf  .*report_known\.py:12  3 calls', out)      # under rec
-    # self + children = inclusive, checked on the tree's own numbers
-    # through the Python API (the text rounds).
+    assert '\033[' not in out          # not a terminal: no colours
+    from etwtrace import report as rp
+    coloured = rp.load(known_trace[0], timeline=False).text('tree', colour=True, min_percent=0)
+    assert re.search(r'\033\[3[123]m[\d.]+% [^\n]*\033\[0m  \033\[1m<module>\033\[0m', coloured)
+    assert re.sub(r'\033\[\d+m', '', coloured) == rp.load(known_trace[0], timeline=False).text('tree', min_percent=0)
 
 
 def test_top_text(known_trace):
