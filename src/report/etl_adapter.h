@@ -41,8 +41,9 @@ typedef struct rp_etl_counts {
  * the message is then in rp_profile_message(p). `counts` may be NULL. */
 int rp_etl_feed(rp_profile *p, etl_reader *r, rp_etl_counts *counts);
 
-/* Opens `path`, feeds it, closes it. Returns 0; ETL_E_IO (errno kept) or
- * ETL_E_NOT_ETL with a sentence in `message`; or what rp_etl_feed returns. */
+/* Opens `path`, feeds it, closes it. Returns 0; -errno when the file cannot
+ * be read, RP_E_NOT_ETL when it is not an .etl file (a sentence in
+ * `message` for both); or what rp_etl_feed returns. */
 int rp_etl_load_file(rp_profile *p, const char *path, rp_etl_counts *counts, char *message, size_t message_size);
 
 #ifdef __cplusplus

@@ -782,6 +782,7 @@ const char *rp_strerror(int code)
     case RP_E_FINISHED: return "the profile is finished: it takes no more input";
     case RP_E_NOT_FINISHED: return "the profile is not finished yet";
     case RP_E_LIMIT: return "the profile holds more than 2^30 functions, threads or call stacks";
+    case RP_E_NOT_ETL: return "not an .etl file";
     default: return tld_strerror(code);
     }
 }

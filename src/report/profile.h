@@ -59,6 +59,7 @@ enum {
     RP_E_FINISHED = -1503,    /* input given after rp_profile_finish() */
     RP_E_NOT_FINISHED = -1504,/* a writer was called before rp_profile_finish() */
     RP_E_LIMIT = -1505,       /* more than 2^30 functions, threads or tree nodes */
+    RP_E_NOT_ETL = -1506,     /* rp_etl_load_file: the file is not an .etl file */
 };
 
 #define RP_NONE UINT32_MAX

@@ -13,6 +13,7 @@
 #include "profile.h"
 #include "report_writers.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -274,7 +275,7 @@ static void test_escaping(void)
     rp_profile_free(p);
 }
 
-static void test_etl_without_python_events(const char *path)
+static void test_etl_without_python_events(const char *path, const char *not_etl)
 {
     rp_profile *p;
     CHECK_EQ_INT(rp_profile_new(&p, NULL), 0);
@@ -292,8 +293,9 @@ static void test_etl_without_python_events(const char *path)
     free(summary);
     rp_profile_free(p);
     CHECK_EQ_INT(rp_profile_new(&p, NULL), 0);
-    CHECK(rp_etl_load_file(p, "/nonexistent/x.etl", &counts, msg, sizeof msg) == ETL_E_IO);
-    CHECK(strstr(msg, "cannot read /nonexistent/x.etl") != NULL);
+    CHECK_EQ_INT(rp_etl_load_file(p, "/nonexistent/x.etl", &counts, msg, sizeof msg), -ENOENT);
+    CHECK(strstr(msg, "/nonexistent/x.etl") != NULL);
+    CHECK_EQ_INT(rp_etl_load_file(p, not_etl, &counts, msg, sizeof msg), RP_E_NOT_ETL);
     rp_profile_free(p);
 }
 
@@ -304,7 +306,7 @@ int main(int argc, char **argv)
     test_address_samples();
     test_escaping();
     if (argc > 1)
-        test_etl_without_python_events(argv[1]);
+        test_etl_without_python_events(argv[1], argv[0]);   /* this program: no .etl */
     (void)check_hex;
     return check_report("test_report_profile");
 }

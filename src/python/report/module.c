@@ -513,19 +513,21 @@ static PyObject *load_etl(PyObject *Py_UNUSED(module), PyObject *args, PyObject 
         return NULL;
     }
     char message[512];
-    int rc, err = 0;
+    int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = rp_etl_load_file(self->p, PyBytes_AS_STRING(path), &self->counts, message, sizeof message);
-    err = errno;
     if (!rc)
         rc = rp_profile_finish(self->p);
     Py_END_ALLOW_THREADS
     Py_DECREF(path);
     if (rc) {
-        if (rc == ETL_E_IO) {
-            errno = err;
-            PyErr_SetString(PyExc_OSError, message);
-        } else if (rc == ETL_E_NOT_ETL) {
+        if (is_os_error(rc)) {
+            PyObject *e = Py_BuildValue("(is)", -rc, message);
+            if (e) {
+                PyErr_SetObject(PyExc_OSError, e);
+                Py_DECREF(e);
+            }
+        } else if (rc == RP_E_NOT_ETL) {
             PyErr_SetString(PyExc_ValueError, message);
         } else {
             raise_rp(self, rc);
