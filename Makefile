@@ -20,6 +20,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 REFERENCE := .cache/reference/traceloggingdynamic/__init__.py
 # Third-party .etl readers the interop tests check our files with.
 INTEROP_PARSERS := etl-parser==1.0.1 dissect.etl==3.14
+# Drives Debian's chromium in the HTML report test (its own browser download is not used).
+BROWSER_DRIVER := playwright
 SANITIZE_ARGS := -Csetup-args=-Db_sanitize=address,undefined -Csetup-args=-Db_lundef=false \
                  -Csetup-args=-Dc_args=-fno-sanitize-recover=all -Csetup-args=-Dbuildtype=debugoptimized -Csetup-args=-Db_lto=false
 SANITIZER_RUNTIME = $(shell gcc -print-file-name=libasan.so):$(shell gcc -print-file-name=libubsan.so)
@@ -46,6 +48,7 @@ test-versions:
 $(VENV)/.tools:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_QUIET) meson meson-python ninja pytest $(INTEROP_PARSERS)
+	$(PY) -m pip install $(PIP_QUIET) $(BROWSER_DRIVER) || echo "$(BROWSER_DRIVER) not installed: the HTML report's browser test needs it"
 	touch $@
 
 install: $(VENV)/.tools

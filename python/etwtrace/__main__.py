@@ -91,6 +91,12 @@ Usage: python -m etwtrace --enable [ENABLE_VAR [TYPE_VAR]]
   digits and _. With TRACELOGGING_SESSION_FILE set, the environment's trace
   session (traceloggingdynamic) starts before tracing does.
 
+Usage: python -m etwtrace report TRACE [--format top|tree|collapsed|speedscope|chrome|html] [-o OUT]
+
+  Reports from a trace (.etl, or the FILE.perf.data that --capture writes):
+  top functions, call tree, folded stacks, speedscope or Chrome/Perfetto JSON,
+  or an interactive HTML flame graph. `python -m etwtrace report -h` for more.
+
 Usage: python -m etwtrace --disable
 
   Removes etwtrace.pth (every copy on sys.path and in site-packages).
@@ -160,7 +166,7 @@ EXCLUSIVE_ACTIONS = ('run', 'enable', 'disable')
 REPORT_ACTIONS = ('info', 'profile', 'stacktags')
 
 # Subcommands, dispatched before the legacy options: name -> (module, function).
-SUBCOMMANDS = {}
+SUBCOMMANDS = {'report': ('etwtrace.report', 'main')}
 
 # A valid environment variable name for --enable (POSIX's portable set).
 _VARIABLE_NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_]*\Z')
@@ -446,11 +452,19 @@ def _capture_in_process(path, target, mode, perf_child):
         print(f'etwtrace: trace written to {os.path.abspath(path)}: {stats.events_written} events{lost} '
               f'(python -m traceloggingdynamic decode {path} --summary)', file=sys.stderr)
         _say_unmatched(session)
-        _say_losses(stats, losses)
+        if perf_child is None:  # under perf the parent summarises, once perf's data is ready
+            _print_capture_summary(path)
+        _say_losses(stats, losses)     # last: what is missing from the trace
         if perf_child is not None:   # the program's own status, for the CLI outside perf
             _report_to_parent(perf_child, f'status {status}\n')
             os.close(perf_child)
     return status
+
+
+def _print_capture_summary(path, perf_path=None):
+    """The end of --capture: a short summary and the `report` commands."""
+    from etwtrace.report import capture_summary
+    print(capture_summary(path, perf_path), file=sys.stderr)
 
 
 def _say_losses(stats, losses):
@@ -537,6 +551,7 @@ class _PerfCapture:
             _remove(self.raw)
             return _capture_in_process(self.path, self.target, self.mode, None)
         self._inject(int(reported['pid']))
+        _print_capture_summary(self.path, self.data)
         # The program's status as its process reported it (-2 after Ctrl-C);
         # perf's own when the program did not get that far.
         return int(reported.get('status', status))
