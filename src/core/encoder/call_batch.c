@@ -11,6 +11,10 @@
 
 /* ---- the events ------------------------------------------------------------------ */
 
+const tld_guid tld_python_provider_id = {{
+    0x40, 0x06, 0xa1, 0x99, 0x0d, 0x32, 0x37, 0x4b, 0x9e, 0x26, 0xc3, 0x11, 0xd8, 0x6d, 0xa7, 0xab,
+}};
+
 int tld_call_event_schema(tld_event_builder *b, enum tld_call_event which)
 {
     tld_event_descriptor d;

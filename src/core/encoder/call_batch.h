@@ -49,6 +49,10 @@ enum {
 
 /* ---- the events ------------------------------------------------------------------ */
 
+/* Provider "Python" (etwtrace): 99a10640-320d-4b37-9e26-c311d86da7ab, a
+ * fixed id (not derived from the name), in wire order. */
+extern const tld_guid tld_python_provider_id;
+
 /* Keywords of provider "Python" for calls and returns (docs/events.md). */
 #define TLD_PYTHON_KEYWORD_PUSH 0x1000u
 #define TLD_PYTHON_KEYWORD_POP 0x2000u

@@ -31,10 +31,6 @@ static tld_event_builder eb;
 static int prepare_fast(void);
 static void on_listeners_changed(int change, void *context);
 
-/* ETW_PROVIDER_ID_TEXT (etwtrace.h) in wire (bytes_le) order. */
-static const tld_guid python_provider_id = {{
-    0x40, 0x06, 0xa1, 0x99, 0x0d, 0x32, 0x37, 0x4b, 0x9e, 0x26, 0xc3, 0x11, 0xd8, 0x6d, 0xa7, 0xab,
-}};
 
 int etw_events_init(void)
 {
@@ -45,7 +41,7 @@ int etw_events_init(void)
         return -1;
     int rc = tld_builder_init(&eb, 256, 512);
     if (rc == 0)
-        rc = etw_capi->provider_open(&etw_provider, "Python", 6, &python_provider_id, NULL);
+        rc = etw_capi->provider_open(&etw_provider, "Python", 6, &tld_python_provider_id, NULL);
     if (rc != 0) {
         PyErr_Format(PyExc_RuntimeError, "cannot open the Python event provider: %s", tld_strerror(rc));
         return -1;
