@@ -7,7 +7,7 @@ compiles only (no linking, nothing runs): it proves the sources — the
 ARM64 thunk template and packed unwind data included — build for that
 target. The file list and flags are those of the x64 cross build
 (build/windows/compile_commands.json, i.e. meson.build's lists), with the
-x64 thunk files swapped for their ARM64 counterparts.
+x64 thunk template and unwind files swapped for their ARM64 counterparts.
 
 Usage: compile-windows-arm64.py BUILD_DIR OUT_DIR
 """
@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 SWAP = {
+    'thunk_cpu_x86_64.c': 'thunk_cpu_aarch64.c',
     'thunk_template_x86_64_windows.c': 'thunk_template_aarch64_windows.c',
     'unwind_windows_x86_64.c': 'unwind_windows_aarch64.c',
 }

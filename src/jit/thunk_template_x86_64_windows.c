@@ -1,6 +1,7 @@
 /*
- * thunk_template_x86_64_windows.c — the Windows x64 thunk (see
- * thunk_template.h), for the Microsoft x64 calling convention.
+ * thunk_template_x86_64_windows.c — the Windows x64 thunk, for the
+ * Microsoft x64 calling convention, and its FDE; what every x86-64 thunk
+ * shares is in thunk_cpu_x86_64.c (see thunk_template.h).
  *
  * The real evaluator is the 4th argument, so it arrives in r9; the first
  * three (rcx, rdx, r8d) are passed on untouched. A Win64 callee may write
@@ -18,11 +19,12 @@
  *   15   c3             ret
  *   16   cc ...         int3 up to the slot's end
  *
- * Windows unwinds it with the UNWIND_INFO thunk_arena_windows.c registers;
- * the DWARF rules below describe the same frame (nothing on Windows reads
- * them, but they keep the template complete for tools that do).
+ * Windows unwinds it with the UNWIND_INFO of unwind_windows_x86_64.c, which
+ * thunk_arena_windows.c registers; the DWARF rules (the CPU's CIE, then the
+ * FDE below) describe the same frame (nothing on Windows reads them, but
+ * they keep the template complete for tools that do).
  */
-#include "thunk_template.h"
+#include "thunk_template_parts.h"
 
 static const uint8_t code[] = {
     0x55,                   /* push %rbp */
@@ -34,14 +36,7 @@ static const uint8_t code[] = {
     0xc3,                   /* ret */
 };
 
-static const uint8_t fill[] = {0xcc}; /* int3 */
-
-/* DWARF x86-64 register numbers: rbp 6, rsp 7, return address 16. */
-static const uint8_t cie_program[] = {
-    0x0c, 0x07, 0x08, /* DW_CFA_def_cfa rsp, 8 */
-    0x90, 0x01,       /* DW_CFA_offset r16 (ra), 1 * -8 */
-};
-
+/* DWARF register numbers: thunk_cpu_x86_64.c. */
 static const uint8_t fde_program[] = {
     0x41,             /* DW_CFA_advance_loc 1: after push */
     0x0e, 0x10,       /* DW_CFA_def_cfa_offset 16 */
@@ -53,24 +48,8 @@ static const uint8_t fde_program[] = {
     0xc6,             /* DW_CFA_restore rbp */
 };
 
-static const struct thunk_template windows_x64_template = {
-    .arch = "x86_64",
-    .elf_machine = 62, /* EM_X86_64 */
-    .code = code,
-    .code_size = sizeof code,
-    .fill = fill,
-    .fill_size = sizeof fill,
-    .code_align = 1,
-    .data_align = -8,
-    .return_address_reg = 16,
-    .cie_program = cie_program,
-    .cie_program_size = sizeof cie_program,
-    .fde_program = fde_program,
-    .fde_program_size = sizeof fde_program,
+const struct thunk_code thunk_code_of_build = {
+    .code = code, .code_size = sizeof code,
+    .fde_program = fde_program, .fde_program_size = sizeof fde_program,
     .return_offset = 11,
 };
-
-const struct thunk_template *thunk_template_get(void)
-{
-    return &windows_x64_template;
-}

@@ -1,9 +1,10 @@
 /*
- * test_thunks_windows.c — the Windows thunk arena (thunk_arena_windows.c,
- * thunk_template_x86_64_windows.c, unwind_windows_x86_64.c), run under
- * Wine by `make test-windows` (Wine's RtlVirtualUnwind and growable
- * function tables are real; it validates tables less strictly than
- * Windows, so passing here is necessary, not sufficient):
+ * test_thunks_windows.c — the Windows thunk arena (thunk_arena.c over
+ * thunk_arena_windows.c, thunk_template_x86_64_windows.c,
+ * unwind_windows_x86_64.c), run under Wine by `make test-windows` (Wine's
+ * RtlVirtualUnwind and growable function tables are real; it validates
+ * tables less strictly than Windows, so passing here is necessary, not
+ * sufficient):
  *   - calls through many thunks over several arenas return what the
  *     evaluator returns, with all four arguments passed on; the slots hold
  *     the template's bytes; thunk_arena_find() names each thunk;
