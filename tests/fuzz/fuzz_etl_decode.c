@@ -64,7 +64,7 @@ static void walk(const uint8_t *data, size_t len)
     size_t limit = len / 8 + 2 * r.buffer_count + 4;
     size_t steps = 0;
     int rc;
-    while ((rc = etl_reader_next(&r, &ev)) != 0) {
+    while ((rc = etl_reader_next(&r, &ev)) != TLD_E_END) {
         if (++steps > limit)
             abort();
         if (rc < 0) {
