@@ -59,10 +59,8 @@ int tld_lz77_plain_decompress(const uint8_t *in, size_t in_len, uint8_t *out, si
         }
         flags_left--;
         if (!((flags >> flags_left) & 1u)) {
-            if (ip == in_len) {
-                rc = TLD_E_LZ77_DAMAGED; /* a literal promised, no byte left */
-                break;
-            }
+            if (ip == in_len)
+                break; /* the end, with unused flag bits left 0 */
             if (op == out_cap) {
                 rc = TLD_E_LZ77_OUTPUT_FULL;
                 break;

@@ -31,8 +31,10 @@ extern "C" {
 
 /*
  * Decodes in[0..in_len) into out[0..out_cap). Returns 0 when the stream
- * ended (its final flag bit was 1 with the input used up, or the input
- * ended where a new flag word would start), TLD_E_LZ77_DAMAGED for a
+ * ended: the input is used up where a flag word, a literal or a match
+ * would start (compressors pad the last flag word with 1s; a stream that
+ * ends on a 0 flag is accepted as readers of the format do, and a
+ * truncated stream shows as less output than expected), TLD_E_LZ77_DAMAGED for a
  * malformed stream, or TLD_E_LZ77_OUTPUT_FULL when the output needs more
  * than out_cap bytes. In every case *out_len is the number of bytes decoded
  * (all of them correct) and, when error_at is not NULL, *error_at the input
