@@ -61,6 +61,15 @@
 
 /* advance(): the view does not hold the record at the cursor; load the buffer. */
 #define NEED_MORE (-1999)
+/* Bytes of an uncompressed buffer read at once from a file: small enough
+ * that buffers interleaved in time by the thousand each keep a window in
+ * the pool, large enough that a buffer read in order takes few reads. */
+#define WINDOW_BYTES (16u * 1024u)
+/* When more buffers interleave than the pool holds (almost every record
+ * then needs a read), windows shrink to about a record. */
+#define SMALL_WINDOW_BYTES 4096u
+#define THRASH_PERIOD 4096u
+#define MAX_SLOTS 8192u
 
 static int fail(etl_reader *r, int code, const char *fmt, ...)
 {
@@ -191,12 +200,13 @@ static int pool_init(etl_reader *r)
 {
     if (r->slots)
         return 0;
-    size_t per = r->buffer_size ? r->buffer_size : 65536;
-    size_t n = r->pool_bytes / per;
+    /* Enough slots for the budget in windows; bytes are bounded separately
+     * (pool_make_room), whole buffers being larger than windows. */
+    size_t n = r->pool_bytes / WINDOW_BYTES;
     if (n < 2)
         n = 2;
-    if (n > 4096)
-        n = 4096;
+    if (n > MAX_SLOTS)
+        n = MAX_SLOTS;
     uint32_t tsize = 4;
     while (tsize < 2 * n)
         tsize *= 2;
@@ -209,10 +219,14 @@ static int pool_init(etl_reader *r)
         r->slot_table = NULL;
         return TLD_E_NO_MEMORY;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         r->slots[i].buffer = UINT32_MAX;
+        r->slots[i].prev = r->slots[i].next = -1;
+    }
     for (uint32_t i = 0; i < tsize; i++)
         r->slot_table[i] = -1;
+    r->lru_head = r->lru_tail = -1;
+    r->slots_used = 0;
     r->slot_count = (uint32_t)n;
     r->table_mask = tsize - 1;
     r->memo_buffer = UINT32_MAX;
@@ -266,26 +280,86 @@ static void table_remove(etl_reader *r, uint32_t slot)
     }
 }
 
-/* A slot for new contents: a free one, else the least recently used. */
-static uint32_t pool_take(etl_reader *r)
+/* The slots form a list from the most to the least recently used. */
+static void lru_unlink(etl_reader *r, uint32_t i)
 {
-    uint32_t best = 0;
-    for (uint32_t i = 0; i < r->slot_count; i++) {
-        if (r->slots[i].buffer == UINT32_MAX) {
-            best = i;
-            break;
-        }
-        if (r->slots[i].last_use < r->slots[best].last_use)
-            best = i;
-    }
-    etl_slot *s = &r->slots[best];
+    etl_slot *s = &r->slots[i];
+    if (s->prev >= 0)
+        r->slots[s->prev].next = s->next;
+    else if (r->lru_head == (int32_t)i)
+        r->lru_head = s->next;
+    if (s->next >= 0)
+        r->slots[s->next].prev = s->prev;
+    else if (r->lru_tail == (int32_t)i)
+        r->lru_tail = s->prev;
+    s->prev = s->next = -1;
+}
+
+/* Marks slot i as the most recently used. */
+static void lru_touch(etl_reader *r, uint32_t i)
+{
+    if (r->lru_head == (int32_t)i)
+        return;
+    lru_unlink(r, i);
+    etl_slot *s = &r->slots[i];
+    s->next = r->lru_head;
+    if (r->lru_head >= 0)
+        r->slots[r->lru_head].prev = (int32_t)i;
+    r->lru_head = (int32_t)i;
+    if (r->lru_tail < 0)
+        r->lru_tail = (int32_t)i;
+}
+
+/* Forgets slot i's contents (its memory stays for reuse unless `release`). */
+static void pool_drop(etl_reader *r, uint32_t i, int release)
+{
+    etl_slot *s = &r->slots[i];
     if (s->buffer != UINT32_MAX) {
-        table_remove(r, best);
+        table_remove(r, i);
         if (r->memo_buffer == s->buffer)
             r->memo_buffer = UINT32_MAX;
         s->buffer = UINT32_MAX;
     }
-    return best;
+    if (release && s->mem) {
+        r->pool_used -= s->cap;
+        free(s->mem);
+        s->mem = NULL;
+        s->cap = 0;
+    }
+}
+
+/* A slot for new contents: one never used, else the least recently used. */
+static uint32_t pool_take(etl_reader *r)
+{
+    uint32_t i = r->slots_used < r->slot_count ? r->slots_used++ : (uint32_t)r->lru_tail;
+    pool_drop(r, i, 0);
+    lru_touch(r, i);
+    return i;
+}
+
+/* Gives slot `keep` at least `need` bytes, releasing the memory of the
+ * least recently used other slots while the pool would exceed its bytes. */
+static int pool_reserve(etl_reader *r, uint32_t keep, size_t need)
+{
+    etl_slot *k = &r->slots[keep];
+    if (k->cap >= need)
+        return 0;
+    size_t n = k->cap ? k->cap : 4096;
+    while (n < need)
+        n *= 2;
+    for (int32_t v = r->lru_tail; v >= 0 && r->pool_used - k->cap + n > r->pool_bytes;) {
+        int32_t prev = r->slots[v].prev;
+        if ((uint32_t)v != keep && r->slots[v].mem)
+            pool_drop(r, (uint32_t)v, 1);
+        v = prev;
+    }
+    uint8_t *m = realloc(k->mem, n);
+    if (!m)
+        return TLD_E_NO_MEMORY;
+    r->pool_used += n - k->cap;
+    k->mem = m;
+    k->cap = n;
+    return 0;
 }
 
 /* ---- compressed buffers ---------------------------------------------------- */
@@ -312,105 +386,157 @@ static void cut(etl_cursor *c, uint32_t new_end)
     c->disk |= ETL_CURSOR_CUT;
 }
 
-/*
- * Brings buffer c's records into memory: *out points at the buffer (header
- * included) and bytes [0, c->end) are valid. Returns 0; or an error already
- * reported, with *out set when part of the buffer is usable (c->end cut to
- * it) or NULL when nothing is (the caller gives the buffer up).
- */
-static int load(etl_reader *r, etl_cursor *c, const uint8_t **out)
+typedef etl_view view;
+
+static inline const uint8_t *view_at(const view *v, uint32_t off)
 {
-    *out = NULL;
+    return v->p + (off - v->start);
+}
+
+/* Reads the window [from, ...) of uncompressed buffer c from the file into
+ * slot s: at least up to `to`, at least WINDOW_BYTES when the records go
+ * on, never past c->end. */
+static int read_window(etl_reader *r, etl_cursor *c, uint32_t si, uint32_t from, uint32_t to)
+{
+    uint32_t window = r->thrashing ? SMALL_WINDOW_BYTES : WINDOW_BYTES;
+    uint32_t wto = from + window < from ? c->end : from + window;
+    if (wto < to)
+        wto = to;
+    if (wto > c->end)
+        wto = c->end;
+    etl_slot *s = &r->slots[si];
+    if (pool_reserve(r, si, wto - from) < 0)
+        return fail(r, TLD_E_NO_MEMORY, "out of memory for buffer %u (%u bytes)", c->buffer, wto - from);
+    size_t got = 0;
+    int e = read_at(r, c->file_offset + from, s->mem, wto - from, &got);
+    if (e < 0)
+        return io_error(r, e, c->file_offset + from);
+    s->start = from;
+    s->len = from + (uint32_t)got;
+    r->buffer_loads++;
+    if (got < wto - from) { /* the file shrank since it was scanned */
+        r->damaged_buffers++;
+        cut(c, s->len);
+        return truncated(r, "buffer %u: the file now ends %zu bytes into the part read at its offset 0x%x; "
+                            "records past that point are lost", c->buffer, got, from);
+    }
+    return 0;
+}
+
+/* Expands compressed buffer c into slot si (whole). */
+static int expand_buffer(etl_reader *r, etl_cursor *c, uint32_t si)
+{
+    etl_slot *s = &r->slots[si];
+    uint32_t disk = c->disk & ETL_CURSOR_SIZE_MASK;
+    int rc = 0;
+    size_t got = 0;
+    if (pool_reserve(r, si, c->end) < 0)
+        return fail(r, TLD_E_NO_MEMORY, "out of memory for buffer %u (%u bytes)", c->buffer, c->end);
+    const uint8_t *in;
+    size_t in_len;
+    if (!r->from_file) {
+        in = r->data + c->file_offset;
+        in_len = r->len - c->file_offset < disk ? (size_t)(r->len - c->file_offset) : disk;
+    } else {
+        if (grow(&r->zin, &r->zin_cap, disk) < 0)
+            return fail(r, TLD_E_NO_MEMORY, "out of memory for buffer %u (%u bytes)", c->buffer, disk);
+        int e = read_at(r, c->file_offset, r->zin, disk, &got);
+        if (e < 0)
+            return io_error(r, e, c->file_offset);
+        in = r->zin;
+        in_len = got;
+    }
+    if (in_len < ETL_BUFFER_HEADER_SIZE) {
+        cut(c, ETL_BUFFER_HEADER_SIZE);
+        return truncated(r, "buffer %u: the file now ends inside its header", c->buffer);
+    }
+    size_t produced = 0, err_at = 0;
+    size_t cap = c->end - ETL_BUFFER_HEADER_SIZE;
+    int zrc = expand(in, in_len, s->mem, cap, &produced, &err_at);
+    uint32_t have = (uint32_t)(ETL_BUFFER_HEADER_SIZE + produced);
+    r->buffer_loads++;
+    if (c->disk & ETL_CURSOR_END_UNKNOWN) {
+        c->end = have; /* the records end where the data ends */
+        c->disk &= ~ETL_CURSOR_END_UNKNOWN;
+    }
+    if (zrc == TLD_E_LZ77_OUTPUT_FULL)
+        zrc = 0; /* everything up to the records' end decoded; the rest is not records */
+    if (!(c->disk & ETL_CURSOR_CUT) && (zrc < 0 || have < c->end)) {
+        r->damaged_buffers++;
+        if (c->disk & ETL_CURSOR_PARTIAL)
+            rc = truncated(r, "buffer %u (file offset 0x%llx, compressed): the file ends after %zu of its %u "
+                              "bytes; the %zu bytes of records decoded before that point are kept, the rest is lost",
+                           c->buffer, (unsigned long long)c->file_offset, in_len, disk, produced);
+        else if (zrc < 0)
+            rc = fail(r, TLD_E_ETL_DAMAGED, "buffer %u (file offset 0x%llx): its compressed data is damaged at byte %zu "
+                                            "of %zu; the %zu bytes of records decoded before it are kept, the rest "
+                                            "of the buffer is lost", c->buffer, (unsigned long long)c->file_offset,
+                      err_at + ETL_BUFFER_HEADER_SIZE, in_len, produced);
+        else
+            rc = fail(r, TLD_E_ETL_DAMAGED, "buffer %u (file offset 0x%llx): its compressed data expands to %zu "
+                                            "bytes of records but its header says %u; the rest of the buffer is lost",
+                      c->buffer, (unsigned long long)c->file_offset, produced, c->end - ETL_BUFFER_HEADER_SIZE);
+    }
+    if (have < c->end)
+        cut(c, have);
+    s->start = 0;
+    s->len = c->end;
+    return rc;
+}
+
+/*
+ * Brings bytes [from, to) of buffer c's records into memory (to <= c->end):
+ * *v covers them (and usually more). A file in memory is used in place; a
+ * compressed buffer is expanded whole into the pool; an uncompressed
+ * buffer of a file is read by windows. Returns 0; or an error already
+ * reported, with v->p set when part of the buffer is usable (c->end cut
+ * to it, so the range may no longer be there) or NULL when nothing is
+ * (the caller gives the buffer up).
+ */
+static int load(etl_reader *r, etl_cursor *c, uint32_t from, uint32_t to, view *v)
+{
+    v->p = NULL;
+    v->start = v->end = 0;
     int compressed = (c->disk & ETL_CURSOR_COMPRESSED) != 0;
     if (!r->from_file && !compressed) {
-        *out = r->data + c->file_offset;
+        v->p = r->data + c->file_offset;
+        v->end = c->end;
         return 0;
     }
     etl_slot *s = pool_find(r, c->buffer);
+    uint32_t si;
     if (s) {
-        s->last_use = ++r->use_clock;
-        *out = s->mem;
-        if (s->len < c->end) /* a shorter copy made while scanning cannot happen; be safe */
-            c->end = s->len;
-        return 0;
-    }
-    if (pool_init(r) < 0)
-        return fail(r, TLD_E_NO_MEMORY, "out of memory for the buffer pool");
-    uint32_t si = pool_take(r);
-    s = &r->slots[si];
-    uint32_t disk = c->disk & ETL_CURSOR_SIZE_MASK;
-    int rc = 0;
-    if (grow(&s->mem, &s->cap, c->end) < 0)
-        return fail(r, TLD_E_NO_MEMORY, "out of memory for buffer %u (%u bytes)", c->buffer, c->end);
-    size_t got = 0;
-    if (!compressed) {
-        int e = read_at(r, c->file_offset, s->mem, c->end, &got);
-        if (e < 0)
-            return io_error(r, e, c->file_offset);
-        if (got < c->end) { /* the file shrank since it was scanned */
-            r->damaged_buffers++;
-            rc = truncated(r, "buffer %u: the file now ends after %zu of its %u bytes; records past that point are lost",
-                           c->buffer, got, c->end);
-            cut(c, got < ETL_BUFFER_HEADER_SIZE ? ETL_BUFFER_HEADER_SIZE : (uint32_t)got);
-            if (got < ETL_BUFFER_HEADER_SIZE)
-                return rc;
-        }
-        s->len = c->end;
+        si = (uint32_t)(s - r->slots);
+        lru_touch(r, si);
+        if (compressed || (s->start <= from && to <= s->len))
+            goto done;
     } else {
-        const uint8_t *in;
-        size_t in_len;
-        if (!r->from_file) {
-            in = r->data + c->file_offset;
-            in_len = r->len - c->file_offset < disk ? (size_t)(r->len - c->file_offset) : disk;
-        } else {
-            if (grow(&r->zin, &r->zin_cap, disk) < 0)
-                return fail(r, TLD_E_NO_MEMORY, "out of memory for buffer %u (%u bytes)", c->buffer, disk);
-            int e = read_at(r, c->file_offset, r->zin, disk, &got);
-            if (e < 0)
-                return io_error(r, e, c->file_offset);
-            in = r->zin;
-            in_len = got;
-        }
-        if (in_len < ETL_BUFFER_HEADER_SIZE)
-            return truncated(r, "buffer %u: the file now ends inside its header", c->buffer);
-        size_t produced = 0, err_at = 0;
-        size_t cap = c->end - ETL_BUFFER_HEADER_SIZE;
-        int zrc = expand(in, in_len, s->mem, cap, &produced, &err_at);
-        uint32_t have = (uint32_t)(ETL_BUFFER_HEADER_SIZE + produced);
-        if (c->disk & ETL_CURSOR_END_UNKNOWN) {
-            c->end = have; /* the records end where the data ends */
-            c->disk &= ~ETL_CURSOR_END_UNKNOWN;
-        }
-        if (zrc == TLD_E_LZ77_OUTPUT_FULL)
-            zrc = 0; /* everything up to the records' end decoded; the rest is not records */
-        if (!(c->disk & ETL_CURSOR_CUT) && (zrc < 0 || have < c->end)) {
-            r->damaged_buffers++;
-            if (c->disk & ETL_CURSOR_PARTIAL)
-                rc = truncated(r, "buffer %u (file offset 0x%llx, compressed): the file ends after %zu of its %u "
-                                  "bytes; the %zu bytes of records decoded before that point are kept, the rest is lost",
-                               c->buffer, (unsigned long long)c->file_offset, in_len, disk, produced);
-            else if (zrc < 0)
-                rc = fail(r, TLD_E_ETL_DAMAGED, "buffer %u (file offset 0x%llx): its compressed data is damaged at byte %zu "
-                                                "of %zu; the %zu bytes of records decoded before it are kept, the rest "
-                                                "of the buffer is lost", c->buffer, (unsigned long long)c->file_offset,
-                          err_at + ETL_BUFFER_HEADER_SIZE, in_len, produced);
-            else
-                rc = fail(r, TLD_E_ETL_DAMAGED, "buffer %u (file offset 0x%llx): its compressed data expands to %zu "
-                                                "bytes of records but its header says %u; the rest of the buffer is lost",
-                          c->buffer, (unsigned long long)c->file_offset, produced, c->end - ETL_BUFFER_HEADER_SIZE);
-        }
-        if (have < c->end)
-            cut(c, have);
-        s->len = c->end;
+        if (pool_init(r) < 0)
+            return fail(r, TLD_E_NO_MEMORY, "out of memory for the buffer pool");
+        si = pool_take(r);
+        s = &r->slots[si];
+        s->buffer = c->buffer;
+        s->start = s->len = 0;
+        table_insert(r, si);
+        r->memo_buffer = c->buffer;
+        r->memo_slot = si;
     }
-    s->buffer = c->buffer;
-    s->last_use = ++r->use_clock;
-    table_insert(r, si);
-    r->memo_buffer = c->buffer;
-    r->memo_slot = si;
-    r->buffer_loads++;
-    *out = s->mem;
-    return rc;
+    int rc = compressed ? expand_buffer(r, c, si) : read_window(r, c, si, from, to);
+    if (rc < 0 && s->len <= s->start) {
+        pool_drop(r, si, 0);
+        return rc;
+    }
+    if (rc < 0) {
+        v->p = s->mem;
+        v->start = s->start;
+        v->end = s->len;
+        return rc;
+    }
+done:
+    v->p = s->mem;
+    v->start = s->start;
+    v->end = s->len < c->end ? s->len : c->end;
+    return 0;
 }
 
 /* ---- logfile header ----------------------------------------------------- */
@@ -654,13 +780,14 @@ static int damaged_buffer(etl_reader *r, int code)
 
 /*
  * Moves cursor c from its offset to the next record to hand out, stepping
- * over (and counting) the others; buf[0..have) holds the buffer's first
- * `have` bytes. Returns 0 when it rests on one (its framing checked, its
- * timestamp loaded), TLD_E_END when the buffer's records ended, NEED_MORE
- * when a record lies beyond `have`, or an error: the rest of the buffer is
- * given up. The last two end the cursor.
+ * over (and counting) the others; `v` holds part of the buffer. Returns 0
+ * when it rests on one (its framing checked, its timestamp loaded),
+ * TLD_E_END when the buffer's records ended, NEED_MORE when the next
+ * record's header lies outside `v` (the cursor has moved up to it), or an
+ * error: the rest of the buffer is given up. TLD_E_END and errors end the
+ * cursor.
  */
-static int advance(etl_reader *r, etl_cursor *c, const uint8_t *buf, uint32_t have)
+static int advance(etl_reader *r, etl_cursor *c, const view *v)
 {
     uint32_t b = c->buffer;
     int partial = (c->disk & ETL_CURSOR_PARTIAL) && !(c->disk & ETL_CURSOR_COMPRESSED);
@@ -677,9 +804,9 @@ static int advance(etl_reader *r, etl_cursor *c, const uint8_t *buf, uint32_t ha
         }
         uint32_t left = c->end - off;
         uint32_t peek = left < RECORD_PEEK ? left : RECORD_PEEK;
-        if (off + peek > have)
+        if (off < v->start || off + peek > v->end)
             return NEED_MORE;
-        const uint8_t *p = buf + off;
+        const uint8_t *p = view_at(v, off);
         if (left < 8) {
             if (quiet)
                 return TLD_E_END;
@@ -1094,32 +1221,34 @@ static int enter_buffer(etl_reader *r)
 }
 
 /* The first bytes of the buffer being entered, for finding its first
- * record: in place for a file in memory, else read (or decompressed) into
- * the scratch space. *have = bytes available from the buffer's start. */
-static int enter_view(etl_reader *r, etl_cursor *c, const uint8_t **out, uint32_t *have)
+ * record: in place for a file in memory, from the pool when it is there,
+ * else read (or decompressed) into the scratch space. */
+static int enter_view(etl_reader *r, etl_cursor *c, view *v)
 {
     int compressed = (c->disk & ETL_CURSOR_COMPRESSED) != 0;
+    v->start = 0;
     if (!r->from_file && !compressed) {
-        *out = r->data + c->file_offset;
-        *have = c->end;
+        v->p = r->data + c->file_offset;
+        v->end = c->end;
         return 0;
     }
     etl_slot *s = pool_find(r, c->buffer);
     if (s) {
-        *out = s->mem;
-        *have = c->end;
+        v->p = s->mem;
+        v->start = s->start;
+        v->end = s->len;
         return 0;
     }
     if (grow(&r->scratch, &r->scratch_cap, ETL_BUFFER_HEADER_SIZE + PREFIX_BYTES + ZPREFIX_BYTES) < 0)
         return fail(r, TLD_E_NO_MEMORY, "out of memory for the scan");
     size_t got = 0;
+    v->p = r->scratch;
     if (!compressed) {
         size_t want = c->end < ETL_BUFFER_HEADER_SIZE + PREFIX_BYTES ? c->end : ETL_BUFFER_HEADER_SIZE + PREFIX_BYTES;
         int e = read_at(r, c->file_offset, r->scratch, want, &got);
         if (e < 0)
             return io_error(r, e, c->file_offset);
-        *out = r->scratch;
-        *have = (uint32_t)got;
+        v->end = (uint32_t)got;
         return 0;
     }
     uint32_t disk = c->disk & ETL_CURSOR_SIZE_MASK;
@@ -1130,16 +1259,34 @@ static int enter_view(etl_reader *r, etl_cursor *c, const uint8_t **out, uint32_
         return io_error(r, e, c->file_offset);
     size_t produced = 0;
     size_t cap = c->end - ETL_BUFFER_HEADER_SIZE < PREFIX_BYTES ? c->end - ETL_BUFFER_HEADER_SIZE : PREFIX_BYTES;
-    if (got < ETL_BUFFER_HEADER_SIZE) {
-        *out = r->scratch;
-        *have = 0;
+    v->end = 0;
+    if (got < ETL_BUFFER_HEADER_SIZE)
         return 0;
-    }
-    expand(zin, got, r->scratch, cap, &produced, NULL);
     /* Whatever decoded from the prefix is right; errors show in the full load. */
-    *out = r->scratch;
-    *have = (uint32_t)(ETL_BUFFER_HEADER_SIZE + produced);
+    expand(zin, got, r->scratch, cap, &produced, NULL);
+    v->end = (uint32_t)(ETL_BUFFER_HEADER_SIZE + produced);
     return 0;
+}
+
+/* Moves cursor c on to its next record with whatever loads that needs.
+ * Returns what advance() returns (never NEED_MORE); *lrc is the last
+ * load's problem, already reported (0 when none). */
+static int advance_loading(etl_reader *r, etl_cursor *c, view *v, int *lrc)
+{
+    *lrc = 0;
+    for (;;) {
+        int rc = advance(r, c, v);
+        if (rc != NEED_MORE)
+            return rc;
+        uint32_t to = c->end - c->offset < RECORD_PEEK ? c->end : c->offset + RECORD_PEEK;
+        int l = load(r, c, c->offset, to, v);
+        if (l < 0)
+            *lrc = l;
+        if (v->p == NULL)
+            return TLD_E_END;
+        if (l < 0 && (c->offset < v->start || to > v->end))
+            return TLD_E_END; /* cut before the cursor: reported */
+    }
 }
 
 /* ---- the merge: a binary min-heap of cursors ------------------------------ */
@@ -1178,27 +1325,17 @@ static int push(etl_reader *r, const etl_cursor *c)
 static int finish_entering(etl_reader *r)
 {
     etl_cursor *c = &r->enter;
-    const uint8_t *buf;
-    uint32_t have;
+    view v;
     r->entering = 0;
-    int rc = enter_view(r, c, &buf, &have);
+    int rc = enter_view(r, c, &v);
     if (rc < 0) {
         r->damaged_buffers++;
         return rc;
     }
-    rc = advance(r, c, buf, have);
-    int lrc = 0;
-    if (rc == NEED_MORE) {
-        /* Its first record lies beyond the prefix: load the whole buffer. */
-        lrc = load(r, c, &buf);
-        if (buf == NULL)
-            return lrc;
-        rc = advance(r, c, buf, c->end);
-        if (rc == NEED_MORE)
-            rc = TLD_E_END; /* cannot happen: the whole buffer is there */
-        /* After a failed load the buffer is cut and advance() is quiet:
-         * rc is 0 or TLD_E_END, and lrc is the one report. */
-    }
+    int lrc;
+    rc = advance_loading(r, c, &v, &lrc);
+    /* After a failed load the buffer is cut and advance() is quiet: rc is
+     * then 0 or TLD_E_END, and lrc is the one report. */
     if (rc == 0) {
         int prc = push(r, c);
         if (prc < 0)
@@ -1318,17 +1455,17 @@ int etl_reader_next(etl_reader *r, etl_event *ev)
             return TLD_E_END;
         if (r->advance_top) { /* the last record handed out was heap[0]'s */
             r->advance_top = 0;
-            const uint8_t *buf;
-            int lrc = load(r, &r->heap[0], &buf);
-            int rc = buf ? advance(r, &r->heap[0], buf, r->heap[0].end) : TLD_E_END;
-            if (rc == 0) {
+            etl_cursor *c = &r->heap[0];
+            view v = r->last_view;
+            int lrc;
+            int rc = advance_loading(r, c, &v, &lrc);
+            if (rc == 0)
                 sift_down(r->heap, r->heap_count, 0);
-            } else {
+            else
                 pop(r);
-            }
             if (lrc < 0)
                 return lrc;
-            if (rc < 0 && rc != TLD_E_END && rc != NEED_MORE)
+            if (rc < 0 && rc != TLD_E_END)
                 return rc;
             continue;
         }
@@ -1349,17 +1486,21 @@ int etl_reader_next(etl_reader *r, etl_event *ev)
 
         /* The earliest record left: advance() checked its framing. */
         etl_cursor *c = &r->heap[0];
-        const uint8_t *buf;
-        int lrc = load(r, c, &buf);
-        if (buf == NULL) {
-            pop(r);
-            return lrc;
-        }
         uint32_t off = c->offset;
+        view v;
+        uint32_t to = c->end - off < RECORD_PEEK ? c->end : off + RECORD_PEEK;
+        int lrc = load(r, c, off, to, &v);
         rec_info ri;
-        if (off >= c->end || c->end - off < 8 || classify(buf + off, &ri) < 0 || ri.size > c->end - off ||
-            ri.size < ri.min) {
-            /* The load cut the buffer before this record (reported). */
+        int ok = v.p != NULL && off >= v.start && off < c->end && c->end - off >= 8 && off + 8 <= v.end &&
+                 classify(view_at(&v, off), &ri) == 0 && ri.size <= c->end - off && ri.size >= ri.min;
+        if (ok && off + ri.size > v.end) { /* the record goes on past the window */
+            int l2 = load(r, c, off, off + ri.size, &v);
+            if (l2 < 0)
+                lrc = l2;
+            ok = v.p != NULL && off >= v.start && off + ri.size <= v.end;
+        }
+        if (!ok) {
+            /* The load failed, or cut the buffer before this record (reported). */
             pop(r);
             if (lrc < 0)
                 return lrc;
@@ -1367,7 +1508,8 @@ int etl_reader_next(etl_reader *r, etl_event *ev)
         }
         if (lrc < 0)
             return lrc; /* reported first; the next call hands the record out */
-        const uint8_t *p = buf + off;
+        r->last_view = v;
+        const uint8_t *p = view_at(&v, off);
         uint32_t size = ri.size;
         uint64_t key = c->timestamp;
         uint32_t b = c->buffer;
@@ -1402,6 +1544,13 @@ int etl_reader_next(etl_reader *r, etl_event *ev)
             return rc;
         }
         ev->filetime = etl_reader_filetime(r, ev->timestamp);
+        /* Every THRASH_PERIOD records: were there reads for most of them? */
+        if (++r->period_records == THRASH_PERIOD) {
+            uint64_t loads = r->buffer_loads - r->period_loads;
+            r->thrashing = loads * 2 > THRASH_PERIOD;
+            r->period_records = 0;
+            r->period_loads = r->buffer_loads;
+        }
         if (ri.kind == REC_SYSTEM) {
             r->system_records++;
             r->system_handed_out++;

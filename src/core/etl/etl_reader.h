@@ -179,13 +179,21 @@ typedef struct etl_cursor {
     uint32_t disk;              /* bytes on disk | ETL_CURSOR_* flags */
 } etl_cursor;
 
-/* One buffer's contents held in the pool. */
+/* Part of a buffer in memory: bytes [start, end) of the (expanded) buffer,
+ * the byte at offset `start` at p. */
+typedef struct etl_view {
+    const uint8_t *p;
+    uint32_t start, end;
+} etl_view;
+
+/* One buffer's contents (or a window of them) held in the pool. */
 typedef struct etl_slot {
     uint8_t *mem;
     size_t cap;
-    uint32_t len;               /* bytes held: header + records (expanded) */
+    uint32_t start;             /* the buffer offset of mem[0] (a window of an uncompressed buffer) */
+    uint32_t len;               /* end of the bytes held, in buffer offsets */
     uint32_t buffer;            /* UINT32_MAX when free */
-    uint64_t last_use;
+    int32_t prev, next;         /* the use list, most recent first */
 } etl_slot;
 
 typedef struct etl_reader {
@@ -222,11 +230,17 @@ typedef struct etl_reader {
     uint32_t cut_size;          /*   its BufferSize (0: not cut) */
     /* Pool of buffer contents (etl_reader_set_pool_size). */
     size_t pool_bytes;
+    size_t pool_used;           /* bytes allocated to slots */
+    int thrashing;              /* most records need a read: windows are small */
+    uint32_t period_records;    /* records and loads of the current period */
+    uint64_t period_loads;
     etl_slot *slots;
     uint32_t slot_count;
     int32_t *slot_table;        /* buffer index -> slot, open addressing */
     uint32_t table_mask;
-    uint64_t use_clock;
+    int32_t lru_head, lru_tail; /* most and least recently used slots */
+    uint32_t slots_used;        /* slots handed out at least once */
+    etl_view last_view;         /* the part of a buffer the last record came from */
     uint32_t memo_buffer;       /* the last buffer looked up, and its slot */
     uint32_t memo_slot;
     /* Scratch for headers, prefixes and compressed input. */
