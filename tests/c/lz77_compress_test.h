@@ -133,9 +133,13 @@ static uint8_t *lz77_compress_test(const uint8_t *in, size_t n, size_t max_match
     }
     /* Pad the last flag word with 1s (the decoder stops at a 1 with the
      * input used up). */
-    uint32_t f = (c.flags << (32 - c.nflags)) | (c.nflags == 32 ? 0 : ((1u << (32 - c.nflags)) - 1));
+    uint32_t f;
     if (c.nflags == 0)
         f = 0xFFFFFFFFu;
+    else if (c.nflags == 32)
+        f = c.flags;
+    else
+        f = (c.flags << (32 - c.nflags)) | ((1u << (32 - c.nflags)) - 1);
     c.out[c.flag_at] = (uint8_t)f;
     c.out[c.flag_at + 1] = (uint8_t)(f >> 8);
     c.out[c.flag_at + 2] = (uint8_t)(f >> 16);

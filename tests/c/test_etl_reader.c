@@ -1394,7 +1394,7 @@ static int write_seeds(const char *dir)
         perror(path);
         return 1;
     }
-    fputc(1, fp);
+    fputc(0, fp); /* fuzz mode 0: a whole file (tests/fuzz/fuzz_etl_decode.c) */
     fwrite(f.data, 1, f.len, fp);
     fclose(fp);
     free(f.data);
@@ -1406,7 +1406,7 @@ static int write_seeds(const char *dir)
         perror(path);
         return 1;
     }
-    fputc(1, fp);
+    fputc(0x20, fp); /* a whole file, read through the pool */
     fwrite(f.data, 1, f.len, fp);
     fclose(fp);
     free(f.data);

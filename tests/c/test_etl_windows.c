@@ -781,8 +781,83 @@ static void test_paths(void)
     CHECK(strcmp(tld_strerror(TLD_E_ETL_NOT_STOPPED), "unknown error") != 0);
 }
 
-int main(void)
+/* ---- fuzzing seeds ----------------------------------------------------------------- */
+
+static int put_seed(const char *dir, const char *name, uint8_t mode, const uint8_t *data, size_t len)
 {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "wb");
+    if (!fp) {
+        perror(path);
+        return 1;
+    }
+    fputc(mode, fp);
+    fwrite(data, 1, len, fp);
+    fclose(fp);
+    return 0;
+}
+
+/* Small files of each layout, as seeds for tests/fuzz/fuzz_etl_decode.c
+ * (first byte: its mode and options). */
+static int write_seeds(const char *dir)
+{
+    int rc = 0;
+    eb_file f;
+    eb_options z = {.buffer_size = 1024, .clock_type = 1, .perf_freq = 10000000, .compress = 1,
+                    .log_file_mode = ETL_MODE_COMPRESSED | ETL_MODE_SEQUENTIAL, .buffer0_size = 512};
+    tick_file(&f, &z, 40);
+    rc |= put_seed(dir, "win_compressed", 0x00, f.data, f.len);
+    rc |= put_seed(dir, "win_compressed_pooled", 0x60, f.data, f.len);
+    free(f.data);
+    eb_options old = {.buffer_size = 1024, .clock_type = 3, .cpu_mhz = 3000, .saved_offset_zero = 1,
+                      .pointer_size = 4, .not_stopped = 1};
+    tick_file(&f, &old, 30);
+    rc |= put_seed(dir, "win_old_logger", 0x00, f.data, f.len);
+    free(f.data);
+    /* Kernel records of each decoded class, in one buffer. */
+    eb_options o = {.buffer_size = 2048, .clock_type = 1, .perf_freq = 10000000};
+    eb_init(&f, &o);
+    eb_new_buffer(&f, 1);
+    uint8_t rec[2048];
+    eb_pay p;
+    process_payload(&p, 10, 4, "a.exe", "a b", 0);
+    eb_add(&f, rec, eb_system(rec, ETL_HOOK_PROCESS_START, 4, 1, 2, EB_START_CLOCK + 1, p.b, p.n, 0));
+    thread_payload(&p, 10, 11);
+    eb_add(&f, rec, eb_system(rec, ETL_HOOK_THREAD_START, 3, 1, 2, EB_START_CLOCK + 2, p.b, p.n, 0));
+    image_payload(&p, 0x7FF000000000ull, 0x10000, 10, "C:\\a.dll", 0);
+    eb_add(&f, rec, eb_system(rec, ETL_HOOK_IMAGE_LOAD, 3, 1, 2, EB_START_CLOCK + 3, p.b, p.n, 0));
+    p.n = 0;
+    pay_u64(&p, 0x7FF000000100ull);
+    pay_u32(&p, 11);
+    pay_u32(&p, 1);
+    eb_add(&f, rec, eb_perfinfo(rec, ETL_HOOK_SAMPLED_PROFILE, 2, EB_START_CLOCK + 4, p.b, p.n, 0));
+    p.n = 0;
+    pay_u64(&p, EB_START_CLOCK + 4);
+    pay_u32(&p, 10);
+    pay_u32(&p, 11);
+    pay_u64(&p, 0x7FF000000100ull);
+    eb_add(&f, rec, eb_perfinfo(rec, ETL_HOOK_STACK_WALK, 2, EB_START_CLOCK + 5, p.b, p.n, 0));
+    size_t records_at = 2048 + ETL_BUFFER_HEADER_SIZE;
+    eb_finish(&f);
+    rc |= put_seed(dir, "win_kernel", 0x10, f.data, f.len);
+    /* The same records alone: behind a synthetic header, and compressed. */
+    size_t rlen = load_le32(f.data + 2048 + ETL_BUF_FILLED) - ETL_BUFFER_HEADER_SIZE;
+    rc |= put_seed(dir, "win_kernel_records", 0x1D, f.data + records_at, rlen);
+    rc |= put_seed(dir, "win_kernel_records_compressed", 0x1F, f.data + records_at, rlen);
+    free(f.data);
+    /* The worked examples of the LZ77 format as compressed buffers (mode 2). */
+    static const uint8_t ex1[] = {0xFF, 0xFF, 0xFF, 0x17, 0x61, 0x62, 0x63, 0x17, 0x00, 0xA2, 0x78, 0x07, 0x00};
+    static const uint8_t ex2[] = {0xFF, 0xFF, 0xFF, 0x7F, 0x7A, 0x07, 0x00, 0x0F, 0xFF, 0x28, 0x01};
+    rc |= put_seed(dir, "lz77_example1", 0x02, ex1, sizeof ex1);
+    rc |= put_seed(dir, "lz77_example2", 0x0E, ex2, sizeof ex2);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--seeds") == 0)
+        return write_seeds(argv[2]);
     if (tl_decoder_new(&dec) != 0)
         return 1;
     if (tmpdir_create("etlwin") != 0)

@@ -498,7 +498,7 @@ static int load(etl_reader *r, etl_cursor *c, uint32_t from, uint32_t to, view *
     v->p = NULL;
     v->start = v->end = 0;
     int compressed = (c->disk & ETL_CURSOR_COMPRESSED) != 0;
-    if (!r->from_file && !compressed) {
+    if (!r->from_file && !compressed && !(r->options & ETL_READ_THROUGH_POOL)) {
         v->p = r->data + c->file_offset;
         v->end = c->end;
         return 0;
@@ -1182,11 +1182,17 @@ static int enter_buffer(etl_reader *r)
     if (compressed) {
         r->compressed_buffers++;
         flagsc |= ETL_CURSOR_COMPRESSED;
-        if (filled >= ETL_BUFFER_HEADER_SIZE && filled <= ETL_MAX_BUFFER_SIZE) {
+        /* The records expand to at most an uncompressed buffer. */
+        uint32_t cap = r->buffer_size >= ETL_MIN_BUFFER_SIZE ? r->buffer_size : ETL_MAX_BUFFER_SIZE;
+        if (filled >= ETL_BUFFER_HEADER_SIZE && filled <= cap) {
             end = filled;
         } else {
-            end = ETL_MAX_BUFFER_SIZE; /* unknown: where the data ends */
+            end = cap; /* unknown: where the data ends */
             flagsc |= ETL_CURSOR_END_UNKNOWN;
+            rc = fail(r, TLD_E_ETL_DAMAGED, "buffer %u (file offset 0x%llx, compressed): its header's expanded size "
+                                            "(Offset 0x%x) lies outside 0x48..BufferSize (0x%x); its records are "
+                                            "read as far as its data expands", index, (unsigned long long)pos,
+                      filled, cap);
         }
         if (own > avail)
             flagsc |= ETL_CURSOR_PARTIAL;
@@ -1227,7 +1233,7 @@ static int enter_view(etl_reader *r, etl_cursor *c, view *v)
 {
     int compressed = (c->disk & ETL_CURSOR_COMPRESSED) != 0;
     v->start = 0;
-    if (!r->from_file && !compressed) {
+    if (!r->from_file && !compressed && !(r->options & ETL_READ_THROUGH_POOL)) {
         v->p = r->data + c->file_offset;
         v->end = c->end;
         return 0;

@@ -75,6 +75,9 @@ enum {
      * Records of the EventTrace group (the logfile header and its
      * companions: the file's own bookkeeping) are counted, never handed out. */
     ETL_READ_SYSTEM_RECORDS = 0x1,
+    /* Read a file in memory through the pool by windows, as a file opened
+     * by path is read (for tests and fuzzing of that path). */
+    ETL_READ_THROUGH_POOL = 0x100,
 };
 
 /* What buffer 0 says about the whole trace (TRACE_LOGFILE_HEADER). */
