@@ -1,10 +1,11 @@
 /*
  * etl_summary.c — the one-pass counts of etl_summary.h.
  *
- * Each record becomes a short binary key (its kind, then the provider and
- * event names, or the provider id and event id, or the kernel hook) that
- * is looked up in an open-addressing hash table of keys seen; the display
- * names are made once per key, when the key is first seen.
+ * Each record's key (its kind, then the provider and event names, or the
+ * provider id and event id, or the kernel hook: slices of the record),
+ * compared first with the previous record's key (records come in runs),
+ * else looked up in an open-addressing hash table of keys seen; the
+ * display names are made once per key, when the key is first seen.
  */
 #include "etl_summary.h"
 
@@ -19,24 +20,35 @@
 
 typedef struct entry {
     uint64_t hash;
-    char *key;          /* key bytes, then the display names (provider, event) */
-    uint32_t key_len;
+    uint8_t kind;       /* the key: the record's kind, whether it has TraceLogging names, */
+    uint8_t tl;
+    uint32_t alen, blen; /* and two byte strings (names, or id bytes), stored in `key` */
+    char *key;          /* a bytes, b bytes, then the display names (provider, event) */
     etl_summary_row row;
 } entry;
+
+/* A record's key, pointing into the record. */
+typedef struct key_parts {
+    uint8_t kind, tl;
+    const uint8_t *a, *b;
+    size_t alen, blen;
+} key_parts;
 
 struct etl_summary {
     entry *entries;     /* rows in first-seen order */
     size_t count, cap;
     int32_t *table;     /* index into entries, -1 empty; size a power of two */
     size_t table_size;
+    int32_t last;       /* the entry of the last record counted, -1 before the first */
     uint64_t kinds[5];
-    uint64_t first, last;
+    uint64_t first_time, last_time;
 };
 
 int etl_summary_new(etl_summary **out)
 {
     etl_summary *s = calloc(1, sizeof *s);
     if (s) {
+        s->last = -1;
         s->table_size = 256;
         s->table = malloc(s->table_size * sizeof *s->table);
         if (!s->table) {
@@ -62,14 +74,33 @@ void etl_summary_free(etl_summary *s)
     free(s);
 }
 
-static uint64_t fnv1a(const uint8_t *p, size_t n)
+/* A hash of bytes, eight at a time, continuing from h. */
+static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
+    h ^= n * 0x9E3779B97F4A7C15ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+        h ^= h >> 31;
     }
-    return h;
+    uint64_t w = 0;
+    for (size_t k = 0; i + k < n; k++)
+        w |= (uint64_t)p[i + k] << (8 * k);
+    h = (h ^ w) * 0x94D049BB133111EBull;
+    return h ^ (h >> 29);
+}
+
+static uint64_t key_hash(const key_parts *k)
+{
+    return hash_bytes(hash_bytes((uint64_t)k->kind << 8 | k->tl, k->a, k->alen), k->b, k->blen);
+}
+
+static int key_equal(const entry *e, const key_parts *k)
+{
+    return e->kind == k->kind && e->tl == k->tl && e->alen == k->alen && e->blen == k->blen &&
+           memcmp(e->key, k->a, k->alen) == 0 && memcmp(e->key + k->alen, k->b, k->blen) == 0;
 }
 
 static int grow_table(etl_summary *s)
@@ -90,15 +121,6 @@ static int grow_table(etl_summary *s)
     s->table = t;
     s->table_size = size;
     return 0;
-}
-
-/* Appends bytes to a key being built (truncating at KEY_MAX). */
-static void put(uint8_t *k, size_t *n, const void *p, size_t len)
-{
-    if (len > KEY_MAX - *n)
-        len = KEY_MAX - *n;
-    memcpy(k + *n, p, len);
-    *n += len;
 }
 
 static void guid_text(char *out, size_t cap, const uint8_t *g)
@@ -142,11 +164,12 @@ static int make_names(entry *e, const etl_event *ev, const tl_event_names *nm, i
         pl = KEY_MAX;
     if (ql > KEY_MAX)
         ql = KEY_MAX;
-    char *k = realloc(e->key, e->key_len + pl + ql + 2);
+    size_t klen = (size_t)e->alen + e->blen;
+    char *k = realloc(e->key, klen + pl + ql + 2);
     if (!k)
         return TLD_E_NO_MEMORY;
     e->key = k;
-    char *names = k + e->key_len;
+    char *names = k + klen;
     memcpy(names, p, pl);
     names[pl] = '\0';
     memcpy(names + pl + 1, q, ql);
@@ -161,48 +184,61 @@ static int make_names(entry *e, const etl_event *ev, const tl_event_names *nm, i
 
 int etl_summary_add(etl_summary *s, const etl_event *ev)
 {
-    uint8_t k[KEY_MAX + 64];
-    size_t n = 0;
-    uint8_t kind = (uint8_t)ev->kind;
+    key_parts k;
     tl_event_names nm;
     memset(&nm, 0, sizeof nm);
     int is_tl = 0;
-    put(k, &n, &kind, 1);
+    k.kind = (uint8_t)ev->kind;
     if (ev->kind == ETL_KIND_SYSTEM) {
-        put(k, &n, &ev->hook_id, sizeof ev->hook_id);
+        k.a = (const uint8_t *)&ev->hook_id;
+        k.alen = sizeof ev->hook_id;
+        k.b = NULL;
+        k.blen = 0;
     } else {
         is_tl = ev->event_schema && tl_event_get_names(ev, &nm) != TLD_E_INVALID_ARG;
-        uint8_t sep = 0;
-        if (is_tl && nm.provider)
-            put(k, &n, nm.provider, nm.provider_len);
-        else
-            put(k, &n, ev->provider_id.bytes_le, 16);
-        k[n++] = sep;
-        if (is_tl && nm.event)
-            put(k, &n, nm.event, nm.event_len);
-        else if (ev->kind == ETL_KIND_CLASSIC)
-            put(k, &n, &ev->descriptor.opcode, 1);
-        else
-            put(k, &n, &ev->descriptor.id, sizeof ev->descriptor.id);
-        k[n++] = (uint8_t)(is_tl ? 1 : 0); /* TraceLogging names never equal id keys */
+        if (is_tl && nm.provider) {
+            k.a = nm.provider;
+            k.alen = nm.provider_len < KEY_MAX ? nm.provider_len : KEY_MAX;
+        } else {
+            k.a = ev->provider_id.bytes_le;
+            k.alen = 16;
+        }
+        if (is_tl && nm.event) {
+            k.b = nm.event;
+            k.blen = nm.event_len < KEY_MAX ? nm.event_len : KEY_MAX;
+        } else if (ev->kind == ETL_KIND_CLASSIC) {
+            k.b = &ev->descriptor.opcode;
+            k.blen = 1;
+        } else {
+            k.b = (const uint8_t *)&ev->descriptor.id;
+            k.blen = sizeof ev->descriptor.id;
+        }
     }
+    /* TraceLogging names never equal id keys; a name found for one part only. */
+    k.tl = (uint8_t)((is_tl && nm.provider ? 1 : 0) | (is_tl && nm.event ? 2 : 0));
     if (ev->kind >= 1 && ev->kind <= 4)
         s->kinds[ev->kind]++;
     if (ev->filetime) {
-        if (!s->first || ev->filetime < s->first)
-            s->first = ev->filetime;
-        if (ev->filetime > s->last)
-            s->last = ev->filetime;
+        if (!s->first_time || ev->filetime < s->first_time)
+            s->first_time = ev->filetime;
+        if (ev->filetime > s->last_time)
+            s->last_time = ev->filetime;
     }
-    uint64_t h = fnv1a(k, n);
+    /* Records often come in runs of one kind: try the last key first. */
+    if (s->last >= 0 && key_equal(&s->entries[s->last], &k)) {
+        s->entries[s->last].row.count++;
+        return 0;
+    }
+    uint64_t h = key_hash(&k);
     size_t mask = s->table_size - 1;
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
         int32_t e = s->table[i];
         if (e < 0)
             break;
         entry *en = &s->entries[e];
-        if (en->hash == h && en->key_len == n && memcmp(en->key, k, n) == 0) {
+        if (en->hash == h && key_equal(en, &k)) {
             en->row.count++;
+            s->last = e;
             return 0;
         }
     }
@@ -219,11 +255,16 @@ int etl_summary_add(etl_summary *s, const etl_event *ev)
     }
     entry *e = &s->entries[s->count];
     memset(e, 0, sizeof *e);
-    e->key = malloc(n);
+    e->key = malloc(k.alen + k.blen + 1);
     if (!e->key)
         return TLD_E_NO_MEMORY;
-    memcpy(e->key, k, n);
-    e->key_len = (uint32_t)n;
+    memcpy(e->key, k.a, k.alen);
+    if (k.blen)
+        memcpy(e->key + k.alen, k.b, k.blen);
+    e->kind = k.kind;
+    e->tl = k.tl;
+    e->alen = (uint32_t)k.alen;
+    e->blen = (uint32_t)k.blen;
     e->hash = h;
     if (make_names(e, ev, &nm, is_tl) < 0) {
         free(e->key);
@@ -234,6 +275,7 @@ int etl_summary_add(etl_summary *s, const etl_event *ev)
     size_t i = (size_t)h & mask;
     while (s->table[i] >= 0)
         i = (i + 1) & mask;
+    s->last = (int32_t)s->count;
     s->table[i] = (int32_t)s->count++;
     return 0;
 }
@@ -255,10 +297,10 @@ uint64_t etl_summary_count(const etl_summary *s, int kind)
 
 uint64_t etl_summary_first_time(const etl_summary *s)
 {
-    return s->first;
+    return s->first_time;
 }
 
 uint64_t etl_summary_last_time(const etl_summary *s)
 {
-    return s->last;
+    return s->last_time;
 }

@@ -138,6 +138,8 @@ uint64_t etl_reader_filetime(const etl_reader *r, uint64_t ts)
         /* No anchor at all: the counter runs from boot. */
         base_time = h->boot_time;
     }
+    if (freq == 10000000u && ts >= base_clock && ts - base_clock <= UINT64_MAX - base_time)
+        return base_time + (ts - base_clock); /* ticks of 100 ns already: no division */
     if (ts >= base_clock) {
         uint64_t add = muldiv_sat(ts - base_clock, 10000000u, freq);
         return base_time > UINT64_MAX - add ? UINT64_MAX : base_time + add;
