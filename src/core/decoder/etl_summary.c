@@ -100,7 +100,7 @@ static uint64_t key_hash(const key_parts *k)
 static int key_equal(const entry *e, const key_parts *k)
 {
     return e->kind == k->kind && e->tl == k->tl && e->alen == k->alen && e->blen == k->blen &&
-           memcmp(e->key, k->a, k->alen) == 0 && memcmp(e->key + k->alen, k->b, k->blen) == 0;
+           memcmp(e->key, k->a, k->alen) == 0 && (k->blen == 0 || memcmp(e->key + k->alen, k->b, k->blen) == 0);
 }
 
 static int grow_table(etl_summary *s)

@@ -603,22 +603,21 @@ static void parse_logfile_header(etl_reader *r, const uint8_t *buf, size_t avail
     h->clock_type = load_le32(t + ETL_LF_CLOCK_TYPE - shift);
     h->buffers_lost = load_le32(t + ETL_LF_BUFFERS_LOST - shift);
     h->start_clock = load_le64(rec + ETL_SYS_TIMESTAMP);
+    /* The names follow, NUL-terminated; kept in the reader (the file is
+     * not), at most ETL_NAME_BYTES each. */
     const uint8_t *names = t + hsize;
     size_t left = tlen - hsize;
     size_t n1 = utf16_strlen(names, left);
-    size_t n2 = 0;
-    if (n1 + 2 <= left)
-        n2 = utf16_strlen(names + n1 + 2, left - n1 - 2);
-    r->names = malloc(n1 + n2 + 1);
-    if (r->names) {
-        memcpy(r->names, names, n1);
-        h->logger_name = r->names;
-        h->logger_name_bytes = n1;
-        if (n1 + 2 <= left) {
-            memcpy(r->names + n1, names + n1 + 2, n2);
-            h->logfile_name = r->names + n1;
-            h->logfile_name_bytes = n2;
-        }
+    size_t k1 = n1 > ETL_NAME_BYTES ? ETL_NAME_BYTES : n1;
+    memcpy(r->logger_name, names, k1);
+    h->logger_name = r->logger_name;
+    h->logger_name_bytes = k1;
+    if (n1 + 2 <= left) {
+        size_t n2 = utf16_strlen(names + n1 + 2, left - n1 - 2);
+        size_t k2 = n2 > ETL_NAME_BYTES ? ETL_NAME_BYTES : n2;
+        memcpy(r->logfile_name, names + n1 + 2, k2);
+        h->logfile_name = r->logfile_name;
+        h->logfile_name_bytes = k2;
     }
     h->present = 1;
 }
@@ -1412,6 +1411,8 @@ static void free_walk(etl_reader *r)
 static int finish(etl_reader *r)
 {
     free_walk(r);
+    if (r->from_file)
+        tld_file_close(&r->file);
     const etl_logfile_header *h = &r->header;
     if (r->finish_stage == 0) {
         r->finish_stage = 1;
@@ -1690,16 +1691,20 @@ int etl_reader_open_path(etl_reader *r, const char *path, unsigned options)
     }
     if (!r->file.regular) {
         r->done = 1;
+        tld_file_close(&r->file);
         return fail(r, TLD_E_ETL_NOT_REGULAR_FILE, "%s is not a regular file (a device, pipe or directory); "
                                                    ".etl files are regular files", path);
     }
     if (r->file.size > MAX_FILE_BYTES) {
         r->done = 1;
+        tld_file_close(&r->file);
         return fail(r, TLD_E_ETL_FILE_TOO_LARGE, "%s is %llu bytes, more than the %llu bytes the reader handles",
                     path, (unsigned long long)r->file.size, (unsigned long long)MAX_FILE_BYTES);
     }
     r->len = r->file.size;
     int rc = open_common(r);
+    if (rc != 0)
+        tld_file_close(&r->file);
     if (rc == TLD_E_ETL_NOT_ETL) {
         char m[sizeof r->message];
         memcpy(m, r->message, sizeof m);
@@ -1729,10 +1734,6 @@ void etl_reader_close(etl_reader *r)
     if (r->from_file)
         tld_file_close(&r->file);
     r->file.handle = -1;
-    free(r->names);
-    r->names = NULL;
-    r->header.logger_name = r->header.logfile_name = NULL;
-    r->header.logger_name_bytes = r->header.logfile_name_bytes = 0;
     r->done = 1;
 }
 

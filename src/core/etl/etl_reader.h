@@ -60,6 +60,7 @@ extern "C" {
 #endif
 
 #define ETL_MAX_EXT_ITEMS 16u
+#define ETL_NAME_BYTES 1024u      /* logfile header names kept (UTF-16LE bytes) */
 /* A buffer count beyond which the cursors would outgrow the memory bound
  * (128 MiB of cursors): the rest of the file is reported, not read. */
 #define ETL_MAX_CURSORS (4u * 1024u * 1024u)
@@ -102,8 +103,8 @@ typedef struct etl_logfile_header {
     uint32_t clock_type;        /* ReservedFlags: ETL_CLOCK_QPC, _SYSTEM_TIME, _CPU_CYCLES */
     uint32_t buffers_lost;
     uint64_t start_clock;       /* SystemTime of the header's SYSTEM_TRACE_HEADER */
-    /* UTF-16LE names, not NUL-terminated, in memory owned by the reader
-     * (valid until etl_reader_close; NULL/0 when absent). */
+    /* UTF-16LE names, not NUL-terminated, held by the reader (at most
+     * ETL_NAME_BYTES each; NULL/0 when absent). */
     const uint8_t *logger_name;
     size_t logger_name_bytes;
     const uint8_t *logfile_name;
@@ -252,7 +253,8 @@ typedef struct etl_reader {
     uint8_t *zin;
     size_t zin_cap;
     /* The logfile header's names (copied out of buffer 0). */
-    uint8_t *names;
+    uint8_t logger_name[ETL_NAME_BYTES];
+    uint8_t logfile_name[ETL_NAME_BYTES];
     /* Counters. */
     uint64_t events;            /* event, classic and message records handed out */
     uint64_t system_records;    /* kernel records met (handed out or stepped over) */
@@ -273,8 +275,9 @@ typedef struct etl_reader {
  * TLD_E_ETL_FILE_TOO_LARGE, TLD_E_ETL_NOT_ETL when the first buffer header
  * is unusable, or TLD_E_NO_MEMORY; etl_reader_message() says which. A
  * damaged logfile header is not fatal: header.present stays 0 and
- * timestamps are then passed through unconverted. Whatever it returns,
- * etl_reader_close() must be called.
+ * timestamps are then passed through unconverted. A walk that reached
+ * TLD_E_END has released everything (file, pool, cursors); otherwise
+ * call etl_reader_close() (always safe, also after a failed open).
  */
 int etl_reader_open_path(etl_reader *r, const char *path, unsigned options);
 
@@ -291,8 +294,8 @@ int etl_reader_open(etl_reader *r, const uint8_t *data, size_t len);
 void etl_reader_set_pool_size(etl_reader *r, size_t bytes);
 
 /* Frees everything and closes the file; the reader then reports the end.
- * The header's numbers stay readable (not its names). Safe to call more
- * than once, and after a failed open. */
+ * The header stays readable. Safe to call more than once, and after a
+ * failed open. */
 void etl_reader_close(etl_reader *r);
 
 /*

@@ -257,3 +257,23 @@ def test_non_regular_files_get_one_line(tmp_path, which):
     assert 'Traceback' not in r.stderr and r.stdout == ''
     with pytest.raises(ValueError, match='not a regular file'):
         EtlFile(target)
+
+
+def test_real_windows_file_relogged_compressed(tmp_path):
+    """AMSITrace.etl (written by Windows) relogged compressed by the fixture
+    writer, buffer 0 cut to 4 KiB: the same 19 events; dissect.etl agrees."""
+    from etl_helpers import AMSI_ETL
+    if not AMSI_ETL.exists():
+        pytest.skip(f'{AMSI_ETL} not found')
+    data = AMSI_ETL.read_bytes()
+    want, errors, _ = read_etl(AMSI_ETL)
+    assert errors == [] and len(want) == 19
+    z = wf.relog(data, compress=True, buffer0_size=4096)
+    p = tmp_path / 'amsi_relogged.etl'
+    p.write_bytes(z)
+    got, errors, header = read_etl(p)
+    assert errors == [] and header['compressed']
+    assert got == want
+    etl_mod = require('dissect.etl')
+    n = sum(1 for rec in etl_mod.ETL(io.BytesIO(z)) if type(rec.header).__name__ == 'EventHeader')
+    assert n == 19
