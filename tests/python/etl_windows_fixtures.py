@@ -137,8 +137,14 @@ def wstr(s):
     return s.encode('utf-16-le') + b'\0\0'
 
 
-def process_payload(pid, ppid, image, cmd):
-    return (struct.pack('<QIIIiQI', 0xFFFF800012340000, pid, ppid, 1, 0, 0x1AB000, 0) + b'\0\0\0\0' +
+SID_S_1_5_21_1_2 = bytes([1, 3, 0, 0, 0, 0, 0, 5]) + struct.pack('<III', 21, 1, 2)
+
+
+def process_payload(pid, ppid, image, cmd, sid=SID_S_1_5_21_1_2):
+    """Process class v4; the UserSID is TOKEN_USER (two pointers) and the
+    SID, or 4 zero bytes when `sid` is None."""
+    user = struct.pack('<QQ', 0xFFFF9000AAAA0000, 0) + sid if sid else b'\0\0\0\0'
+    return (struct.pack('<QIIIiQI', 0xFFFF800012340000, pid, ppid, 1, 0, 0x1AB000, 0) + user +
             image.encode() + b'\0' + wstr(cmd) + wstr('') + wstr(''))
 
 

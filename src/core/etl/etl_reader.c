@@ -1587,9 +1587,12 @@ static void detect_not_stopped(etl_reader *r, const uint8_t *buf0)
         r->not_stopped = h->end_time == h->start_time && h->buffers_written <= 1;
         return;
     }
+    /* The last buffer the header counts (a buffer after it may be one whose
+     * data was written but not yet its header: the write in progress). */
+    uint64_t counted = h->buffers_written >= 2 && h->buffers_written < whole ? h->buffers_written : whole;
     uint8_t last[ETL_BUFFER_HEADER_SIZE];
     size_t got = 0;
-    uint64_t at = (whole - 1) * s;
+    uint64_t at = (counted - 1) * s;
     if (read_at(r, at, last, sizeof last, &got) < 0 || got < sizeof last)
         return;
     if (load_le32(last + ETL_BUF_BUFFER_SIZE) != s || !plausible_header(r, last, 0))

@@ -147,6 +147,7 @@ def kernel_trace(tmp_path_factory):
     t = k.START_CLOCK
     k.buffer(0)
     k.add(wf.system_record(0x0303, 4, 0, 0, t + 1, wf.process_payload(4242, 4, 'python.exe', 'python.exe fib.py')))
+    k.add(wf.system_record(0x0303, 4, 0, 0, t + 1, wf.process_payload(8, 4, 'svchost.exe', '', sid=None)))
     k.add(wf.system_record(0x0503, 3, 0, 0, t + 2, wf.thread_payload(4242, 777)))
     k.add(wf.system_record(0x1403, 3, 0, 0, t + 3, wf.image_payload(0x7FFA00000000, 0x200000, 4242, NTDLL)))
     samples = []
@@ -170,7 +171,7 @@ def test_kernel_records_are_named_and_decoded(kernel_trace):
     assert errors == []
     assert all(e['provider'] == 'MSNT_SystemTrace' for e in events)
     names = [e['event'] for e in events]
-    assert names[:3] == ['Process/DCStart', 'Thread/DCStart', 'Image/DCStart']
+    assert names[:4] == ['Process/DCStart', 'Process/DCStart', 'Thread/DCStart', 'Image/DCStart']
     assert names.count('PerfInfo/SampledProfile') == 40 and names.count('StackWalk/Stack') == 40
     assert names[-1] == 'Thread/DCEnd'
     # Time order across the CPUs' buffers.
@@ -180,7 +181,9 @@ def test_kernel_records_are_named_and_decoded(kernel_trace):
     assert proc['provider_id'] == '3d6fa8d0-fe05-11d0-9dda-00c04fd7ba7c' and proc['opcode'] == 3
     assert proc['fields']['ProcessId'] == 4242 and proc['fields']['ImageFileName'] == 'python.exe'
     assert proc['fields']['CommandLine'] == 'python.exe fib.py'
-    image = events[2]['fields']
+    assert proc['fields']['UserSID'] == 'S-1-5-21-1-2'
+    assert events[1]['fields']['ImageFileName'] == 'svchost.exe' and 'UserSID' not in events[1]['fields']
+    image = events[3]['fields']
     assert image['ImageBase'] == '0x7ffa00000000' and image['ImageSize'] == '0x200000' and image['FileName'] == NTDLL
     # Each sample, then its stack: the stack's EventTimeStamp is the sample's clock.
     got = [(e['clock'], int(e['fields']['InstructionPointer'], 16)) for e in events
@@ -203,11 +206,11 @@ def test_kernel_summary_counts_classes(kernel_trace):
     assert r.returncode == 0, r.stderr
     rows = [line.split() for line in r.stdout.splitlines()]
     assert ['events:', '0'] in rows
-    # 84 kernel records and the logfile header record (EventTrace, not listed)
-    assert any(row[:3] == ['system', 'records:', '85'] for row in rows), r.stdout
-    assert ['84', 'MSNT_SystemTrace'] in rows
+    # 85 kernel records and the logfile header record (EventTrace, not listed)
+    assert any(row[:3] == ['system', 'records:', '86'] for row in rows), r.stdout
+    assert ['85', 'MSNT_SystemTrace'] in rows
     assert ['40', 'PerfInfo/SampledProfile'] in rows and ['40', 'StackWalk/Stack'] in rows
-    assert ['1', 'Process/DCStart'] in rows and ['1', 'Image/DCStart'] in rows
+    assert ['2', 'Process/DCStart'] in rows and ['1', 'Image/DCStart'] in rows
 
 
 def test_kernel_text_names_stack_frames(kernel_trace):
@@ -277,3 +280,57 @@ def test_real_windows_file_relogged_compressed(tmp_path):
     etl_mod = require('dissect.etl')
     n = sum(1 for rec in etl_mod.ETL(io.BytesIO(z)) if type(rec.header).__name__ == 'EventHeader')
     assert n == 19
+
+
+def test_etl_parser_decodes_the_same_kernel_fields(kernel_trace):
+    """etl-parser decodes the Process (with a UserSID), Thread and Image
+    classes (not PerfInfo or StackWalk): its values equal ours, field by field."""
+    etl_etl = require('etl.etl')
+    path, _ = kernel_trace
+
+    class Collect:
+        def __init__(self):
+            self.records = []
+
+        def on_system_trace(self, obj):
+            self.records.append(obj)
+
+        def on_perfinfo_trace(self, obj):
+            pass
+
+        def on_trace_record(self, obj):
+            pass
+
+        def on_event_record(self, obj):
+            pass
+
+        def on_win_trace(self, obj):
+            pass
+
+    obs = Collect()
+    etl_etl.build_from_stream(path.read_bytes()).parse(obs)
+    theirs = {}
+    for rec in obs.records:
+        try:
+            mof = rec.get_mof()
+        except Exception:    # classes it lacks; a process without a UserSID (4 zero bytes)
+            continue
+        theirs.setdefault(type(mof).__name__.split('_')[0], []).append(mof.source)
+    ours = {}
+    for e in read_etl(path)[0]:
+        ours.setdefault(e['event'], e['fields'])   # the first of each
+    p, t, i = theirs['Process'][0], theirs['Thread'][0], theirs['ImageLoad'][0]
+    mine = ours['Process/DCStart']
+    assert (p.ProcessId, p.ParentId, p.SessionId, p.ExitStatus, p.Flags) == \
+        (mine['ProcessId'], mine['ParentId'], mine['SessionId'], mine['ExitStatus'], mine['Flags'])
+    assert p.UniqueProcessKey == int(mine['UniqueProcessKey'], 16)
+    assert p.DirectoryTableBase == int(mine['DirectoryTableBase'], 16)
+    mine = ours['Thread/DCStart']
+    assert (t.ProcessId, t.ThreadId, t.BasePriority, t.PagePriority, t.IoPriority) == \
+        (mine['ProcessId'], mine['ThreadId'], mine['BasePriority'], mine['PagePriority'], mine['IoPriority'])
+    assert (t.Affinity, t.Win32StartAddr, t.TebBase) == \
+        tuple(int(mine[k], 16) for k in ('Affinity', 'Win32StartAddr', 'TebBase'))
+    mine = ours['Image/DCStart']
+    assert (i.ImageBase, i.ImageSize, i.ProcessId, i.ImageChecksum, i.TimeDateStamp) == \
+        (int(mine['ImageBase'], 16), int(mine['ImageSize'], 16), mine['ProcessId'], mine['ImageChecksum'],
+         mine['TimeDateStamp'])
