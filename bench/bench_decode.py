@@ -15,13 +15,12 @@ No thresholds: it prints numbers. Usage:
 
     python bench/bench_decode.py [--size MiB] [--json-size MiB] [--dir DIR] [--keep] [--compressed]
 
-Peak RSS is the child's ru_maxrss (Linux: KiB). The machine may be shared:
-compare the ratios printed in one run, not numbers across runs.
+Peak RSS is the decoding process's VmHWM (Linux). The machine may be
+shared: compare the ratios printed in one run, not numbers across runs.
 """
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -67,18 +66,31 @@ def write_trace(path, size_mib, threads=4):
     return sum(counts)
 
 
+# Runs the CLI and prints its peak RSS (VmHWM: ru_maxrss would carry this
+# process's own peak into a child started by vfork + exec).
+CLI_WITH_RSS = r'''
+import sys
+from traceloggingdynamic.__main__ import main
+try:
+    rc = main(sys.argv[1:])
+finally:
+    with open('/proc/self/status') as f:
+        hwm = next(int(line.split()[1]) for line in f if line.startswith('VmHWM:'))
+    print('PEAK_RSS_KB', hwm, file=sys.stderr)
+sys.exit(rc)
+'''
+
+
 def run_child(args, discard=False):
-    """Runs a command; returns (seconds, peak RSS KiB, stdout)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Runs a command; returns (seconds, peak RSS KiB or None, stdout)."""
     t0 = time.perf_counter()
     r = subprocess.run(args, stdout=subprocess.DEVNULL if discard else subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True)
     dt = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if r.returncode not in (0, 1):
         sys.exit(f'{args}: exit {r.returncode}: {r.stderr}')
-    # ru_maxrss of children is the maximum over all of them: report only a rise.
-    return dt, rss if rss > before else None, r.stdout
+    rss = [int(line.split()[1]) for line in r.stderr.splitlines() if line.startswith('PEAK_RSS_KB')]
+    return dt, rss[-1] if rss else None, r.stdout
 
 
 def events_in(summary_out):
@@ -92,7 +104,7 @@ def measure(path, json_mib):
     size = os.path.getsize(path)
     cat_s, _, _ = run_child(['cat', str(path)], discard=True)
     cat_s, _, _ = run_child(['cat', str(path)], discard=True)   # warm: what the decoder sees
-    dt, rss, out = run_child([sys.executable, '-m', 'traceloggingdynamic', 'decode', str(path), '--summary'])
+    dt, rss, out = run_child([sys.executable, '-c', CLI_WITH_RSS, 'decode', str(path), '--summary'])
     n = events_in(out)
     print(f'  file: {size / 2**20:.0f} MiB, {n} events')
     print(f'  cat > /dev/null:   {cat_s:7.2f} s  {size / 2**20 / cat_s:8.0f} MiB/s')
@@ -112,9 +124,9 @@ def measure(path, json_mib):
         try:
             _, _, pout = run_child([sys.executable, '-m', 'traceloggingdynamic', 'decode', part, '--summary'])
             pn = events_in(pout)
-            jt, _, _ = run_child([sys.executable, '-m', 'traceloggingdynamic', 'decode', part], discard=True)
+            jt, jrss, _ = run_child([sys.executable, '-c', CLI_WITH_RSS, 'decode', part], discard=True)
             print(f'  decode (JSON), first {json_mib} MiB: {jt:7.2f} s  {pn / jt / 1e6:6.2f} M events/s  '
-                  f'({dt / n * pn / jt:.2f}x the summary rate)')
+                  f'peak RSS {jrss / 1024 if jrss else float("nan"):.0f} MiB  ({dt / n * pn / jt:.2f}x the summary rate)')
         finally:
             os.unlink(part)
 

@@ -23,8 +23,8 @@
  *     }
  *     tld_provider_close(p);
  *
- * Conventions: functions return 0 on success or one negative TLD_E_* code;
- * tld_strerror() turns a code into a sentence. Names are UTF-8 byte strings
+ * Conventions: functions return 0 on success or a negative code
+ * (tld_errors.h); tld_strerror() turns a code into a sentence. Names are UTF-8 byte strings
  * passed with an explicit length and must not contain 0x00 bytes. Nothing
  * here includes Python.h.
  */
@@ -33,6 +33,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "tracelogging/tld_errors.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,32 +48,7 @@ extern "C" {
 #define TLD_MAX_TAG 0x0FFFFFFFu    /* event and field tags are 28 bits */
 #define TLD_MAX_STRUCT_FIELDS 127u /* a struct groups 1..127 logical fields */
 
-/* ---- error codes --------------------------------------------------------- */
-
-enum {
-    TLD_OK = 0,
-    TLD_E_NO_MEMORY = -1,         /* malloc failed */
-    TLD_E_ERROR_STATE = -2,       /* builder is in the error state; reset() it */
-    TLD_E_TOO_MANY_FIELDS = -3,   /* more than 128 field slots */
-    TLD_E_META_TOO_LONG = -4,     /* metadata would exceed 32768 bytes */
-    TLD_E_DATA_TOO_LONG = -5,     /* data would exceed 65536 bytes */
-    TLD_E_EVENT_TAG = -6,         /* event tag does not fit in 28 bits */
-    TLD_E_FIELD_TAG = -7,         /* field tag does not fit in 28 bits (C API only) */
-    TLD_E_NAME_NUL = -8,          /* event or field name contains a 0x00 byte */
-    TLD_E_STRUCT_COUNT = -9,      /* struct member count outside 1..127 */
-    TLD_E_GUID_LENGTH = -10,      /* GUID value is not 16 bytes */
-    TLD_E_SYSTEMTIME_LENGTH = -11,/* SYSTEMTIME value is not 16 bytes */
-    TLD_E_SID_LENGTH = -12,       /* SID length is not 8 + 4 * SubAuthorityCount */
-    TLD_E_SID_SHORT = -13,        /* SID shorter than its 2-byte header */
-    TLD_E_ODD_UTF16 = -14,        /* UTF-16 byte string of odd length */
-    TLD_E_COUNT_RANGE = -15,      /* array or value longer than 65535 elements/bytes */
-    TLD_E_PROVIDER_NAME = -16,    /* provider name empty or contains 0x00 */
-    TLD_E_INVALID_ARG = -17,      /* NULL pointer or otherwise unusable argument */
-    TLD_E_TRAITS_TOO_LONG = -18,  /* provider name too long for the 65535-byte traits blob */
-};
-
-/* Returns a static sentence describing `code` (never NULL). */
-const char *tld_strerror(int code);
+/* ---- errors: tld_errors.h (0 or a negative code everywhere) ---------------- */
 
 /* ---- field encodings ----------------------------------------------------- */
 
@@ -122,6 +99,23 @@ enum tld_out_type {
 };
 
 /* ---- event descriptor ---------------------------------------------------- */
+
+/* Levels (EVENT_DESCRIPTOR.Level): lower is more severe; 0 means "always". */
+enum tld_level {
+    TLD_LEVEL_ALWAYS = 0,
+    TLD_LEVEL_CRITICAL = 1,
+    TLD_LEVEL_ERROR = 2,
+    TLD_LEVEL_WARNING = 3,
+    TLD_LEVEL_INFO = 4,
+    TLD_LEVEL_VERBOSE = 5,
+};
+
+/* Opcodes (EVENT_DESCRIPTOR.Opcode) with a meaning to every ETW reader. */
+enum tld_opcode {
+    TLD_OPCODE_INFO = 0,
+    TLD_OPCODE_START = 1,  /* opens an activity or a range */
+    TLD_OPCODE_STOP = 2,   /* closes it */
+};
 
 /* The 16-byte ETW EVENT_DESCRIPTOR, in host form. */
 typedef struct tld_event_descriptor {
@@ -334,6 +328,37 @@ const uint8_t *tld_provider_traits(const tld_provider *p, size_t *len);
 const tld_guid *tld_provider_id(const tld_provider *p);
 
 /*
+ * The names of the providers open in this process, joined by ", ", most
+ * recently opened first, as text for messages ("known: Python, MyApp").
+ * Writes at most size - 1 bytes and a NUL (when size > 0); returns the
+ * length the whole text has, as snprintf does. Thread-safe.
+ */
+size_t tld_provider_list_names(char *buf, size_t size);
+
+/*
+ * What happened to the listeners of a provider: TLD_LISTENER_ADDED after a
+ * trace session that names the provider started, TLD_LISTENER_REMOVED after
+ * one stopped; TLD_LISTENER_FLUSH before such a session starts, stops or
+ * flushes, while every session that listens still does: a provider that
+ * buffers events of its own writes them then.
+ */
+enum { TLD_LISTENER_ADDED = 1, TLD_LISTENER_REMOVED = 2, TLD_LISTENER_FLUSH = 3 };
+typedef void (*tld_provider_enable_callback)(int change, void *context);
+
+/*
+ * Sets the function called when sessions that name `p` start or stop (NULL:
+ * none), as ETW calls a provider's EnableCallback: a provider may then write
+ * what a new listener needs to understand later events (ETW's "rundown",
+ * e.g. the names behind ids it will use). It is called after the session is
+ * live (so events written from it reach the new session) and after all of
+ * the core's locks are released, in the thread that started or stopped the
+ * session; it may write events. Earlier sessions see what it writes too.
+ * The owner must not close `p` while a session may be starting or stopping.
+ * Returns 0, or TLD_E_INVALID_ARG when p is NULL.
+ */
+int tld_provider_set_enable_callback(tld_provider *p, tld_provider_enable_callback fn, void *context);
+
+/*
  * True when some listener may want events of this level and keyword (ETW
  * rules: level passes when level <= the listener's level or either is 0;
  * keyword passes when 0, or when it has a bit of MatchAny and every bit of
@@ -381,6 +406,20 @@ int tld_prepared_event_create(tld_prepared_event **out, tld_provider *p, tld_eve
 /* tld_provider_write() of the prepared event with this data and no activity
  * ids (same return values). Thread-safe. */
 int tld_prepared_event_write(tld_prepared_event *e, const void *data, size_t data_len);
+
+/*
+ * tld_prepared_event_write() with the event's time given, in ticks of the
+ * clock sessions stamp events with (tld_clock_ticks(); 0 means now): for
+ * events that describe something that happened earlier, such as a batch of
+ * records whose first one is at `timestamp`. A session never lets time go
+ * back within one of its buffers: an earlier time than the buffer's last
+ * is stored as that one. ETW stamps events itself and ignores it.
+ */
+int tld_prepared_event_write_at(tld_prepared_event *e, const void *data, size_t data_len, uint64_t timestamp);
+
+/* The current time in the ticks sessions stamp events with (the file
+ * header's PerfFreq per second). */
+uint64_t tld_clock_now(void);
 
 /* NULL is allowed. No write may be running on it. */
 void tld_prepared_event_destroy(tld_prepared_event *e);

@@ -33,27 +33,32 @@ Forms (options are case-insensitive; ``/opt`` is accepted for ``--opt``):
     Technical information, the bundled WPR profile, the bundled WPA stack
     tags, help.
 
-Unknown arguments are listed as unused and the exit status is 1.
+Every argument is checked before anything runs or is written: a mistake
+(an unknown option, two modes, --capture without a program, an output
+path that cannot be created, ...) is one line on stderr and exit status 2.
+A program ended by Ctrl-C shows its own traceback, as under plain
+``python``, and the CLI then ends by SIGINT too (a shell sees 130).
 """
 
 import os
 import pprint
+import re
 import runpy
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
 import threading
 from pathlib import Path
 
-PROVIDER_ID = '99a10640-320d-4b37-9e26-c311d86da7ab'
 STACK_KEYWORD = 0x0200          # PythonStackSample: the session attaches native stacks
 PTH_NAME = 'etwtrace.pth'
 DEFAULT_TYPE_VAR = 'ETWTRACE_TYPE'
 PROFILE_DIR = Path(__file__).resolve().parent / 'profile'
 PERF_FREQUENCY = '999'          # samples/s; DWARF samples are 8 KiB each
 
-EXIT_OK, EXIT_UNUSED, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 2, 2
 
 HELP = """\
 Usage: python -m etwtrace [--stack | --instrumented] [--capture FILE] [--no-perf] -- script.py [args ...]
@@ -69,6 +74,11 @@ Usage: python -m etwtrace [--stack | --instrumented] [--capture FILE] [--no-perf
                    installed, also FILE.perf.data: perf samples with Python
                    frames (perf record -k 1 --call-graph dwarf + perf inject --jit).
   --no-perf        do not run perf for --capture.
+  --events KIND    how --instrumented records calls and returns: compact
+                   (PythonCallBatch events, packed per thread; the default
+                   for in-process traces) or push-pop (one PythonFunctionPush
+                   and PythonFunctionPop event each, as ETW consumers expect;
+                   the default on Windows).
 
 Usage: python -m etwtrace --enable [ENABLE_VAR [TYPE_VAR]]
        python -m etwtrace --enable --variable ENABLE_VAR [TYPE_VAR]
@@ -77,11 +87,18 @@ Usage: python -m etwtrace --enable [ENABLE_VAR [TYPE_VAR]]
   calls etwtrace.enable_if(ENABLE_VAR, TYPE_VAR): tracing is on when
   ENABLE_VAR is set (and not 0/no/false); TYPE_VAR=instrumented selects
   instrumented mode (default TYPE_VAR: ENABLE_VAR_TYPE, or ETWTRACE_TYPE).
-  Without ENABLE_VAR every start is traced.
+  Without ENABLE_VAR every start is traced. Variable names are letters,
+  digits and _. With TRACELOGGING_SESSION_FILE set, the environment's trace
+  session (traceloggingdynamic) starts before tracing does.
 
 Usage: python -m etwtrace --disable
 
   Removes etwtrace.pth (every copy on sys.path and in site-packages).
+
+Options are case-insensitive and may be spelled /option (also /capture:FILE,
+--capture=FILE). Every mistake is found before anything runs: one line on
+stderr, exit status 2. After Ctrl-C the program's traceback is shown as
+plain python shows it, and the exit status is Python's (130 in a shell).
 
 Other options:
   -h, -?, --help   this help
@@ -91,106 +108,296 @@ Other options:
 """
 
 
+# ---- the command line -------------------------------------------------------
+
+class UsageError(Exception):
+    """A mistake in the arguments: one line on stderr, exit status 2, and
+    nothing run or written."""
+
+
+class Option:
+    """One option of the legacy (upstream) command line.
+
+    `kind` says what it does: 'mode' sets the trace mode to `value`; 'flag'
+    sets settings[dest] to True; 'value' takes a value (``--opt V``,
+    ``--opt=V``, ``--opt:V``) into settings[dest]; 'action' asks for one of
+    the exclusive actions (run, enable, disable) or a report (info, profile,
+    stacktags, help). Options are matched case-insensitively and may be
+    spelled ``--name`` or ``/name`` (upstream's Windows spelling); help also
+    ``-h`` and ``-?``. A new option is one entry in OPTIONS (and a field of
+    Settings); a new subcommand one entry in SUBCOMMANDS.
+    """
+
+    __slots__ = ('kind', 'dest', 'value')
+
+    def __init__(self, kind, dest, value=None):
+        self.kind, self.dest, self.value = kind, dest, value
+
+
+# Every option, by every name it has.
+OPTIONS = {
+    'stack': Option('mode', 'mode', 'stack'),
+    'instrument': Option('mode', 'mode', 'instrumented'),
+    'instrumented': Option('mode', 'mode', 'instrumented'),
+    'capture': Option('value', 'capture'),
+    'no-perf': Option('flag', 'no_perf'),
+    'events': Option('value', 'events'),
+    'enable': Option('action', 'enable'),
+    'disable': Option('action', 'disable'),
+    'variable': Option('flag', 'variable'),
+    'info': Option('action', 'info'),
+    'profile': Option('action', 'profile'),
+    'stacktags': Option('action', 'stacktags'),
+    'help': Option('action', 'help'),
+    'h': Option('action', 'help'),
+    '?': Option('action', 'help'),
+    '_perf-child': Option('value', 'perf_child'),   # internal: the program's process under perf
+}
+
+# Actions that exclude each other; the reports (info, profile, stacktags)
+# may be combined with each other but not with these.
+EXCLUSIVE_ACTIONS = ('run', 'enable', 'disable')
+REPORT_ACTIONS = ('info', 'profile', 'stacktags')
+
+# Subcommands, dispatched before the legacy options: name -> (module, function).
+SUBCOMMANDS = {}
+
+# A valid environment variable name for --enable (POSIX's portable set).
+_VARIABLE_NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_]*\Z')
+
+
+class Settings:
+    """What the command line asked for, fully checked before anything runs."""
+
+    def __init__(self):
+        self.mode = None            # 'stack' | 'instrumented' | None (stack)
+        self.mode_option = None     # the option that set the mode, for messages
+        self.capture = None
+        self.no_perf = False
+        self.events = None          # instrumented mode's call events: 'compact' | 'push-pop'
+        self.perf_child = None
+        self.actions = []           # in command-line order
+        self.variables = []         # --enable's VAR [TYPEVAR]
+        self.target = None          # the program after --
+
+
+def _option_of(arg):
+    """(Option, name, inline value) for an argument spelled as an option,
+    else None. Inline values follow '=' or ':'."""
+    if arg.startswith('--'):
+        body = arg[2:]
+    elif arg.startswith('/') and len(arg) > 1:
+        body = arg[1:]
+    elif arg.lower() in ('-h', '-?'):
+        body = arg[1:]
+    else:
+        return None
+    name, sep, value = body, '', None
+    for i, ch in enumerate(body):
+        if ch in '=:':
+            name, sep, value = body[:i], ch, body[i + 1:]
+            break
+    option = OPTIONS.get(name.lower())
+    if option is None:
+        return None
+    return option, name.lower(), value if sep else None
+
+
+def parse_args(argv):
+    """Settings from the command line; UsageError says what is wrong."""
+    settings = Settings()
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == '--':
+            settings.target = args[i:]
+            if not settings.target:
+                raise UsageError('give the program to run after --: `-- script.py args` or `-- -m module args`')
+            settings.actions.append('run')
+            break
+        found = _option_of(arg)
+        if found is None:
+            if arg.startswith('-') and arg != '-':
+                raise UsageError(f'unknown option {arg!r} (python -m etwtrace -h lists them)')
+            if settings.actions and settings.actions[-1] == 'enable':
+                if len(settings.variables) < 2:
+                    settings.variables.append(arg)
+                    continue
+                raise UsageError(f'--enable takes at most two names, ENABLE_VAR and TYPE_VAR; {arg!r} is a third')
+            raise UsageError(f'unexpected argument {arg!r}; to run a program put it after --: '
+                             f'python -m etwtrace [options] -- {arg} [args ...]')
+        option, name, value = found
+        if option.kind == 'value':
+            if value is None:
+                if i >= len(args) or not args[i] or args[i] == '--' or _option_of(args[i]) is not None:
+                    raise UsageError(f'--{name} needs a FILE argument' if name == 'capture'
+                                     else f'--{name} needs a value')
+                value = args[i]
+                i += 1
+            if not value:
+                raise UsageError(f'--{name} needs a FILE argument' if name == 'capture' else f'--{name} needs a value')
+            if getattr(settings, option.dest) is not None:
+                raise UsageError(f'--{name} is given twice')
+            setattr(settings, option.dest, value)
+            continue
+        if value is not None:
+            raise UsageError(f'--{name} takes no value (got {arg!r})')
+        if option.kind == 'mode':
+            if settings.mode is not None and settings.mode != option.value:
+                raise UsageError(f'--{settings.mode_option} and --{name} exclude each other; give one mode')
+            settings.mode, settings.mode_option = option.value, name
+        elif option.kind == 'flag':
+            if option.dest == 'variable':
+                if not settings.actions or settings.actions[-1] != 'enable' or settings.variables:
+                    raise UsageError('--variable belongs right after --enable: --enable --variable VAR [TYPEVAR]')
+                continue
+            setattr(settings, option.dest, True)
+        else:
+            settings.actions.append(option.dest)
+    _check(settings)
+    return settings
+
+
+def _check(settings):
+    """The combinations the parser alone cannot see."""
+    actions = settings.actions
+    if 'help' in actions:
+        return
+    exclusive = [a for a in actions if a in EXCLUSIVE_ACTIONS]
+    if len(exclusive) > 1 or (exclusive and any(a in REPORT_ACTIONS for a in actions)):
+        shown = ['-- PROGRAM' if a == 'run' else f'--{a}' for a in actions]
+        raise UsageError(f'{" and ".join(dict.fromkeys(shown))} exclude each other; give one of them')
+    running = 'run' in actions
+    if settings.capture is not None and not running:
+        raise UsageError('--capture records a program: put it after --, e.g. '
+                         f'python -m etwtrace --capture {settings.capture} -- script.py')
+    if settings.mode is not None and not running and 'info' not in actions:
+        raise UsageError(f'--{settings.mode_option} selects how a program runs: put the program after --')
+    if settings.events is not None:
+        if settings.events not in ('compact', 'push-pop'):
+            raise UsageError(f"--events takes 'compact' or 'push-pop', not {settings.events!r}")
+        if settings.mode != 'instrumented':
+            raise UsageError('--events chooses how instrumented mode records calls: add --instrumented')
+    if settings.perf_child is not None:
+        try:
+            settings.perf_child = int(settings.perf_child)
+        except ValueError:
+            raise UsageError('--_perf-child needs a file descriptor number') from None
+    for name in settings.variables:
+        if not _VARIABLE_NAME.match(name):
+            raise UsageError(f'{name!r} is not an environment variable name: use letters, digits and _, '
+                             'not starting with a digit')
+    if 'enable' in actions and settings.variables[:1] == [''] and len(settings.variables) > 1:
+        raise UsageError('--enable: give ENABLE_VAR before TYPE_VAR')
+    if running:
+        target = settings.target
+        if target[0] == '-m' and len(target) < 2:
+            raise UsageError('-m needs a module name')
+        if target[0] != '-m' and not os.path.isfile(target[0]):
+            raise UsageError(f"can't open file {target[0]!r}: no such file")
+        if target[0] != '-m' and target[0].startswith('-'):
+            raise UsageError(f'{target[0]!r} is not a script; run a module with -- -m module')
+    if settings.capture is not None:
+        _check_output_path(settings.capture, _capture_writes_perf(settings))
+
+
+def _error(message):
+    print(f'etwtrace: {message}', file=sys.stderr)
+
+
 def main(argv=None):
-    """The CLI. Returns the exit status (the traced program's own status when
-    one ran)."""
+    """The CLI. Returns the exit status: the traced program's own when one
+    ran (-N when it was ended by signal N: see traceloggingdynamic's
+    `exit_like`), 2 for usage errors."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         print(HELP)
         return EXIT_OK
-    unused = []
-    mode = None
-    capture = None
-    use_perf = True
-    perf_child = None
-    show_info = False
+    if args[0] in SUBCOMMANDS:
+        import importlib
+        module, function = SUBCOMMANDS[args[0]]
+        return getattr(importlib.import_module(module), function)(args[1:])
+    try:
+        settings = parse_args(args)
+    except UsageError as e:
+        _error(str(e))
+        return EXIT_USAGE
+    return _dispatch(settings)
+
+
+def _dispatch(settings):
+    actions = settings.actions
+    if 'help' in actions:
+        print(HELP)
+        return EXIT_OK
+    if 'run' in actions:
+        return _run(settings)
+    if 'enable' in actions:
+        return _enable(*settings.variables)
+    if 'disable' in actions:
+        return _disable()
     status = EXIT_OK
-    while args:
-        orig = args.pop(0)
-        arg = orig.lower()
-        if arg.startswith('/') and (arg[1:] in _SLASH_OPTIONS or arg[1:].startswith(('capture:', 'capture='))):
-            arg = '--' + arg[1:]
-        if arg == '--':
-            if not args:
-                print('etwtrace: give the program to run after --: `-- script.py args` or `-- -m module args`',
-                      file=sys.stderr)
-                return EXIT_ERROR
-            status = _run(args, mode or 'stack', capture, use_perf, perf_child)
-            args = []
-            break
-        if arg in ('-h', '-?', '--help', '--h', '--?'):
-            print(HELP)
-            unused.extend(args)
-            break
-        if arg == '--stack':
-            mode = 'stack'
-        elif arg in ('--instrument', '--instrumented'):
-            mode = 'instrumented'
-        elif arg == '--no-perf':
-            use_perf = False
-        elif arg.startswith('--_perf-child='):
-            perf_child = int(arg.partition('=')[2])
-        elif arg == '--capture' or arg.startswith('--capture:') or arg.startswith('--capture='):
-            capture = (orig[orig.lower().index('capture') + len('capture') + 1:] if len(arg) > len('--capture')
-                       else args.pop(0) if args else '')
-            if not capture or capture.startswith('-'):
-                print('etwtrace: --capture needs a FILE argument', file=sys.stderr)
-                return EXIT_ERROR
-        elif arg == '--profile':
+    for action in actions:
+        if action == 'profile':
             status = max(status, _print_content('python.wprp', 'WPR profile'))
-        elif arg == '--stacktags':
+        elif action == 'stacktags':
             status = max(status, _print_content('python.stacktags', 'WPA stack tags'))
-        elif arg == '--info':
-            show_info = True
-        elif arg == '--enable':
-            names = []
-            while args and len(names) < 2:
-                if args[0].lower() in ('--variable', '/variable') and len(args) > 1 and not names:
-                    args.pop(0)
-                elif args[0].startswith('-'):
-                    break
-                names.append(args.pop(0))
-            status = max(status, _enable(*names))
-            unused.extend(args)
-            break
-        elif arg == '--disable':
-            status = max(status, _disable())
-            unused.extend(args)
-            break
-        else:
-            unused.append(orig)
-    if show_info:
-        _print_info(mode)
-    if unused:
-        print('etwtrace: WARNING: the following arguments were not used:',
-              *(f'"{a}"' if ' ' in a else a for a in unused), file=sys.stderr)
-        return max(status, EXIT_UNUSED) if status != EXIT_OK else EXIT_UNUSED
+        elif action == 'info':
+            _print_info(settings.mode)
     return status
-
-
-_SLASH_OPTIONS = {'?', 'h', 'stack', 'instrument', 'instrumented', 'capture', 'profile', 'stacktags', 'info',
-                  'enable', 'disable', 'variable', 'help', 'no-perf'}
 
 
 # ---- running a program traced ----
 
-def _run(target, mode, capture, use_perf, perf_child):
-    if target[0] == '-m' and len(target) < 2:
-        print('etwtrace: -m needs a module name', file=sys.stderr)
-        return EXIT_ERROR
-    if target[0] != '-m' and not os.path.isfile(target[0]):
-        print(f"etwtrace: can't open file {target[0]!r}: no such file", file=sys.stderr)
-        return EXIT_ERROR
+def _capture_writes_perf(settings):
+    """True when --capture will run the program under perf (Linux, stack
+    mode, perf on PATH, not --no-perf, not already the child under perf)."""
+    return (settings.perf_child is None and not settings.no_perf and (settings.mode or 'stack') == 'stack'
+            and sys.platform.startswith('linux') and shutil.which('perf') is not None)
+
+
+def _check_output_path(path, with_perf):
+    """UsageError unless the trace file (and with perf, FILE.perf.data and
+    FILE.perf.data.raw beside it) can be created: checked by creating each
+    file that does not exist yet and removing it again, so no program runs
+    for a trace that cannot be written and nothing is left elsewhere."""
+    paths = [path] + ([path + '.perf.data', path + '.perf.data.raw'] if with_perf else [])
+    for p in paths:
+        if os.path.isdir(p):
+            raise UsageError(f'cannot write the trace to {p}: it is a directory')
+        parent = os.path.dirname(os.path.abspath(p))
+        if not os.path.isdir(parent):
+            raise UsageError(f'cannot write the trace to {p}: the directory {parent} does not exist')
+        existed = os.path.lexists(p)
+        flags = os.O_WRONLY | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0)
+        try:
+            fd = os.open(p, flags, 0o600)
+        except OSError as e:
+            raise UsageError(f'cannot write the trace to {p}: {e.strerror or e}') from None
+        os.close(fd)
+        if not existed:
+            _remove(p)
+
+
+def _run(settings):
+    """Runs the program after --, traced, and with --capture recorded."""
+    target, mode, capture = settings.target, settings.mode or 'stack', settings.capture
+    if settings.events is not None:
+        from etwtrace import _etwtrace
+        _etwtrace.set_call_events(settings.events)
     if capture is None:
         return _run_traced(target, mode)
-    if sys.platform == 'win32' and perf_child is None:
-        wpr = _find_wpr()
-        if wpr is not None:
-            return _capture_with_wpr(wpr, capture, target, mode)
-    if (perf_child is None and use_perf and mode == 'stack' and sys.platform.startswith('linux')
-            and shutil.which('perf')):
+    if settings.perf_child is None:
+        from etwtrace import _wpr
+        if _wpr.APPLIES:  # Windows: WPR records, or says why not and we go on in-process
+            status = _wpr.capture(capture, lambda: _run_traced(target, mode))
+            if status is not None:
+                return status
+    if _capture_writes_perf(settings):
         return _PerfCapture(capture, mode, target).run()
-    return _capture_in_process(capture, target, mode, perf_child)
+    return _capture_in_process(capture, target, mode, settings.perf_child)
 
 
 def _make_tracer(mode):
@@ -220,6 +427,7 @@ def _capture_in_process(path, target, mode, perf_child):
     """--capture without WPR (and the program half of a perf capture): an
     in-process .etl session for the program's run."""
     from traceloggingdynamic import Session
+    from etwtrace._etwtrace import PROVIDER_ID
     if perf_child is not None:
         _start_jitdump(perf_child)
     try:
@@ -228,14 +436,47 @@ def _capture_in_process(path, target, mode, perf_child):
     except OSError as e:
         print(f'etwtrace: cannot create {path}: {e.strerror or e}', file=sys.stderr)
         return EXIT_ERROR
+    status = 1
     try:
         status = _run_traced(target, mode)
     finally:
-        stats = session.stop()
-        lost = f', {stats.events_lost} lost' if stats.events_lost else ''
+        from traceloggingdynamic.sessions import stop_for_cli
+        stats, losses = stop_for_cli(session)
+        lost = f', {stats.events_lost} LOST' if stats.events_lost else ''
         print(f'etwtrace: trace written to {os.path.abspath(path)}: {stats.events_written} events{lost} '
               f'(python -m traceloggingdynamic decode {path} --summary)', file=sys.stderr)
+        _say_unmatched(session)
+        _say_losses(stats, losses)
+        if perf_child is not None:   # the program's own status, for the CLI outside perf
+            _report_to_parent(perf_child, f'status {status}\n')
+            os.close(perf_child)
     return status
+
+
+def _say_losses(stats, losses):
+    """The loss, last and loudly: how much of what the program wrote did
+    not reach the file, and why."""
+    if not stats.events_lost:
+        return
+    offered = stats.events_written + stats.events_lost
+    share = 100.0 * stats.events_lost / offered
+    print(f'etwtrace: WARNING: {stats.events_lost} of {offered} events ({share:.1f}%) were LOST; the trace '
+          f'is incomplete', file=sys.stderr)
+    for text in losses:
+        print(f'etwtrace: WARNING: {text}', file=sys.stderr)
+
+
+def _say_unmatched(session):
+    """One line per provider the session asked for that never existed here."""
+    for line in session.unmatched_providers():
+        print(f'etwtrace: {line}', file=sys.stderr)
+
+
+def _report_to_parent(fd, text):
+    try:
+        os.write(fd, text.encode())
+    except OSError:
+        pass
 
 
 def _start_jitdump(report_fd):
@@ -246,11 +487,7 @@ def _start_jitdump(report_fd):
         _etwtrace.set_jitdump(True)
     except (OSError, RuntimeError, AttributeError) as e:
         print(f'etwtrace: no jitdump file, perf will not unwind through Python frames: {e}', file=sys.stderr)
-    try:
-        os.write(report_fd, f'{os.getpid()}\n'.encode())
-        os.close(report_fd)
-    except OSError:
-        pass
+    _report_to_parent(report_fd, f'pid {os.getpid()}\n')  # the status follows at the end
 
 
 class _PerfCapture:
@@ -282,24 +519,27 @@ class _PerfCapture:
         perf = ['perf', 'record', '-q', '-k', '1', '--call-graph', 'dwarf', '-F', PERF_FREQUENCY,
                 '--no-buildid-cache', '-o', self.raw, '--', *child]
         try:
-            proc = subprocess.Popen(perf, pass_fds=(write_fd,))
+            # perf answers Ctrl-C by sending SIGTERM to the program, which
+            # would end it before its trace is written: perf runs in a
+            # session of its own, and Ctrl-C reaches the program from us.
+            proc = subprocess.Popen(perf, pass_fds=(write_fd,), start_new_session=True)
         except OSError as e:
             os.close(read_fd)
             os.close(write_fd)
             print(f'etwtrace: cannot run perf ({e}); capturing without it', file=sys.stderr)
             return _capture_in_process(self.path, self.target, self.mode, None)
         os.close(write_fd)
-        with os.fdopen(read_fd, 'rb') as r:
-            reported = r.read().decode().strip()
+        reported = _read_reports(read_fd, proc)
         status = _wait(proc)
-        if not reported:   # perf never started the program (e.g. perf_event_paranoid)
+        if 'pid' not in reported:   # perf never started the program (e.g. perf_event_paranoid)
             print(f'etwtrace: perf record failed (exit status {status}); capturing without perf',
                   file=sys.stderr)
             _remove(self.raw)
             return _capture_in_process(self.path, self.target, self.mode, None)
-        pid = int(reported)
-        self._inject(pid)
-        return status
+        self._inject(int(reported['pid']))
+        # The program's status as its process reported it (-2 after Ctrl-C);
+        # perf's own when the program did not get that far.
+        return int(reported.get('status', status))
 
     def _inject(self, pid):
         # perf inject copies every jitted .so into the build-id cache (~/.debug)
@@ -322,14 +562,44 @@ class _PerfCapture:
               f'/tmp/jit-{pid}.dump and {len(jitted)} /tmp/jitted-{pid}-*.so files', file=sys.stderr)
 
 
+def _read_reports(fd, perf):
+    """The `key value` lines the program's process writes to the pipe `fd`
+    (its pid at start, its exit status at the end), until it exits. Ctrl-C
+    here is passed on to the program as SIGINT (to perf while the program
+    has not started yet)."""
+    data = b''
+    try:
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except KeyboardInterrupt:
+                reported = _parse_reports(data)
+                try:
+                    if 'pid' in reported:
+                        os.kill(int(reported['pid']), signal.SIGINT)
+                    else:
+                        perf.send_signal(signal.SIGINT)
+                except (OSError, ValueError):
+                    pass
+                continue
+            if not chunk:
+                return _parse_reports(data)
+            data += chunk
+    finally:
+        os.close(fd)
+
+
+def _parse_reports(data):
+    return dict(line.split(' ', 1) for line in data.decode(errors='replace').splitlines() if ' ' in line)
+
+
 def _wait(proc):
+    """perf's exit status; -N when it was ended by signal N."""
     while True:
         try:
-            code = proc.wait()
-            break
+            return proc.wait()
         except KeyboardInterrupt:   # the program gets it too; let it finish
             continue
-    return code if code >= 0 else 128 - code
 
 
 def _remove(path):
@@ -337,52 +607,39 @@ def _remove(path):
         os.unlink(path)
     except FileNotFoundError:
         pass
-
-
-# ---- Windows: WPR (not exercised on Linux; kept apart on purpose) ----
-
-def _find_wpr():
-    wpr = os.environ.get('WPR_EXE') or os.path.join(os.environ.get('SystemRoot', r'C:\Windows'),
-                                                    'System32', 'wpr.exe')
-    return wpr if os.path.isfile(wpr) else shutil.which('wpr')
-
-
-def _capture_with_wpr(wpr, path, target, mode):
-    """--capture on Windows: WPR records with the bundled profile (ETW
-    delivers the events and stacks), as upstream etwtrace does."""
-    import platform
-    import uuid
-    profile = PROFILE_DIR / 'python.wprp'
-    name = 'ARM64' if platform.machine().upper() == 'ARM64' else 'Default'
-    instance = f'etwtrace-{uuid.uuid4().hex}'
-    _remove(path)
-    subprocess.check_call([wpr, '-start', f'{profile}!{name}', '-instancename', instance])
-    try:
-        status = _run_traced(target, mode)
-    except BaseException:
-        subprocess.call([wpr, '-cancel', '-instancename', instance])
-        raise
-    subprocess.check_call([wpr, '-stop', path, '-compress', '-instancename', instance])
-    print(f'etwtrace: trace written to {os.path.abspath(path)}', file=sys.stderr)
-    return status
+    except OSError as e:
+        _error(f'cannot remove {path}: {e.strerror or e}')
 
 
 # ---- --enable / --disable ----
 
 def _pth_line(var, type_var):
     """The line of etwtrace.pth. site runs lines starting with `import`.
+
     etwtrace is imported only when VAR is set; `python -m etwtrace` itself is
     never traced; a second run of the line (venvs list site-packages twice,
-    lib and lib64) does not enable twice."""
-    cli = ("_a = getattr(sys, 'orig_argv', []); "
-           "_cli = sys.argv[:1] == ['-m'] and any(x == '-metwtrace' or x == '-m' and y == 'etwtrace' "
-           "for x, y in zip(_a, _a[1:] + ['']))")
+    lib and lib64) does not enable twice. When TRACELOGGING_SESSION_FILE is
+    set, the environment's session starts first (site reads .pth files in
+    name order, and traceloggingdynamic-session.pth comes after this one), so
+    it sees the trace from its first function. An error (an unknown trace
+    type in TYPE_VAR) is one line on stderr, and the program runs untraced.
+    The code is embedded as a Python literal (repr), so no name can break
+    out of it; --enable also accepts only valid variable names."""
     gate = f'{var!r} in os.environ and not _cli' if var else 'not _cli'
-    code = (f"{cli}\\n"
-            f"if {gate}:\\n"
-            f" import etwtrace\\n"
-            f" etwtrace.is_active() or etwtrace.enable_if({var!r}, {type_var!r})")
-    return f'import os, sys; exec("{code}")'
+    code = ("_a = getattr(sys, 'orig_argv', [])\n"
+            "_cli = sys.argv[:1] == ['-m'] and any(x == '-metwtrace' or x == '-m' and y == 'etwtrace' "
+            "for x, y in zip(_a, _a[1:] + ['']))\n"
+            f"if {gate}:\n"
+            " if os.environ.get('TRACELOGGING_SESSION_FILE'):\n"
+            "  __import__('traceloggingdynamic._autostart')\n"
+            " import etwtrace\n"
+            " if not getattr(etwtrace, '_pth_done', False):\n"
+            "  etwtrace._pth_done = True\n"
+            "  try:\n"
+            f"   etwtrace.is_active() or etwtrace.enable_if({var!r}, {type_var!r})\n"
+            "  except Exception as _e:\n"
+            "   sys.stderr.write('etwtrace: not tracing: ' + str(_e) + '\\n')\n")
+    return f'import os, sys; exec({code!r})'
 
 
 def _site_packages():
@@ -473,4 +730,5 @@ def _print_info(mode):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from traceloggingdynamic.__main__ import exit_like
+    exit_like(main())

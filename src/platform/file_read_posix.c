@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int tld_file_open_read(tld_read_file *f, const char *path)
+int tld_read_file_open(tld_read_file *f, const char *path)
 {
     f->handle = -1;
     f->size = 0;
@@ -31,7 +31,7 @@ int tld_file_open_read(tld_read_file *f, const char *path)
     return 0;
 }
 
-int tld_file_read_at(const tld_read_file *f, void *buf, size_t len, uint64_t offset, size_t *got)
+int tld_read_file_at(const tld_read_file *f, void *buf, size_t len, uint64_t offset, size_t *got)
 {
     size_t done = 0;
     while (done < len) {
@@ -52,7 +52,7 @@ int tld_file_read_at(const tld_read_file *f, void *buf, size_t len, uint64_t off
     return 0;
 }
 
-void tld_file_close(tld_read_file *f)
+void tld_read_file_close(tld_read_file *f)
 {
     if (f->handle >= 0)
         close((int)f->handle);

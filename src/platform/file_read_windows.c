@@ -21,7 +21,7 @@ static int errno_from_win32(DWORD e)
     }
 }
 
-int tld_file_open_read(tld_read_file *f, const char *path)
+int tld_read_file_open(tld_read_file *f, const char *path)
 {
     f->handle = -1;
     f->size = 0;
@@ -49,7 +49,7 @@ int tld_file_open_read(tld_read_file *f, const char *path)
     return 0;
 }
 
-int tld_file_read_at(const tld_read_file *f, void *buf, size_t len, uint64_t offset, size_t *got)
+int tld_read_file_at(const tld_read_file *f, void *buf, size_t len, uint64_t offset, size_t *got)
 {
     size_t done = 0;
     while (done < len) {
@@ -74,7 +74,7 @@ int tld_file_read_at(const tld_read_file *f, void *buf, size_t len, uint64_t off
     return 0;
 }
 
-void tld_file_close(tld_read_file *f)
+void tld_read_file_close(tld_read_file *f)
 {
     if (f->handle != -1)
         CloseHandle((HANDLE)f->handle);

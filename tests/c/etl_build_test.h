@@ -74,23 +74,23 @@ static void eb_flush(eb_file *f, uint16_t extra_flags)
     uint32_t used = f->off;
     int first = f->count == 0;
     uint32_t own = first && f->o.buffer0_size ? f->o.buffer0_size : f->o.buffer_size;
-    store_le32(b + ETL_BUF_BUFFER_SIZE, own);
-    store_le32(b + ETL_BUF_SAVED_OFFSET, f->o.saved_offset_zero ? 0 : used);
-    store_le32(b + ETL_BUF_CURRENT_OFFSET, used);
-    store_le64(b + ETL_BUF_TIMESTAMP, first ? 0 : EB_START_CLOCK + 1000000u * f->count);
-    store_le64(b + ETL_BUF_SEQUENCE, f->count);
-    store_le16(b + ETL_BUF_PROCESSOR_INDEX, f->cpu);
-    store_le16(b + ETL_BUF_LOGGER_ID, 40);
-    store_le32(b + ETL_BUF_STATE, 3);
-    store_le32(b + ETL_BUF_FILLED, used);
-    store_le16(b + ETL_BUF_FLAGS, (uint16_t)(ETL_BUFFER_FLAG_PROC_INDEX | extra_flags));
-    store_le16(b + ETL_BUF_TYPE, first ? ETL_BUFFER_TYPE_HEADER : ETL_BUFFER_TYPE_GENERIC);
+    store_le32(b + ETL_BUFFER_SIZE_OFFSET, own);
+    store_le32(b + ETL_BUFFER_SAVED_OFFSET, f->o.saved_offset_zero ? 0 : used);
+    store_le32(b + ETL_BUFFER_CURRENT_OFFSET, used);
+    store_le64(b + ETL_BUFFER_TIMESTAMP_OFFSET, first ? 0 : EB_START_CLOCK + 1000000u * f->count);
+    store_le64(b + ETL_BUFFER_SEQUENCE_OFFSET, f->count);
+    store_le16(b + ETL_BUFFER_PROCESSOR_OFFSET, f->cpu);
+    store_le16(b + ETL_BUFFER_LOGGER_OFFSET, 40);
+    store_le32(b + ETL_BUFFER_STATE_OFFSET, 3);
+    store_le32(b + ETL_BUFFER_FILLED_OFFSET, used);
+    store_le16(b + ETL_BUFFER_FLAG_OFFSET, (uint16_t)(ETL_BUFFER_FLAG_PROC_INDEX | extra_flags));
+    store_le16(b + ETL_BUFFER_TYPE_OFFSET, first ? ETL_BUFFER_TYPE_HEADER : ETL_BUFFER_TYPE_GENERIC);
     f->last_at = f->len;
     if (!first && f->o.compress) {
         size_t zn;
         uint8_t *z = lz77_compress_test(b + ETL_BUFFER_HEADER_SIZE, used - ETL_BUFFER_HEADER_SIZE, 0, &zn);
-        store_le32(b + ETL_BUF_BUFFER_SIZE, (uint32_t)(ETL_BUFFER_HEADER_SIZE + zn));
-        store_le16(b + ETL_BUF_FLAGS, (uint16_t)(load_le16(b + ETL_BUF_FLAGS) | ETL_BUFFER_FLAG_COMPRESSED));
+        store_le32(b + ETL_BUFFER_SIZE_OFFSET, (uint32_t)(ETL_BUFFER_HEADER_SIZE + zn));
+        store_le16(b + ETL_BUFFER_FLAG_OFFSET, (uint16_t)(load_le16(b + ETL_BUFFER_FLAG_OFFSET) | ETL_BUFFER_FLAG_COMPRESSED));
         eb_append(f, b, ETL_BUFFER_HEADER_SIZE);
         eb_append(f, z, zn);
         free(z);
@@ -118,37 +118,37 @@ static void eb_init(eb_file *f, const eb_options *o)
     eb_begin(f);
     uint8_t *r = f->buf + ETL_BUFFER_HEADER_SIZE;
     static const uint8_t names[] = {'S', 0, 'e', 0, 's', 0, 0, 0, 'f', 0, '.', 0, 'e', 0, 't', 0, 'l', 0, 0, 0};
-    uint32_t shift = f->o.pointer_size == 4 ? ETL_LF_SHIFT32 : 0;
-    uint32_t size = ETL_SYSTEM_HEADER_SIZE + ETL_LOGFILE_HEADER_SIZE64 - shift + sizeof names;
+    uint32_t shift = f->o.pointer_size == 4 ? ETL_LOGFILE_SHIFT32 : 0;
+    uint32_t size = ETL_SYSTEM_TRACE_HEADER_SIZE + ETL_LOGFILE_HEADER_SIZE - shift + sizeof names;
     memset(r, 0, size);
-    store_le32(r, (f->o.pointer_size == 4 ? ETL_SYSTEM_MARKER32 : ETL_SYSTEM_MARKER64) | 2u);
+    store_le32(r, (f->o.pointer_size == 4 ? ETL_SYSTEM_MARKER32_TYPE : ETL_SYSTEM_MARKER64_TYPE) | 2u);
     store_le16(r + ETL_SYS_SIZE, (uint16_t)size);
     store_le16(r + ETL_SYS_HOOK, ETL_HOOK_LOGFILE_HEADER);
     store_le64(r + ETL_SYS_TIMESTAMP, f->o.start_clock);
-    uint8_t *t = r + ETL_SYSTEM_HEADER_SIZE;
-    store_le32(t + ETL_LF_BUFFER_SIZE, f->o.buffer_size);
+    uint8_t *t = r + ETL_SYSTEM_TRACE_HEADER_SIZE;
+    store_le32(t + ETL_LOGFILE_BUFFER_SIZE, f->o.buffer_size);
     t[4] = 10; t[5] = 0; t[6] = 1; t[7] = 5;
-    store_le32(t + ETL_LF_PROVIDER_VERSION, 7601);
-    store_le32(t + ETL_LF_PROCESSORS, 4);
-    store_le64(t + ETL_LF_END_TIME, f->o.not_stopped ? EB_START_FT : EB_START_FT + 36000000000ull);
-    store_le32(t + ETL_LF_TIMER_RESOLUTION, 156250);
-    store_le32(t + ETL_LF_LOG_FILE_MODE, f->o.log_file_mode ? f->o.log_file_mode : ETL_MODE_SEQUENTIAL);
-    store_le32(t + ETL_LF_START_BUFFERS, 1);
-    store_le32(t + ETL_LF_POINTER_SIZE, f->o.pointer_size);
-    store_le32(t + ETL_LF_CPU_SPEED, f->o.cpu_mhz);
-    store_le64(t + ETL_LF_BOOT_TIME - shift, EB_START_FT - 864000000000ull);
-    store_le64(t + ETL_LF_PERF_FREQ - shift, f->o.perf_freq);
-    store_le64(t + ETL_LF_START_TIME - shift, EB_START_FT);
-    store_le32(t + ETL_LF_CLOCK_TYPE - shift, f->o.clock_type);
-    memcpy(t + ETL_LOGFILE_HEADER_SIZE64 - shift, names, sizeof names);
+    store_le32(t + ETL_LOGFILE_PROVIDER_VERSION, 7601);
+    store_le32(t + ETL_LOGFILE_PROCESSORS, 4);
+    store_le64(t + ETL_LOGFILE_END_TIME, f->o.not_stopped ? EB_START_FT : EB_START_FT + 36000000000ull);
+    store_le32(t + ETL_LOGFILE_TIMER_RESOLUTION, 156250);
+    store_le32(t + ETL_LOGFILE_MODE, f->o.log_file_mode ? f->o.log_file_mode : ETL_LOG_FILE_MODE_SEQUENTIAL);
+    store_le32(t + ETL_LOGFILE_START_BUFFERS, 1);
+    store_le32(t + ETL_LOGFILE_POINTER_SIZE, f->o.pointer_size);
+    store_le32(t + ETL_LOGFILE_CPU_SPEED, f->o.cpu_mhz);
+    store_le64(t + ETL_LOGFILE_BOOT_TIME - shift, EB_START_FT - 864000000000ull);
+    store_le64(t + ETL_LOGFILE_PERF_FREQ - shift, f->o.perf_freq);
+    store_le64(t + ETL_LOGFILE_START_TIME - shift, EB_START_FT);
+    store_le32(t + ETL_LOGFILE_CLOCK_TYPE - shift, f->o.clock_type);
+    memcpy(t + ETL_LOGFILE_HEADER_SIZE - shift, names, sizeof names);
     f->off += (size + 7) & ~7u;
     uint8_t *x = f->buf + f->off;
-    memset(x, 0, ETL_HEADER_EXTRA_SIZE);
-    store_le32(x, ETL_SYSTEM_MARKER64 | 2u);
-    store_le16(x + ETL_SYS_SIZE, ETL_HEADER_EXTRA_SIZE);
-    store_le16(x + ETL_SYS_HOOK, ETL_HOOK_HEADER_EXTRA);
+    memset(x, 0, ETL_EXTRA_RECORD_SIZE);
+    store_le32(x, ETL_SYSTEM_MARKER64_TYPE | 2u);
+    store_le16(x + ETL_SYS_SIZE, ETL_EXTRA_RECORD_SIZE);
+    store_le16(x + ETL_SYS_HOOK, ETL_HOOK_EXTRA_RECORD);
     store_le64(x + ETL_SYS_TIMESTAMP, f->o.start_clock);
-    f->off += ETL_HEADER_EXTRA_SIZE;
+    f->off += ETL_EXTRA_RECORD_SIZE;
     eb_flush(f, ETL_BUFFER_FLAG_FLUSH_MARKER);
     eb_begin(f);
 }
@@ -180,9 +180,9 @@ static void eb_finish(eb_file *f)
     if (f->off > ETL_BUFFER_HEADER_SIZE)
         eb_flush(f, f->o.not_stopped ? 0 : ETL_BUFFER_FLAG_FLUSH_MARKER);
     else if (!f->o.not_stopped && f->count > 1)
-        store_le16(f->data + f->last_at + ETL_BUF_FLAGS,
-                   (uint16_t)(load_le16(f->data + f->last_at + ETL_BUF_FLAGS) | ETL_BUFFER_FLAG_FLUSH_MARKER));
-    store_le32(f->data + ETL_BUFFER_HEADER_SIZE + ETL_SYSTEM_HEADER_SIZE + ETL_LF_BUFFERS_WRITTEN, f->count);
+        store_le16(f->data + f->last_at + ETL_BUFFER_FLAG_OFFSET,
+                   (uint16_t)(load_le16(f->data + f->last_at + ETL_BUFFER_FLAG_OFFSET) | ETL_BUFFER_FLAG_FLUSH_MARKER));
+    store_le32(f->data + ETL_BUFFER_HEADER_SIZE + ETL_SYSTEM_TRACE_HEADER_SIZE + ETL_LOGFILE_BUFFERS_WRITTEN, f->count);
     free(f->buf);
     f->buf = NULL;
 }
@@ -194,15 +194,15 @@ static void eb_finish(eb_file *f)
 static size_t eb_system(uint8_t *rec, uint16_t hook, uint8_t version, uint32_t tid, uint32_t pid, uint64_t ts,
                         const uint8_t *payload, size_t n, int ptr32)
 {
-    size_t size = ETL_SYSTEM_HEADER_SIZE + n;
-    memset(rec, 0, ETL_SYSTEM_HEADER_SIZE);
-    store_le32(rec, (ptr32 ? ETL_SYSTEM_MARKER32 : ETL_SYSTEM_MARKER64) | version);
+    size_t size = ETL_SYSTEM_TRACE_HEADER_SIZE + n;
+    memset(rec, 0, ETL_SYSTEM_TRACE_HEADER_SIZE);
+    store_le32(rec, (ptr32 ? ETL_SYSTEM_MARKER32_TYPE : ETL_SYSTEM_MARKER64_TYPE) | version);
     store_le16(rec + ETL_SYS_SIZE, (uint16_t)size);
     store_le16(rec + ETL_SYS_HOOK, hook);
     store_le32(rec + ETL_SYS_THREAD, tid);
     store_le32(rec + ETL_SYS_PROCESS, pid);
     store_le64(rec + ETL_SYS_TIMESTAMP, ts);
-    memcpy(rec + ETL_SYSTEM_HEADER_SIZE, payload, n);
+    memcpy(rec + ETL_SYSTEM_TRACE_HEADER_SIZE, payload, n);
     return size;
 }
 

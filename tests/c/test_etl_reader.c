@@ -21,6 +21,7 @@
 #include "tracelogging/tld.h"
 
 #include "byteorder.h"
+#include "clock.h"
 #include "etl_reader.h"
 #include "json_writer.h"
 #include "tl_decoder.h"
@@ -240,8 +241,8 @@ static int decode_all(const uint8_t *data, size_t len, jw_buf *out, int *errors,
         }
         n++;
         int drc = tl_decoder_format_event(dec, &ev, format, out);
-        CHECK(drc == 0 || drc == TLD_E_DECODE_INCOMPLETE);
-        if (drc == TLD_E_DECODE_INCOMPLETE && decode_errors)
+        CHECK(drc == 0 || drc == TLD_E_DECODE_PARTIAL);
+        if (drc == TLD_E_DECODE_PARTIAL && decode_errors)
             (*decode_errors)++;
     }
     etl_reader_close(&r);
@@ -692,7 +693,7 @@ static void test_field_errors(void)
     tld_builder_add_int64(&eb, NAME("b"), 2, 0, 0);
     m = tld_builder_meta(&eb, &ml);
     d = tld_builder_data(&eb, &dl);
-    CHECK_EQ_INT(tl_decode_fields_json(dec, m, ml, d, 4 + 3, 8, &out), TLD_E_DECODE_INCOMPLETE);
+    CHECK_EQ_INT(tl_decode_fields_json(dec, m, ml, d, 4 + 3, 8, &out), TLD_E_DECODE_PARTIAL);
     CHECK_STREQ(jw_cstr_view(&out), "{\"a\":1}");
     CHECK_STREQ(tl_decoder_error(dec), "field 'b': data ends at offset 7 but 5 more bytes are needed");
 
@@ -702,7 +703,7 @@ static void test_field_errors(void)
     m = tld_builder_meta(&eb, &ml);
     d = tld_builder_data(&eb, &dl);
     jw_clear(&out);
-    CHECK_EQ_INT(tl_decode_fields_json(dec, m, ml, d, dl - 2, 8, &out), TLD_E_DECODE_INCOMPLETE);
+    CHECK_EQ_INT(tl_decode_fields_json(dec, m, ml, d, dl - 2, 8, &out), TLD_E_DECODE_PARTIAL);
     CHECK_STREQ(jw_cstr_view(&out), "{}");
     CHECK_CONTAINS(tl_decoder_error(dec), "is not NUL-terminated");
 
@@ -716,7 +717,7 @@ static void test_field_errors(void)
     memcpy(bad, d, dl);
     store_le16(bad + 1, 9000); /* count far past the data */
     jw_clear(&out);
-    CHECK_EQ_INT(tl_decode_fields_json(dec, m, ml, bad, dl, 8, &out), TLD_E_DECODE_INCOMPLETE);
+    CHECK_EQ_INT(tl_decode_fields_json(dec, m, ml, bad, dl, 8, &out), TLD_E_DECODE_PARTIAL);
     CHECK_STREQ(jw_cstr_view(&out), "{\"ok\":1}");
 
     /* Malformed metadata: struct with too few members, unknown in-type,
@@ -737,7 +738,7 @@ static void test_field_errors(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         jw_clear(&out);
         int rc = tl_decode_fields_json(dec, (const uint8_t *)cases[i].meta, cases[i].len, NULL, 0, 8, &out);
-        CHECK_EQ_INT(rc, TLD_E_DECODE_INCOMPLETE);
+        CHECK_EQ_INT(rc, TLD_E_DECODE_PARTIAL);
         CHECK_STREQ(jw_cstr_view(&out), "{}");
         CHECK_CONTAINS(tl_decoder_error(dec), cases[i].err);
     }
@@ -760,7 +761,7 @@ static void test_field_errors(void)
     deep[k++] = 4;
     store_le16(deep, (uint16_t)k);
     jw_clear(&out);
-    CHECK_EQ_INT(tl_decode_fields_json(dec, deep, k, (const uint8_t *)"\1", 1, 8, &out), TLD_E_DECODE_INCOMPLETE);
+    CHECK_EQ_INT(tl_decode_fields_json(dec, deep, k, (const uint8_t *)"\1", 1, 8, &out), TLD_E_DECODE_PARTIAL);
     CHECK_CONTAINS(tl_decoder_error(dec), "nested more than");
     /* Expansion bomb: 65535 elements of a zero-member struct array inside
      * a 65535-element array would be 4 billion values from 4 data bytes. */
@@ -771,7 +772,7 @@ static void test_field_errors(void)
     uint8_t bombdata[2 + 2 * 65535];
     memset(bombdata, 0xFF, sizeof bombdata);
     jw_clear(&out);
-    CHECK_EQ_INT(tl_decode_fields_json(dec, bm, sizeof bm, bombdata, sizeof bombdata, 8, &out), TLD_E_DECODE_INCOMPLETE);
+    CHECK_EQ_INT(tl_decode_fields_json(dec, bm, sizeof bm, bombdata, sizeof bombdata, 8, &out), TLD_E_DECODE_PARTIAL);
     CHECK_CONTAINS(tl_decoder_error(dec), "too many values");
     CHECK(out.len < 4 * 1024 * 1024);
     jw_free(&out);
@@ -1153,7 +1154,7 @@ static void test_damage(void)
     int rc;
     while ((rc = etl_reader_next(&r, &ev)) == 0) {
     }
-    CHECK_EQ_INT(rc, TLD_E_ETL_DAMAGED);
+    CHECK_EQ_INT(rc, TLD_E_DAMAGED);
     CHECK_CONTAINS(etl_reader_message(&r), "buffer 1, offset 0x");
     CHECK_CONTAINS(etl_reader_message(&r), "claims 0 bytes, less than its 80-byte header");
     while ((rc = etl_reader_next(&r, &ev)) == 0) {
@@ -1176,7 +1177,7 @@ static void test_damage(void)
     int got = 0;
     while ((rc = etl_reader_next(&r, &ev)) != TLD_E_END) {
         if (rc < 0) {
-            CHECK_EQ_INT(rc, TLD_E_ETL_DAMAGED);
+            CHECK_EQ_INT(rc, TLD_E_DAMAGED);
             CHECK_CONTAINS(etl_reader_message(&r), "runs past the end of the");
         } else {
             got++;
@@ -1228,12 +1229,12 @@ static void test_damage(void)
 
     /* Not an .etl file at all. */
     etl_reader_close(&r);
-    CHECK_EQ_INT(etl_reader_open(&r, d, 10), TLD_E_ETL_NOT_ETL);
+    CHECK_EQ_INT(etl_reader_open(&r, d, 10), TLD_E_NOT_ETL);
     CHECK_EQ_INT(etl_reader_next(&r, &ev), TLD_E_END);
     memcpy(d, f.data, f.len);
     store_le32(d, 1023);
     etl_reader_close(&r);
-    CHECK_EQ_INT(etl_reader_open(&r, d, f.len), TLD_E_ETL_NOT_ETL);
+    CHECK_EQ_INT(etl_reader_open(&r, d, f.len), TLD_E_NOT_ETL);
     CHECK_CONTAINS(etl_reader_message(&r), "BufferSize 1023");
 
     /* Truncated file: cut inside the 2nd record of buffer 1. */
@@ -1243,7 +1244,7 @@ static void test_damage(void)
     got = 0;
     int truncs = 0;
     while ((rc = etl_reader_next(&r, &ev)) != TLD_E_END) {
-        if (rc == TLD_E_ETL_TRUNCATED)
+        if (rc == TLD_E_TRUNCATED)
             truncs++;
         else if (rc == 0)
             got++;
@@ -1261,7 +1262,7 @@ static void test_damage(void)
     while ((rc = etl_reader_next(&r, &ev)) == 0)
         got++;
     CHECK_EQ_INT(got, 5);
-    CHECK_EQ_INT(rc, TLD_E_ETL_TRUNCATED);
+    CHECK_EQ_INT(rc, TLD_E_TRUNCATED);
     CHECK_CONTAINS(etl_reader_message(&r), "the file holds 2 buffers but its header says 3 were written");
     CHECK_EQ_INT(etl_reader_next(&r, &ev), TLD_E_END);
 
@@ -1273,10 +1274,10 @@ static void test_damage(void)
     etl_reader_open(&r, d, f.len);
     CHECK_EQ_INT(etl_reader_next(&r, &ev), 0);
     jw_clear(&out);
-    CHECK_EQ_INT(tl_decoder_format_event(dec, &ev, TL_FORMAT_JSON, &out), TLD_E_DECODE_INCOMPLETE);
+    CHECK_EQ_INT(tl_decoder_format_event(dec, &ev, TL_FORMAT_JSON, &out), TLD_E_DECODE_PARTIAL);
     CHECK_CONTAINS(jw_cstr_view(&out), "\"fields\":{\"n\":0},\"error\":\"field 's': string at data offset 4 is not NUL-terminated\"}\n");
     jw_clear(&out);
-    CHECK_EQ_INT(tl_decoder_format_event(dec, &ev, TL_FORMAT_TEXT, &out), TLD_E_DECODE_INCOMPLETE);
+    CHECK_EQ_INT(tl_decoder_format_event(dec, &ev, TL_FORMAT_TEXT, &out), TLD_E_DECODE_PARTIAL);
     CHECK_CONTAINS(jw_cstr_view(&out), "My.Provider/Ev 4 100 200 opcode=start n=0 error=\"field 's'");
     /* Extra data after the last field is shown, not hidden. */
     store_le16(d + off[0], (uint16_t)(rsize));
@@ -1453,9 +1454,7 @@ static int dump(const char *path, int format)
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)tld_clock_ticks() / (double)tld_clock_frequency();
 }
 
 /* Decoder throughput: the file's buffers (after buffer 0) repeated in

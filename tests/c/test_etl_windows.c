@@ -163,7 +163,7 @@ static void walk_reader(etl_reader *r, walked *w, int format)
             break;
         }
         if (rc < 0) {
-            if (rc == TLD_E_ETL_NOT_STOPPED)
+            if (rc == TLD_E_NOT_STOPPED)
                 w->notes++;
             else
                 w->errors++;
@@ -173,7 +173,7 @@ static void walk_reader(etl_reader *r, walked *w, int format)
         }
         w->events++;
         int drc = tl_decoder_format_event(dec, &ev, format, &w->lines);
-        CHECK(drc == 0 || drc == TLD_E_DECODE_INCOMPLETE);
+        CHECK(drc == 0 || drc == TLD_E_DECODE_PARTIAL);
     }
     w->loads = r->buffer_loads;
     w->compressed = r->compressed_buffers;
@@ -230,7 +230,7 @@ static void test_compressed(void)
     eb_options plain_o = {.buffer_size = 4096, .clock_type = 1, .perf_freq = 10000000};
     eb_options z_o = plain_o;
     z_o.compress = 1;
-    z_o.log_file_mode = ETL_MODE_COMPRESSED | ETL_MODE_SEQUENTIAL;
+    z_o.log_file_mode = ETL_LOG_FILE_MODE_COMPRESSED | ETL_LOG_FILE_MODE_SEQUENTIAL;
     z_o.buffer0_size = 1024; /* buffer 0 shorter than the logfile's BufferSize, as seen in relogged files */
     eb_file plain, z;
     tick_file(&plain, &plain_o, 2000);
@@ -300,7 +300,7 @@ static void test_compressed(void)
     size_t cut = offs[nb - 1] + ETL_BUFFER_HEADER_SIZE + 40;
     walk_memory(z.data, cut, 0, &e, TL_FORMAT_JSON);
     CHECK_EQ_INT(e.errors, 1);
-    CHECK_EQ_INT(e.last_code, TLD_E_ETL_TRUNCATED);
+    CHECK_EQ_INT(e.last_code, TLD_E_TRUNCATED);
     CHECK(e.events < 2000 && e.events >= 2000 - 60);
     walked_free(&e);
 
@@ -308,7 +308,7 @@ static void test_compressed(void)
     uint32_t seed = 3;
     for (size_t k = 0; k < z.len; k += 97) {
         int orc = walk_memory_any(z.data, k, 0, &e, TL_FORMAT_JSON);
-        CHECK(orc == 0 || (orc == TLD_E_ETL_NOT_ETL && k < ETL_BUFFER_HEADER_SIZE));
+        CHECK(orc == 0 || (orc == TLD_E_NOT_ETL && k < ETL_BUFFER_HEADER_SIZE));
         CHECK(e.events <= 2000);
         walked_free(&e);
     }
@@ -673,7 +673,7 @@ static void test_kernel(void)
             CHECK_EQ_INT(im.file_name_bytes, 2 * strlen("C:\\app32\\x.dll"));
         } else if (ev.hook_id == ETL_HOOK_PROCESS_START) {
             etl_process pr;
-            CHECK_EQ_INT(etl_kernel_process(&ev, &pr), TLD_E_ETL_KERNEL_PAYLOAD);
+            CHECK_EQ_INT(etl_kernel_process(&ev, &pr), TLD_E_KERNEL_PAYLOAD);
         }
     }
     CHECK_EQ_INT(seen, 17);
@@ -762,10 +762,10 @@ static void test_kernel(void)
 static void test_paths(void)
 {
     etl_reader r;
-    CHECK_EQ_INT(etl_reader_open_path(&r, "/dev/null", 0), TLD_E_ETL_NOT_REGULAR_FILE);
+    CHECK_EQ_INT(etl_reader_open_path(&r, "/dev/null", 0), TLD_E_NOT_REGULAR_FILE);
     CHECK_CONTAINS(etl_reader_message(&r), "/dev/null is not a regular file");
     etl_reader_close(&r);
-    CHECK_EQ_INT(etl_reader_open_path(&r, tmpdir, 0), TLD_E_ETL_NOT_REGULAR_FILE);
+    CHECK_EQ_INT(etl_reader_open_path(&r, tmpdir, 0), TLD_E_NOT_REGULAR_FILE);
     etl_reader_close(&r);
     char path[512];
     snprintf(path, sizeof path, "%s/missing.etl", tmpdir);
@@ -774,11 +774,11 @@ static void test_paths(void)
     etl_reader_close(&r);
     snprintf(path, sizeof path, "%s/short.etl", tmpdir);
     write_file(path, (const uint8_t *)"hello", 5);
-    CHECK_EQ_INT(etl_reader_open_path(&r, path, 0), TLD_E_ETL_NOT_ETL);
+    CHECK_EQ_INT(etl_reader_open_path(&r, path, 0), TLD_E_NOT_ETL);
     CHECK_CONTAINS(etl_reader_message(&r), "short.etl: not an .etl file");
     etl_reader_close(&r);
     etl_reader_close(&r); /* twice is fine */
-    CHECK(strcmp(tld_strerror(TLD_E_ETL_NOT_STOPPED), "unknown error") != 0);
+    CHECK(strcmp(tld_strerror(TLD_E_NOT_STOPPED), "unknown error") != 0);
 }
 
 /* ---- fuzzing seeds ----------------------------------------------------------------- */
@@ -805,7 +805,7 @@ static int write_seeds(const char *dir)
     int rc = 0;
     eb_file f;
     eb_options z = {.buffer_size = 1024, .clock_type = 1, .perf_freq = 10000000, .compress = 1,
-                    .log_file_mode = ETL_MODE_COMPRESSED | ETL_MODE_SEQUENTIAL, .buffer0_size = 512};
+                    .log_file_mode = ETL_LOG_FILE_MODE_COMPRESSED | ETL_LOG_FILE_MODE_SEQUENTIAL, .buffer0_size = 512};
     tick_file(&f, &z, 40);
     rc |= put_seed(dir, "win_compressed", 0x00, f.data, f.len);
     rc |= put_seed(dir, "win_compressed_pooled", 0x60, f.data, f.len);
@@ -842,7 +842,7 @@ static int write_seeds(const char *dir)
     eb_finish(&f);
     rc |= put_seed(dir, "win_kernel", 0x10, f.data, f.len);
     /* The same records alone: behind a synthetic header, and compressed. */
-    size_t rlen = load_le32(f.data + 2048 + ETL_BUF_FILLED) - ETL_BUFFER_HEADER_SIZE;
+    size_t rlen = load_le32(f.data + 2048 + ETL_BUFFER_FILLED_OFFSET) - ETL_BUFFER_HEADER_SIZE;
     rc |= put_seed(dir, "win_kernel_records", 0x1D, f.data + records_at, rlen);
     rc |= put_seed(dir, "win_kernel_records_compressed", 0x1F, f.data + records_at, rlen);
     free(f.data);

@@ -117,7 +117,7 @@ static void walk(const uint8_t *data, size_t len, unsigned opts, size_t max_stri
         for (int fmt = 0; fmt < 2; fmt++) {
             jw_clear(&out);
             int drc = tl_decoder_format_event(dec, &ev, fmt, &out);
-            if (drc != 0 && drc != TLD_E_DECODE_INCOMPLETE)
+            if (drc != 0 && drc != TLD_E_DECODE_PARTIAL)
                 abort(); /* only TLD_E_NO_MEMORY, which must not happen here */
             if (fmt == TL_FORMAT_JSON)
                 check_line(out.data, out.len);
@@ -141,24 +141,24 @@ static size_t header_buffer(uint8_t *b, uint32_t bs, uint32_t mode)
     memset(b, 0xFF, bs);
     memset(b, 0, ETL_BUFFER_HEADER_SIZE + 0x140);
     uint8_t *rec = b + ETL_BUFFER_HEADER_SIZE;
-    uint32_t size = ETL_SYSTEM_HEADER_SIZE + ETL_LOGFILE_HEADER_SIZE64 + 4;
-    store_le32(rec, ETL_SYSTEM_MARKER64 | 2u);
+    uint32_t size = ETL_SYSTEM_TRACE_HEADER_SIZE + ETL_LOGFILE_HEADER_SIZE + 4;
+    store_le32(rec, ETL_SYSTEM_MARKER64_TYPE | 2u);
     store_le16(rec + ETL_SYS_SIZE, (uint16_t)size);
     store_le64(rec + ETL_SYS_TIMESTAMP, 1000);
-    uint8_t *t = rec + ETL_SYSTEM_HEADER_SIZE;
-    store_le32(t + ETL_LF_BUFFER_SIZE, bs);
-    store_le32(t + ETL_LF_LOG_FILE_MODE, mode);
-    store_le32(t + ETL_LF_BUFFERS_WRITTEN, 2);
-    store_le32(t + ETL_LF_POINTER_SIZE, 8);
-    store_le64(t + ETL_LF_PERF_FREQ, 10000000);
-    store_le64(t + ETL_LF_START_TIME, 133000000000000000ull);
-    store_le32(t + ETL_LF_CLOCK_TYPE, 1);
+    uint8_t *t = rec + ETL_SYSTEM_TRACE_HEADER_SIZE;
+    store_le32(t + ETL_LOGFILE_BUFFER_SIZE, bs);
+    store_le32(t + ETL_LOGFILE_MODE, mode);
+    store_le32(t + ETL_LOGFILE_BUFFERS_WRITTEN, 2);
+    store_le32(t + ETL_LOGFILE_POINTER_SIZE, 8);
+    store_le64(t + ETL_LOGFILE_PERF_FREQ, 10000000);
+    store_le64(t + ETL_LOGFILE_START_TIME, 133000000000000000ull);
+    store_le32(t + ETL_LOGFILE_CLOCK_TYPE, 1);
     uint32_t used = ETL_BUFFER_HEADER_SIZE + ((size + 7) & ~7u);
-    store_le32(b + ETL_BUF_BUFFER_SIZE, bs);
-    store_le32(b + ETL_BUF_SAVED_OFFSET, used);
-    store_le32(b + ETL_BUF_FILLED, used);
-    store_le16(b + ETL_BUF_FLAGS, 0x21);
-    store_le16(b + ETL_BUF_TYPE, ETL_BUFFER_TYPE_HEADER);
+    store_le32(b + ETL_BUFFER_SIZE_OFFSET, bs);
+    store_le32(b + ETL_BUFFER_SAVED_OFFSET, used);
+    store_le32(b + ETL_BUFFER_FILLED_OFFSET, used);
+    store_le16(b + ETL_BUFFER_FLAG_OFFSET, 0x21);
+    store_le16(b + ETL_BUFFER_TYPE_OFFSET, ETL_BUFFER_TYPE_HEADER);
     return bs;
 }
 
@@ -212,14 +212,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(z);
         return 0;
     }
-    header_buffer(buf, bs, ETL_MODE_COMPRESSED | ETL_MODE_SEQUENTIAL);
+    header_buffer(buf, bs, ETL_LOG_FILE_MODE_COMPRESSED | ETL_LOG_FILE_MODE_SEQUENTIAL);
     uint8_t *h = buf + bs;
     memset(h, 0, ETL_BUFFER_HEADER_SIZE);
-    store_le32(h + ETL_BUF_BUFFER_SIZE, (uint32_t)(ETL_BUFFER_HEADER_SIZE + zn));
+    store_le32(h + ETL_BUFFER_SIZE_OFFSET, (uint32_t)(ETL_BUFFER_HEADER_SIZE + zn));
     uint32_t filled = mode == 3 ? (uint32_t)(ETL_BUFFER_HEADER_SIZE + (size < bs - 0x48 ? size : bs - 0x48)) : bs;
-    store_le32(h + ETL_BUF_FILLED, filled);
-    store_le32(h + ETL_BUF_SAVED_OFFSET, filled);
-    store_le16(h + ETL_BUF_FLAGS, ETL_BUFFER_FLAG_COMPRESSED | ETL_BUFFER_FLAG_FLUSH_MARKER);
+    store_le32(h + ETL_BUFFER_FILLED_OFFSET, filled);
+    store_le32(h + ETL_BUFFER_SAVED_OFFSET, filled);
+    store_le16(h + ETL_BUFFER_FLAG_OFFSET, ETL_BUFFER_FLAG_COMPRESSED | ETL_BUFFER_FLAG_FLUSH_MARKER);
     memcpy(h + ETL_BUFFER_HEADER_SIZE, mode == 3 ? z : data, zn);
     walk(buf, len, opts, ETL_MAX_BUFFER_SIZE);
     free(buf);

@@ -20,8 +20,11 @@ WARN="-std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE"
 READER="src/core/etl/etl_reader.c src/core/etl/etl_kernel.c src/core/etl/lz77_plain.c src/platform/file_read_posix.c
         src/core/decoder/tl_decoder.c src/core/decoder/json_writer.c src/core/decoder/address_names.c
         src/core/decoder/etl_summary.c"
-# The builder is only needed by the seed generator (to make events); errors.c for tld_strerror.
-CORE="src/core/encoder/event_builder.c src/core/encoder/event_fields.c src/core/encoder/event_descriptor.c src/core/errors.c"
+# The seed generators need the builder (to make events), the clock and the
+# tests' platform layer (scratch directory); errors.c for tld_strerror.
+CORE="src/core/encoder/event_builder.c src/core/encoder/event_fields.c src/core/encoder/event_descriptor.c
+      src/core/encoder/utf16.c src/core/errors.c src/platform/clock_posix.c src/platform/thread_posix.c
+      src/platform/cpu_features.c tests/c/test_platform_posix.c"
 CC=${CC:-clang}
 SECS=${1:-120}
 $CC $WARN -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $INC \
@@ -36,9 +39,9 @@ mkdir -p "$CORPUS" "$SEEDS"
 # 2 an LZ77 stream as a compressed buffer, 3 records compressed into one)
 # and options (bit 4 kernel records, 5 through the pool, 6 tiny pool,
 # 7 abandon the walk).
-$CC $WARN -O1 $INC -o "$OUT/test_etl_reader_seeds" tests/c/test_etl_reader.c $READER $CORE -lm
+$CC $WARN -O1 $INC -o "$OUT/test_etl_reader_seeds" tests/c/test_etl_reader.c $READER $CORE -lm -lpthread
 "$OUT/test_etl_reader_seeds" --seeds "$SEEDS"
-$CC $WARN -O1 $INC -o "$OUT/test_etl_windows_seeds" tests/c/test_etl_windows.c $READER $CORE -lm
+$CC $WARN -O1 $INC -o "$OUT/test_etl_windows_seeds" tests/c/test_etl_windows.c $READER $CORE -lm -lpthread
 "$OUT/test_etl_windows_seeds" --seeds "$SEEDS"
 python3 - "$AMSI" "$SEEDS" <<'PY'
 import os, random, sys

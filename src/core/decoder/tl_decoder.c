@@ -669,7 +669,7 @@ int tl_decode_fields_json(tl_decoder *d, const uint8_t *meta, size_t meta_len,
     jw_char(out, '}');
     if (jw_error(out))
         return TLD_E_NO_MEMORY;
-    return bad ? TLD_E_DECODE_INCOMPLETE : 0;
+    return bad ? TLD_E_DECODE_PARTIAL : 0;
 }
 
 /* ---- names -------------------------------------------------------------- */
@@ -1168,7 +1168,7 @@ static int format_system(tl_decoder *d, const etl_event *ev, int text, jw_buf *o
     snprintf(d->err, sizeof d->err, "%s", error);
     if (jw_error(out))
         return TLD_E_NO_MEMORY;
-    return error[0] ? TLD_E_DECODE_INCOMPLETE : 0;
+    return error[0] ? TLD_E_DECODE_PARTIAL : 0;
 }
 
 /* ---- event records --------------------------------------------------------------- */
@@ -1328,7 +1328,7 @@ int tl_decoder_format_event(tl_decoder *d, const etl_event *ev, int format, jw_b
     snprintf(d->err, sizeof d->err, "%s", error);
     if (jw_error(out))
         return TLD_E_NO_MEMORY;
-    return error[0] ? TLD_E_DECODE_INCOMPLETE : 0;
+    return error[0] ? TLD_E_DECODE_PARTIAL : 0;
 }
 
 int tl_decoder_learn_names(tl_decoder *d, const etl_event *ev)

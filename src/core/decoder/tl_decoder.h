@@ -88,7 +88,7 @@ void tl_decoder_free(tl_decoder *d);
 
 /*
  * Appends one line describing `ev` to `out`, ending with '\n'. Returns 0
- * when everything decoded, TLD_E_DECODE_INCOMPLETE when the line carries
+ * when everything decoded, TLD_E_DECODE_PARTIAL when the line carries
  * an "error" (tl_decoder_error() repeats it), or TLD_E_NO_MEMORY (the
  * output is then incomplete). PythonFunction and kernel Image events
  * teach the decoder names for the addresses of later stacks.

@@ -4,7 +4,7 @@
  * Payloads are read with a small cursor (`rd`) that knows the payload's
  * end and the record's pointer size; every field read checks the bytes
  * are there, so a short or hostile payload ends the decoding with
- * TLD_E_ETL_KERNEL_PAYLOAD instead of reading past it.
+ * TLD_E_KERNEL_PAYLOAD instead of reading past it.
  */
 #include "etl_kernel.h"
 
@@ -234,7 +234,7 @@ int etl_kernel_sampled_profile(const etl_event *ev, etl_sampled_profile *out)
     out->instruction_pointer = rd_ptr(&r);
     out->thread_id = rd_u32(&r);
     if (r.short_)
-        return TLD_E_ETL_KERNEL_PAYLOAD;
+        return TLD_E_KERNEL_PAYLOAD;
     if (r.len - r.at >= 4) { /* Count and flags: present from version 2 */
         out->count = rd_u16(&r);
         out->flags = rd_u8(&r);
@@ -254,7 +254,7 @@ int etl_kernel_stack_walk(const etl_event *ev, etl_stack_walk *out)
     out->process_id = rd_u32(&r);
     out->thread_id = rd_u32(&r);
     if (r.short_)
-        return TLD_E_ETL_KERNEL_PAYLOAD;
+        return TLD_E_KERNEL_PAYLOAD;
     out->address_size = r.psize;
     out->addresses = r.p + r.at;
     out->count = (uint32_t)((r.len - r.at) / r.psize);
@@ -279,7 +279,7 @@ int etl_kernel_image(const etl_event *ev, etl_image *out)
     if (!is_kernel_record(ev) || !is_image_hook(ev->hook_id))
         return TLD_E_INVALID_ARG;
     if (ev->descriptor.version < 1)
-        return TLD_E_ETL_KERNEL_PAYLOAD; /* version 0 (Windows 2000) is not decoded */
+        return TLD_E_KERNEL_PAYLOAD; /* version 0 (Windows 2000) is not decoded */
     rd r;
     rd_init(&r, ev);
     out->base = rd_ptr(&r);
@@ -294,7 +294,7 @@ int etl_kernel_image(const etl_event *ev, etl_image *out)
             rd_u32(&r);
     }
     if (r.short_)
-        return TLD_E_ETL_KERNEL_PAYLOAD;
+        return TLD_E_KERNEL_PAYLOAD;
     rd_utf16z(&r, &out->file_name, &out->file_name_bytes);
     return 0;
 }
@@ -335,7 +335,7 @@ int etl_kernel_process(const etl_event *ev, etl_process *out)
         return TLD_E_INVALID_ARG;
     unsigned v = ev->descriptor.version;
     if (v < 1)
-        return TLD_E_ETL_KERNEL_PAYLOAD;
+        return TLD_E_KERNEL_PAYLOAD;
     rd r;
     rd_init(&r, ev);
     if (v == 1)
@@ -353,10 +353,10 @@ int etl_kernel_process(const etl_event *ev, etl_process *out)
         out->flags = rd_u32(&r);
     }
     if (r.short_)
-        return TLD_E_ETL_KERNEL_PAYLOAD;
+        return TLD_E_KERNEL_PAYLOAD;
     rd_user_sid(&r, &out->user_sid, &out->user_sid_len);
     if (r.short_)
-        return TLD_E_ETL_KERNEL_PAYLOAD;
+        return TLD_E_KERNEL_PAYLOAD;
     rd_cstrz(&r, &out->image_file_name, &out->image_file_name_len);
     if (v >= 2 && r.at < r.len)
         rd_utf16z(&r, &out->command_line, &out->command_line_bytes);
@@ -378,7 +378,7 @@ int etl_kernel_thread(const etl_event *ev, etl_thread *out)
     out->process_id = rd_u32(&r);
     out->thread_id = rd_u32(&r);
     if (r.short_)
-        return TLD_E_ETL_KERNEL_PAYLOAD;
+        return TLD_E_KERNEL_PAYLOAD;
     if (v < 1)
         return 0;
     out->stack_base = rd_ptr(&r);
@@ -398,7 +398,7 @@ int etl_kernel_thread(const etl_event *ev, etl_thread *out)
         out->thread_flags = rd_u8(&r);
     }
     if (r.short_)
-        return TLD_E_ETL_KERNEL_PAYLOAD;
+        return TLD_E_KERNEL_PAYLOAD;
     out->has_addresses = 1;
     out->has_priorities = v >= 3;
     if (v >= 3 && r.len - r.at >= 2)

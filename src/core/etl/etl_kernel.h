@@ -13,7 +13,7 @@
  *
  * Other classes are named (group and opcode) but not decoded. Every
  * decoder checks the payload's length for the record's version and
- * pointer size; a short payload is TLD_E_ETL_KERNEL_PAYLOAD, never a read
+ * pointer size; a short payload is TLD_E_KERNEL_PAYLOAD, never a read
  * past it. Pointers in the structs point into the event's payload (valid
  * as long as the event).
  */
@@ -119,7 +119,7 @@ typedef struct etl_thread {
 } etl_thread;
 
 /* Each returns 0, TLD_E_INVALID_ARG when `ev` is not a record of that
- * class, or TLD_E_ETL_KERNEL_PAYLOAD when its payload is too short. */
+ * class, or TLD_E_KERNEL_PAYLOAD when its payload is too short. */
 int etl_kernel_sampled_profile(const struct etl_event *ev, etl_sampled_profile *out);
 int etl_kernel_stack_walk(const struct etl_event *ev, etl_stack_walk *out);
 int etl_kernel_image(const struct etl_event *ev, etl_image *out);

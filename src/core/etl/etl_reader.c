@@ -90,7 +90,7 @@ static int truncated(etl_reader *r, const char *fmt, ...)
     va_end(ap);
     r->errors++;
     r->truncation_reported = 1;
-    return TLD_E_ETL_TRUNCATED;
+    return TLD_E_TRUNCATED;
 }
 
 static inline uint32_t align8(uint32_t v)
@@ -118,11 +118,11 @@ static uint64_t muldiv_sat(uint64_t a, uint64_t m, uint64_t d)
 /* Ticks per second of the file's clock. */
 static uint64_t clock_frequency(const etl_logfile_header *h)
 {
-    if (h->clock_type == ETL_CLOCK_CPU_CYCLES && h->cpu_speed_mhz)
+    if (h->clock_type == ETL_CLOCK_TYPE_CPU_CYCLES && h->cpu_speed_mhz)
         return (uint64_t)h->cpu_speed_mhz * 1000000u;
     if (h->perf_freq)
         return h->perf_freq;
-    if (h->cpu_speed_mhz && h->clock_type == ETL_CLOCK_CPU_CYCLES)
+    if (h->cpu_speed_mhz && h->clock_type == ETL_CLOCK_TYPE_CPU_CYCLES)
         return (uint64_t)h->cpu_speed_mhz * 1000000u;
     return 10000000u; /* no frequency recorded: QPC's on current Windows */
 }
@@ -130,7 +130,7 @@ static uint64_t clock_frequency(const etl_logfile_header *h)
 uint64_t etl_reader_filetime(const etl_reader *r, uint64_t ts)
 {
     const etl_logfile_header *h = &r->header;
-    if (!h->present || h->clock_type == ETL_CLOCK_SYSTEM_TIME)
+    if (!h->present || h->clock_type == ETL_CLOCK_TYPE_SYSTEM_TIME)
         return ts; /* system time: the record already holds a FILETIME */
     uint64_t freq = clock_frequency(h);
     uint64_t base_time = h->start_time, base_clock = h->start_clock;
@@ -167,7 +167,7 @@ static int read_at(etl_reader *r, uint64_t off, void *buf, size_t len, size_t *g
     }
     if (r->len - off < len)
         len = (size_t)(r->len - off);
-    return tld_file_read_at(&r->file, buf, len, off, got);
+    return tld_read_file_at(&r->file, buf, len, off, got);
 }
 
 static int io_error(etl_reader *r, int code, uint64_t off)
@@ -470,12 +470,12 @@ static int expand_buffer(etl_reader *r, etl_cursor *c, uint32_t si)
                               "bytes; the %zu bytes of records decoded before that point are kept, the rest is lost",
                            c->buffer, (unsigned long long)c->file_offset, in_len, disk, produced);
         else if (zrc < 0)
-            rc = fail(r, TLD_E_ETL_DAMAGED, "buffer %u (file offset 0x%llx): its compressed data is damaged at byte %zu "
+            rc = fail(r, TLD_E_DAMAGED, "buffer %u (file offset 0x%llx): its compressed data is damaged at byte %zu "
                                             "of %zu; the %zu bytes of records decoded before it are kept, the rest "
                                             "of the buffer is lost", c->buffer, (unsigned long long)c->file_offset,
                       err_at + ETL_BUFFER_HEADER_SIZE, in_len, produced);
         else
-            rc = fail(r, TLD_E_ETL_DAMAGED, "buffer %u (file offset 0x%llx): its compressed data expands to %zu "
+            rc = fail(r, TLD_E_DAMAGED, "buffer %u (file offset 0x%llx): its compressed data expands to %zu "
                                             "bytes of records but its header says %u; the rest of the buffer is lost",
                       c->buffer, (unsigned long long)c->file_offset, produced, c->end - ETL_BUFFER_HEADER_SIZE);
     }
@@ -564,7 +564,7 @@ static void parse_logfile_header(etl_reader *r, const uint8_t *buf, size_t avail
 {
     etl_logfile_header *h = &r->header;
     size_t at = ETL_BUFFER_HEADER_SIZE;
-    if (avail < at + ETL_SYSTEM_HEADER_SIZE)
+    if (avail < at + ETL_SYSTEM_TRACE_HEADER_SIZE)
         return;
     const uint8_t *rec = buf + at;
     uint16_t type = load_le16(rec + 2);
@@ -575,33 +575,33 @@ static void parse_logfile_header(etl_reader *r, const uint8_t *buf, size_t avail
     size_t size = load_le16(rec + ETL_SYS_SIZE);
     if (size > avail - at)
         size = avail - at;
-    if (size < ETL_SYSTEM_HEADER_SIZE + 0x30)
+    if (size < ETL_SYSTEM_TRACE_HEADER_SIZE + 0x30)
         return;
-    const uint8_t *t = rec + ETL_SYSTEM_HEADER_SIZE;
-    size_t tlen = size - ETL_SYSTEM_HEADER_SIZE;
-    uint32_t psize = load_le32(t + ETL_LF_POINTER_SIZE);
-    size_t shift = psize == 4 ? ETL_LF_SHIFT32 : 0;
-    size_t hsize = ETL_LOGFILE_HEADER_SIZE64 - shift;
+    const uint8_t *t = rec + ETL_SYSTEM_TRACE_HEADER_SIZE;
+    size_t tlen = size - ETL_SYSTEM_TRACE_HEADER_SIZE;
+    uint32_t psize = load_le32(t + ETL_LOGFILE_POINTER_SIZE);
+    size_t shift = psize == 4 ? ETL_LOGFILE_SHIFT32 : 0;
+    size_t hsize = ETL_LOGFILE_HEADER_SIZE - shift;
     if (tlen < hsize)
         return;
-    h->buffer_size = load_le32(t + ETL_LF_BUFFER_SIZE);
-    h->version = load_le32(t + ETL_LF_VERSION);
-    h->provider_version = load_le32(t + ETL_LF_PROVIDER_VERSION);
-    h->number_of_processors = load_le32(t + ETL_LF_PROCESSORS);
-    h->end_time = load_le64(t + ETL_LF_END_TIME);
-    h->timer_resolution = load_le32(t + ETL_LF_TIMER_RESOLUTION);
-    h->maximum_file_size = load_le32(t + ETL_LF_MAX_FILE_SIZE);
-    h->log_file_mode = load_le32(t + ETL_LF_LOG_FILE_MODE);
-    h->buffers_written = load_le32(t + ETL_LF_BUFFERS_WRITTEN);
-    h->start_buffers = load_le32(t + ETL_LF_START_BUFFERS);
+    h->buffer_size = load_le32(t + ETL_LOGFILE_BUFFER_SIZE);
+    h->version = load_le32(t + ETL_LOGFILE_VERSION);
+    h->provider_version = load_le32(t + ETL_LOGFILE_PROVIDER_VERSION);
+    h->number_of_processors = load_le32(t + ETL_LOGFILE_PROCESSORS);
+    h->end_time = load_le64(t + ETL_LOGFILE_END_TIME);
+    h->timer_resolution = load_le32(t + ETL_LOGFILE_TIMER_RESOLUTION);
+    h->maximum_file_size = load_le32(t + ETL_LOGFILE_MAXIMUM_FILE_SIZE);
+    h->log_file_mode = load_le32(t + ETL_LOGFILE_MODE);
+    h->buffers_written = load_le32(t + ETL_LOGFILE_BUFFERS_WRITTEN);
+    h->start_buffers = load_le32(t + ETL_LOGFILE_START_BUFFERS);
     h->pointer_size = psize == 4 ? 4 : 8;
-    h->events_lost = load_le32(t + ETL_LF_EVENTS_LOST);
-    h->cpu_speed_mhz = load_le32(t + ETL_LF_CPU_SPEED);
-    h->boot_time = load_le64(t + ETL_LF_BOOT_TIME - shift);
-    h->perf_freq = load_le64(t + ETL_LF_PERF_FREQ - shift);
-    h->start_time = load_le64(t + ETL_LF_START_TIME - shift);
-    h->clock_type = load_le32(t + ETL_LF_CLOCK_TYPE - shift);
-    h->buffers_lost = load_le32(t + ETL_LF_BUFFERS_LOST - shift);
+    h->events_lost = load_le32(t + ETL_LOGFILE_EVENTS_LOST);
+    h->cpu_speed_mhz = load_le32(t + ETL_LOGFILE_CPU_SPEED);
+    h->boot_time = load_le64(t + ETL_LOGFILE_BOOT_TIME - shift);
+    h->perf_freq = load_le64(t + ETL_LOGFILE_PERF_FREQ - shift);
+    h->start_time = load_le64(t + ETL_LOGFILE_START_TIME - shift);
+    h->clock_type = load_le32(t + ETL_LOGFILE_CLOCK_TYPE - shift);
+    h->buffers_lost = load_le32(t + ETL_LOGFILE_BUFFERS_LOST - shift);
     h->start_clock = load_le64(rec + ETL_SYS_TIMESTAMP);
     /* The names follow, NUL-terminated; kept in the reader (the file is
      * not), at most ETL_NAME_BYTES each. */
@@ -628,9 +628,9 @@ static void parse_logfile_header(etl_reader *r, const uint8_t *buf, size_t avail
  * searching byte by byte) also wants buffer 0's LoggerId. */
 static int plausible_header(const etl_reader *r, const uint8_t *h, int strict)
 {
-    uint32_t bs = load_le32(h + ETL_BUF_BUFFER_SIZE);
-    uint16_t flags = load_le16(h + ETL_BUF_FLAGS), type = load_le16(h + ETL_BUF_TYPE);
-    uint32_t filled = load_le32(h + ETL_BUF_FILLED), saved = load_le32(h + ETL_BUF_SAVED_OFFSET);
+    uint32_t bs = load_le32(h + ETL_BUFFER_SIZE_OFFSET);
+    uint16_t flags = load_le16(h + ETL_BUFFER_FLAG_OFFSET), type = load_le16(h + ETL_BUFFER_TYPE_OFFSET);
+    uint32_t filled = load_le32(h + ETL_BUFFER_FILLED_OFFSET), saved = load_le32(h + ETL_BUFFER_SAVED_OFFSET);
     if (bs <= ETL_BUFFER_HEADER_SIZE || bs > ETL_MAX_BUFFER_SIZE)
         return 0;
     if ((flags & ~ETL_BUFFER_FLAG_KNOWN) || type >= ETL_BUFFER_TYPE_MAX)
@@ -646,7 +646,7 @@ static int plausible_header(const etl_reader *r, const uint8_t *h, int strict)
         if (!filled_ok && !saved_ok)
             return 0;
     }
-    if (strict && r->header.present && load_le16(h + ETL_BUF_LOGGER_ID) != r->logger_id)
+    if (strict && r->header.present && load_le16(h + ETL_BUFFER_LOGGER_OFFSET) != r->logger_id)
         return 0;
     return 1;
 }
@@ -735,7 +735,7 @@ static int classify(const uint8_t *p, rec_info *ri)
         return -1;
     switch (ht & 0xFF) {
     case ETL_HT_SYSTEM32: case ETL_HT_SYSTEM64:
-        ri->size = load_le16(p + ETL_SYS_SIZE); ri->min = ETL_SYSTEM_HEADER_SIZE;
+        ri->size = load_le16(p + ETL_SYS_SIZE); ri->min = ETL_SYSTEM_TRACE_HEADER_SIZE;
         ri->kind = REC_SYSTEM; ri->ts_at = ETL_SYS_TIMESTAMP; break;
     case ETL_HT_COMPACT32: case ETL_HT_COMPACT64:
         ri->size = load_le16(p + ETL_SYS_SIZE); ri->min = ETL_COMPACT_HEADER_SIZE;
@@ -818,7 +818,7 @@ static int advance(etl_reader *r, etl_cursor *c, const view *v)
                 padding &= p[i] == 0xFF || p[i] == 0;
             if (padding)
                 return TLD_E_END;
-            return damaged_buffer(r, fail(r, TLD_E_ETL_DAMAGED,
+            return damaged_buffer(r, fail(r, TLD_E_DAMAGED,
                                           "buffer %u, offset 0x%x: %u stray bytes at the end of the records, too few "
                                           "for a record", b, off, left));
         }
@@ -831,17 +831,17 @@ static int advance(etl_reader *r, etl_cursor *c, const view *v)
                 return TLD_E_END;
             uint16_t ht = load_le16(p + 2);
             if ((ht & 0xC000) != ETL_MARKER_TRACE_HEADER && (ht & ETL_MARKER_MESSAGE_MASK) != ETL_MARKER_MESSAGE)
-                return damaged_buffer(r, fail(r, TLD_E_ETL_DAMAGED,
+                return damaged_buffer(r, fail(r, TLD_E_DAMAGED,
                                               "buffer %u, offset 0x%x: no record header here (marker 0x%08x); rest of "
                                               "buffer skipped", b, off, marker));
-            return damaged_buffer(r, fail(r, TLD_E_ETL_DAMAGED,
+            return damaged_buffer(r, fail(r, TLD_E_DAMAGED,
                                           "buffer %u, offset 0x%x: unknown record header type 0x%04x; rest of "
                                           "buffer skipped", b, off, ht));
         }
         if (ri.size < ri.min) {
             if (quiet)
                 return TLD_E_END;
-            return damaged_buffer(r, fail(r, TLD_E_ETL_DAMAGED,
+            return damaged_buffer(r, fail(r, TLD_E_DAMAGED,
                                           "buffer %u, offset 0x%x: record (type 0x%04x) claims %u bytes, less than "
                                           "its %u-byte header; rest of buffer skipped", b, off, load_le16(p + 2),
                                           ri.size, ri.min));
@@ -852,7 +852,7 @@ static int advance(etl_reader *r, etl_cursor *c, const view *v)
             if (partial)
                 return damaged_buffer(r, truncated(r, "buffer %u, offset 0x%x: the file ends inside a %u-byte record",
                                                    b, off, ri.size));
-            return damaged_buffer(r, fail(r, TLD_E_ETL_DAMAGED,
+            return damaged_buffer(r, fail(r, TLD_E_DAMAGED,
                                           "buffer %u, offset 0x%x: record (type 0x%04x) of %u bytes runs past the "
                                           "end of the buffer's records (offset 0x%x); rest of buffer skipped",
                                           b, off, load_le16(p + 2), ri.size, c->end));
@@ -905,22 +905,22 @@ static int parse_event_header(etl_reader *r, const uint8_t *p, uint32_t size, et
     if (ev->flags & ETL_EVENT_FLAG_EXTENDED_INFO) {
         for (;;) {
             if (size - at < ETL_EXT_ITEM_HEADER_SIZE)
-                return fail(r, TLD_E_ETL_DAMAGED,
+                return fail(r, TLD_E_DAMAGED,
                             "buffer %u, offset 0x%x: event record of %u bytes ends inside the header of "
                             "its extended data item at record offset 0x%x; event skipped", b, off, size, at);
             const uint8_t *q = p + at;
             uint16_t isz = load_le16(q), type = load_le16(q + 2), link = load_le16(q + 4), dsz = load_le16(q + 6);
             if (isz < ETL_EXT_ITEM_HEADER_SIZE)
-                return fail(r, TLD_E_ETL_DAMAGED,
+                return fail(r, TLD_E_DAMAGED,
                             "buffer %u, offset 0x%x: extended data item (type 0x%04x) at record offset 0x%x "
                             "claims %u bytes, less than its 8-byte header; event skipped", b, off, type, at, isz);
             if (isz > size - at)
-                return fail(r, TLD_E_ETL_DAMAGED,
+                return fail(r, TLD_E_DAMAGED,
                             "buffer %u, offset 0x%x: extended data item (type 0x%04x, %u bytes) at record "
                             "offset 0x%x runs past the end of the %u-byte record; event skipped",
                             b, off, type, isz, at, size);
             if (dsz > isz - ETL_EXT_ITEM_HEADER_SIZE)
-                return fail(r, TLD_E_ETL_DAMAGED,
+                return fail(r, TLD_E_DAMAGED,
                             "buffer %u, offset 0x%x: extended data item (type 0x%04x) says DataSize %u but "
                             "holds only %u bytes; event skipped", b, off, type, dsz, isz - ETL_EXT_ITEM_HEADER_SIZE);
             const uint8_t *dd = q + ETL_EXT_ITEM_HEADER_SIZE;
@@ -1012,7 +1012,7 @@ static void parse_system(const uint8_t *p, uint32_t size, etl_event *ev)
         ev->timestamp = load_le64(p + ETL_SYS_TIMESTAMP);
         break;
     default:
-        header = ETL_SYSTEM_HEADER_SIZE;
+        header = ETL_SYSTEM_TRACE_HEADER_SIZE;
         ev->thread_id = load_le32(p + ETL_SYS_THREAD);
         ev->process_id = load_le32(p + ETL_SYS_PROCESS);
         ev->timestamp = load_le64(p + ETL_SYS_TIMESTAMP);
@@ -1083,21 +1083,21 @@ static int skip_broken_buffer(etl_reader *r, uint64_t pos, uint32_t index, const
     r->buffer_count++; /* it is there, if unusable */
     if (r->buffer_size && pos + r->buffer_size <= r->len && plausible_at(r, pos + r->buffer_size)) {
         r->next_pos = pos + r->buffer_size;
-        return fail(r, TLD_E_ETL_DAMAGED, "buffer %u (file offset 0x%llx): %s; buffer skipped", index,
+        return fail(r, TLD_E_DAMAGED, "buffer %u (file offset 0x%llx): %s; buffer skipped", index,
                     (unsigned long long)pos, why);
     }
     uint64_t found = resync(r, pos + 1);
     if (found == UINT64_MAX) {
         scan_stop(r);
         r->resynced = 1;
-        return fail(r, TLD_E_ETL_DAMAGED, "buffer %u (file offset 0x%llx): %s, and no buffer header follows "
+        return fail(r, TLD_E_DAMAGED, "buffer %u (file offset 0x%llx): %s, and no buffer header follows "
                                           "within %llu bytes; the remaining %llu bytes of the file are skipped",
                     index, (unsigned long long)pos, why, (unsigned long long)RESYNC_WINDOW,
                     (unsigned long long)(r->len - pos));
     }
     r->next_pos = found;
     r->resynced = 1; /* buffers may hide in the bytes skipped: the count is no check any more */
-    return fail(r, TLD_E_ETL_DAMAGED, "buffer %u (file offset 0x%llx): %s; %llu bytes skipped to the next buffer "
+    return fail(r, TLD_E_DAMAGED, "buffer %u (file offset 0x%llx): %s; %llu bytes skipped to the next buffer "
                                       "header", index, (unsigned long long)pos, why,
                 (unsigned long long)(found - pos));
 }
@@ -1146,20 +1146,20 @@ static int enter_buffer(etl_reader *r)
     }
     if (index >= ETL_MAX_CURSORS) {
         scan_stop(r);
-        return fail(r, TLD_E_ETL_TOO_MANY_BUFFERS, "the file has more than %u buffers, beyond what the reader "
+        return fail(r, TLD_E_TOO_MANY_BUFFERS, "the file has more than %u buffers, beyond what the reader "
                                                    "walks in bounded memory; the %llu bytes from file offset 0x%llx "
                                                    "on are not read", ETL_MAX_CURSORS,
                     (unsigned long long)avail, (unsigned long long)pos);
     }
-    uint32_t own = load_le32(h + ETL_BUF_BUFFER_SIZE);
-    uint16_t flags = load_le16(h + ETL_BUF_FLAGS);
+    uint32_t own = load_le32(h + ETL_BUFFER_SIZE_OFFSET);
+    uint16_t flags = load_le16(h + ETL_BUFFER_FLAG_OFFSET);
     int compressed = (flags & ETL_BUFFER_FLAG_COMPRESSED) != 0;
     char why[160];
     if (own <= ETL_BUFFER_HEADER_SIZE || own > ETL_MAX_BUFFER_SIZE || (!compressed && (own & 7u))) {
         snprintf(why, sizeof why, "BufferSize %u is impossible", own);
         return skip_broken_buffer(r, pos, index, why);
     }
-    int compressed_file = (r->header.log_file_mode & ETL_MODE_COMPRESSED) || r->compressed_buffers;
+    int compressed_file = (r->header.log_file_mode & ETL_LOG_FILE_MODE_COMPRESSED) || r->compressed_buffers;
     if (!compressed && !compressed_file && r->buffer_size && own != r->buffer_size &&
         pos + r->buffer_size < r->len && plausible_at(r, pos + r->buffer_size)) {
         /* Uncompressed files use one buffer size, and the next buffer
@@ -1177,7 +1177,7 @@ static int enter_buffer(etl_reader *r)
     }
 
     /* Where its records end (buffer coordinates, header included). */
-    uint32_t filled = load_le32(h + ETL_BUF_FILLED), saved = load_le32(h + ETL_BUF_SAVED_OFFSET);
+    uint32_t filled = load_le32(h + ETL_BUFFER_FILLED_OFFSET), saved = load_le32(h + ETL_BUFFER_SAVED_OFFSET);
     uint32_t disk = own, flagsc = 0, end;
     int rc = 0;
     if (compressed) {
@@ -1190,7 +1190,7 @@ static int enter_buffer(etl_reader *r)
         } else {
             end = cap; /* unknown: where the data ends */
             flagsc |= ETL_CURSOR_END_UNKNOWN;
-            rc = fail(r, TLD_E_ETL_DAMAGED, "buffer %u (file offset 0x%llx, compressed): its header's expanded size "
+            rc = fail(r, TLD_E_DAMAGED, "buffer %u (file offset 0x%llx, compressed): its header's expanded size "
                                             "(Offset 0x%x) lies outside 0x48..BufferSize (0x%x); its records are "
                                             "read as far as its data expands", index, (unsigned long long)pos,
                       filled, cap);
@@ -1207,7 +1207,7 @@ static int enter_buffer(etl_reader *r)
             end = own; /* neither says: the records end at the filler */
         if (end == own && (filled || saved) && !(filled >= ETL_BUFFER_HEADER_SIZE && filled <= own) &&
             !(saved >= ETL_BUFFER_HEADER_SIZE && saved <= own))
-            rc = fail(r, TLD_E_ETL_DAMAGED, "buffer %u (file offset 0x%llx): its header's end of records (Offset "
+            rc = fail(r, TLD_E_DAMAGED, "buffer %u (file offset 0x%llx): its header's end of records (Offset "
                                             "0x%x, SavedOffset 0x%x) lies outside its %u bytes; its records are "
                                             "read up to the filler", index, (unsigned long long)pos, filled, saved,
                       own);
@@ -1412,12 +1412,12 @@ static int finish(etl_reader *r)
 {
     free_walk(r);
     if (r->from_file)
-        tld_file_close(&r->file);
+        tld_read_file_close(&r->file);
     const etl_logfile_header *h = &r->header;
     if (r->finish_stage == 0) {
         r->finish_stage = 1;
         if (!r->truncation_reported && !r->resynced && h->present && h->buffers_written > r->buffer_count &&
-            !(h->log_file_mode & ETL_MODE_CIRCULAR))
+            !(h->log_file_mode & ETL_LOG_FILE_MODE_CIRCULAR))
             return truncated(r, "the file holds %zu buffers but its header says %u were written; the file was cut "
                                 "short", r->buffer_count, h->buffers_written);
         if (!r->truncation_reported && r->cut_size)
@@ -1447,7 +1447,7 @@ static int finish(etl_reader *r)
             snprintf(when, sizeof when, "%04lld-%02lld-%02lldT%02llu:%02llu:%02lluZ", (long long)y, (long long)m,
                      (long long)d, (unsigned long long)(rem / 3600), (unsigned long long)(rem / 60 % 60),
                      (unsigned long long)(rem % 60));
-            return fail(r, TLD_E_ETL_NOT_STOPPED,
+            return fail(r, TLD_E_NOT_STOPPED,
                         "the session that wrote this file was not stopped (it was still running when the file "
                         "was read, or its process was killed): events after its last flush, at %s, are missing",
                         when);
@@ -1577,8 +1577,8 @@ static void detect_not_stopped(etl_reader *r, const uint8_t *buf0)
 {
     const etl_logfile_header *h = &r->header;
     uint32_t s = r->buffer_size;
-    if (!h->present || (h->log_file_mode & (ETL_MODE_CIRCULAR | ETL_MODE_COMPRESSED)) ||
-        !(load_le16(buf0 + ETL_BUF_FLAGS) & ETL_BUFFER_FLAG_FLUSH_MARKER) || s == 0 || r->len < s ||
+    if (!h->present || (h->log_file_mode & (ETL_LOG_FILE_MODE_CIRCULAR | ETL_LOG_FILE_MODE_COMPRESSED)) ||
+        !(load_le16(buf0 + ETL_BUFFER_FLAG_OFFSET) & ETL_BUFFER_FLAG_FLUSH_MARKER) || s == 0 || r->len < s ||
         r->len % s != 0)
         return; /* a file cut inside a buffer is reported as cut short instead */
     uint64_t whole = r->len / s;
@@ -1595,9 +1595,9 @@ static void detect_not_stopped(etl_reader *r, const uint8_t *buf0)
     uint64_t at = (counted - 1) * s;
     if (read_at(r, at, last, sizeof last, &got) < 0 || got < sizeof last)
         return;
-    if (load_le32(last + ETL_BUF_BUFFER_SIZE) != s || !plausible_header(r, last, 0))
+    if (load_le32(last + ETL_BUFFER_SIZE_OFFSET) != s || !plausible_header(r, last, 0))
         return;
-    r->not_stopped = !(load_le16(last + ETL_BUF_FLAGS) & ETL_BUFFER_FLAG_FLUSH_MARKER);
+    r->not_stopped = !(load_le16(last + ETL_BUFFER_FLAG_OFFSET) & ETL_BUFFER_FLAG_FLUSH_MARKER);
 }
 
 /* Common part of the two opens: the first buffer header and the logfile header. */
@@ -1605,7 +1605,7 @@ static int open_common(etl_reader *r)
 {
     if (r->len < ETL_BUFFER_HEADER_SIZE) {
         r->done = 1;
-        return fail(r, TLD_E_ETL_NOT_ETL, "not an .etl file: %llu bytes is shorter than one 72-byte buffer header",
+        return fail(r, TLD_E_NOT_ETL, "not an .etl file: %llu bytes is shorter than one 72-byte buffer header",
                     (unsigned long long)r->len);
     }
     /* Buffer 0: its header and enough of it for the logfile header record. */
@@ -1623,16 +1623,16 @@ static int open_common(etl_reader *r)
         return io_error(r, e, 0);
     }
     uint32_t bs = load_le32(b0);
-    uint16_t flags = load_le16(b0 + ETL_BUF_FLAGS);
+    uint16_t flags = load_le16(b0 + ETL_BUFFER_FLAG_OFFSET);
     if (bs < ETL_MIN_BUFFER_SIZE || bs > ETL_MAX_BUFFER_SIZE ||
         (!(flags & ETL_BUFFER_FLAG_COMPRESSED) && (bs & 7u))) {
         free(b0);
         r->done = 1;
-        return fail(r, TLD_E_ETL_NOT_ETL,
+        return fail(r, TLD_E_NOT_ETL,
                     "not an .etl file: first buffer header says BufferSize %u (expected a multiple of 8 "
                     "between %u and %u)", bs, ETL_MIN_BUFFER_SIZE, ETL_MAX_BUFFER_SIZE);
     }
-    r->logger_id = load_le16(b0 + ETL_BUF_LOGGER_ID);
+    r->logger_id = load_le16(b0 + ETL_BUFFER_LOGGER_OFFSET);
     r->buffer0_flags = flags;
     size_t avail = got < bs ? got : bs;
     if (flags & ETL_BUFFER_FLAG_COMPRESSED) {
@@ -1687,28 +1687,28 @@ int etl_reader_open_path(etl_reader *r, const char *path, unsigned options)
 {
     init(r, options);
     r->from_file = 1;
-    int e = tld_file_open_read(&r->file, path);
+    int e = tld_read_file_open(&r->file, path);
     if (e < 0) {
         r->done = 1;
         return fail(r, e, "cannot open %s: %s", path, strerror(-e));
     }
     if (!r->file.regular) {
         r->done = 1;
-        tld_file_close(&r->file);
-        return fail(r, TLD_E_ETL_NOT_REGULAR_FILE, "%s is not a regular file (a device, pipe or directory); "
+        tld_read_file_close(&r->file);
+        return fail(r, TLD_E_NOT_REGULAR_FILE, "%s is not a regular file (a device, pipe or directory); "
                                                    ".etl files are regular files", path);
     }
     if (r->file.size > MAX_FILE_BYTES) {
         r->done = 1;
-        tld_file_close(&r->file);
-        return fail(r, TLD_E_ETL_FILE_TOO_LARGE, "%s is %llu bytes, more than the %llu bytes the reader handles",
+        tld_read_file_close(&r->file);
+        return fail(r, TLD_E_FILE_TOO_LARGE, "%s is %llu bytes, more than the %llu bytes the reader handles",
                     path, (unsigned long long)r->file.size, (unsigned long long)MAX_FILE_BYTES);
     }
     r->len = r->file.size;
     int rc = open_common(r);
     if (rc != 0)
-        tld_file_close(&r->file);
-    if (rc == TLD_E_ETL_NOT_ETL) {
+        tld_read_file_close(&r->file);
+    if (rc == TLD_E_NOT_ETL) {
         char m[sizeof r->message];
         memcpy(m, r->message, sizeof m);
         size_t pl = strlen(path);
@@ -1735,7 +1735,7 @@ void etl_reader_close(etl_reader *r)
 {
     free_walk(r);
     if (r->from_file)
-        tld_file_close(&r->file);
+        tld_read_file_close(&r->file);
     r->file.handle = -1;
     r->done = 1;
 }
@@ -1764,22 +1764,22 @@ int etl_load_file(const char *path, uint8_t **data, size_t *len)
     *data = NULL;
     *len = 0;
     tld_read_file f;
-    int e = tld_file_open_read(&f, path);
+    int e = tld_read_file_open(&f, path);
     if (e < 0)
         return e;
     if (!f.regular || f.size > SIZE_MAX - 1) {
-        tld_file_close(&f);
-        return !f.regular ? TLD_E_ETL_NOT_REGULAR_FILE : TLD_E_ETL_FILE_TOO_LARGE;
+        tld_read_file_close(&f);
+        return !f.regular ? TLD_E_NOT_REGULAR_FILE : TLD_E_FILE_TOO_LARGE;
     }
     size_t n = (size_t)f.size;
     uint8_t *buf = malloc(n ? n : 1);
     if (!buf) {
-        tld_file_close(&f);
+        tld_read_file_close(&f);
         return TLD_E_NO_MEMORY;
     }
     size_t got = 0;
-    e = tld_file_read_at(&f, buf, n, 0, &got);
-    tld_file_close(&f);
+    e = tld_read_file_at(&f, buf, n, 0, &got);
+    tld_read_file_close(&f);
     if (e < 0) {
         free(buf);
         return e;

@@ -59,6 +59,10 @@
 extern "C" {
 #endif
 
+/* Bytes a buffer may occupy: the reader's bounds (Windows uses 4 KiB..16 MiB
+ * uncompressed; compressed buffers are smaller on disk). */
+#define ETL_MIN_BUFFER_SIZE 0x100u
+#define ETL_MAX_BUFFER_SIZE (64u * 1024u * 1024u)
 #define ETL_MAX_EXT_ITEMS 16u
 #define ETL_NAME_BYTES 1024u      /* logfile header names kept (UTF-16LE bytes) */
 /* A buffer count beyond which the cursors would outgrow the memory bound
@@ -91,7 +95,7 @@ typedef struct etl_logfile_header {
     uint64_t end_time;          /* FILETIME */
     uint32_t timer_resolution;
     uint32_t maximum_file_size;
-    uint32_t log_file_mode;     /* ETL_MODE_* (ETL_MODE_COMPRESSED: relogged, compressed buffers) */
+    uint32_t log_file_mode;     /* ETL_MODE_* (ETL_LOG_FILE_MODE_COMPRESSED: relogged, compressed buffers) */
     uint32_t buffers_written;
     uint32_t start_buffers;
     uint32_t pointer_size;      /* 4 or 8 (anything else is reported as 8) */
@@ -100,7 +104,7 @@ typedef struct etl_logfile_header {
     uint64_t boot_time;         /* FILETIME */
     uint64_t perf_freq;         /* clock ticks per second */
     uint64_t start_time;        /* FILETIME at session start */
-    uint32_t clock_type;        /* ReservedFlags: ETL_CLOCK_QPC, _SYSTEM_TIME, _CPU_CYCLES */
+    uint32_t clock_type;        /* ReservedFlags: ETL_CLOCK_TYPE_QPC, _SYSTEM_TIME, _CPU_CYCLES */
     uint32_t buffers_lost;
     uint64_t start_clock;       /* SystemTime of the header's SYSTEM_TRACE_HEADER */
     /* UTF-16LE names, not NUL-terminated, held by the reader (at most
@@ -271,8 +275,8 @@ typedef struct etl_reader {
 /*
  * Opens `path` and reads its logfile header; the records are read as the
  * walk goes. Returns 0, -errno when the file cannot be opened or read,
- * TLD_E_ETL_NOT_REGULAR_FILE for a device, pipe or directory,
- * TLD_E_ETL_FILE_TOO_LARGE, TLD_E_ETL_NOT_ETL when the first buffer header
+ * TLD_E_NOT_REGULAR_FILE for a device, pipe or directory,
+ * TLD_E_FILE_TOO_LARGE, TLD_E_NOT_ETL when the first buffer header
  * is unusable, or TLD_E_NO_MEMORY; etl_reader_message() says which. A
  * damaged logfile header is not fatal: header.present stays 0 and
  * timestamps are then passed through unconverted. A walk that reached
@@ -302,8 +306,8 @@ void etl_reader_close(etl_reader *r);
  * Moves to the next record (the earliest left: see "Order" above).
  * Returns 0 with *ev filled, TLD_E_END at the end, or a negative code when
  * something was found wrong (etl_reader_message() says where and what):
- * TLD_E_ETL_DAMAGED, TLD_E_ETL_TRUNCATED, TLD_E_ETL_TOO_MANY_BUFFERS,
- * TLD_E_ETL_NOT_STOPPED (once, at the end), -errno for a failed read.
+ * TLD_E_DAMAGED, TLD_E_TRUNCATED, TLD_E_TOO_MANY_BUFFERS,
+ * TLD_E_NOT_STOPPED (once, at the end), -errno for a failed read.
  * After an error the walk goes on: call etl_reader_next() again. Damage in
  * a buffer is reported when the walk reaches it in that buffer: before the
  * first record when it is in a buffer's header or before its first record,

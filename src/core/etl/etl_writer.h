@@ -1,6 +1,6 @@
 /*
  * etl_writer.h — writes one .etl file (Event Trace Log, the format of
- * Windows' ETW log files; layout in spec/etl-file.md): buffer 0 with the
+ * Windows' ETW log files; layout in docs/etl-format.md): buffer 0 with the
  * logfile header, then fixed-size buffers of TraceLogging event records.
  *
  * A writer belongs to one session. Any number of threads may call
@@ -18,9 +18,11 @@
  * any moment leaves a file readable up to its last flush.
  *
  * Nothing is dropped for speed: when every buffer is waiting for the disk,
- * writers wait. Events are dropped only when they cannot be stored (larger
- * than a buffer, or the file write failed, e.g. disk full); they are counted
- * in the header's EventsLost and in the stats.
+ * writers wait. Events are dropped only when they cannot be stored: larger
+ * than a buffer, or the file cannot take more. The first failed write (e.g.
+ * a full disk) or reaching the size limit stops recording: the file keeps
+ * every buffer written before and stays readable, and later events are
+ * counted as lost. Losses are in the header's EventsLost and in the stats.
  */
 #ifndef TLD_ETL_WRITER_H
 #define TLD_ETL_WRITER_H
@@ -30,20 +32,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ETL_WRITER_BUFFER_HEADER_SIZE 0x48u
-#define ETL_WRITER_EVENT_HEADER_SIZE 0x50u
 #define ETL_WRITER_MIN_BUFFER_SIZE 4096u
 #define ETL_WRITER_MAX_BUFFER_SIZE (16u * 1024u * 1024u)
 
 typedef struct etl_writer etl_writer;
 
 typedef struct etl_writer_config {
-    const char *path;          /* created or truncated; O_NOFOLLOW, mode 0600 */
+    const char *path;          /* created or truncated as file.h describes (mode 0600) */
     const char *logger_name;   /* UTF-8, recorded in the header; NULL: "tld-session" */
     uint32_t buffer_size;      /* multiple of 1024 in [ETL_WRITER_MIN_BUFFER_SIZE, ETL_WRITER_MAX_BUFFER_SIZE] */
     uint32_t buffer_count;     /* in-memory buffers, >= 2 (allocated as needed) */
     uint32_t flush_interval_ms;/* > 0: how often the partial buffer reaches the file */
     uint16_t logger_id;        /* small number written in every buffer header */
+    uint64_t max_file_size;    /* bytes; 0: no limit. Rounded down to whole buffers
+                                  (at least buffer 0 and one more). */
 } etl_writer_config;
 
 /* One event to record. All pointers are borrowed for the call. */
@@ -62,20 +64,27 @@ typedef struct etl_writer_event {
     size_t stack_len;                      /* 0: no STACK_TRACE64 item */
     uint32_t process_id;
     uint32_t thread_id;
+    uint64_t timestamp;                    /* 0: now (see etl_writer_write_prepared) */
 } etl_writer_event;
 
+/* Counts never decrease, except events_pending: an accepted event is
+ * pending until its buffer reaches the file (events_written) or is lost. */
 typedef struct etl_writer_stats {
-    uint64_t events_written;   /* events in the file (or waiting in memory, before close) */
-    uint64_t events_lost;      /* too large + lost to write errors */
+    uint64_t events_written;   /* events stored in the file */
+    uint64_t events_pending;   /* accepted, in memory, not in the file yet */
+    uint64_t events_lost;      /* too large, lost to write errors, beyond the size limit,
+                                  or offered after recording stopped */
     uint64_t events_too_large; /* part of events_lost */
     uint64_t buffers_written;  /* buffers in the file, buffer 0 included */
-    int write_error;           /* first errno from writing the file, 0 if none */
+    int write_error;           /* first -errno from writing the file, 0 if none */
+    int stop_reason;           /* 0 while recording; else why it stopped early
+                                  (-errno of a failed write, or TLD_E_SIZE_LIMIT) */
 } etl_writer_stats;
 
 /*
  * Creates the file, writes buffer 0 and starts the flush thread. On failure
- * returns a negative TLD_E_* code (bad configuration, no memory) or a
- * positive errno (file could not be created or written), writes a sentence
+ * returns a TLD_E_* code (bad configuration, no memory) or -errno (the
+ * file could not be created or written), writes a sentence
  * saying what failed into err[errlen] (when err != NULL) and leaves no file
  * handle or thread behind (the file may have been created).
  */
@@ -83,7 +92,8 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
 
 /*
  * Records one event. Thread-safe. Returns 0 when the event is in a buffer,
- * or EMSGSIZE (positive errno) when the record would not fit in one buffer
+ * the stop reason when recording has stopped (a write failed, or the size
+ * limit was reached: the event is counted as lost), or -EMSGSIZE when the record would not fit in one buffer
  * or in ETW's 16-bit record size; that event is counted as lost. May wait
  * while every buffer is waiting for the disk. Must not be called
  * concurrently with or after etl_writer_close().
@@ -103,8 +113,11 @@ typedef struct etl_prepared_record etl_prepared_record;
 etl_prepared_record *etl_prepared_record_create(const etl_writer_event *ev);
 void etl_prepared_record_free(etl_prepared_record *r);
 
-/* etl_writer_write() for a prepared record with this event's data. */
-int etl_writer_write_prepared(etl_writer *w, const etl_prepared_record *r, const void *data, size_t data_len);
+/* etl_writer_write() for a prepared record with this event's data, at
+ * `ticks` (0: now). A time earlier than the last one stored in the same
+ * buffer is stored as that one: records of a buffer stay in time order. */
+int etl_writer_write_prepared(etl_writer *w, const etl_prepared_record *r, const void *data, size_t data_len,
+                              uint64_t ticks);
 
 /* Size in bytes of the record etl_writer_write() would store for `ev`,
  * before 8-byte alignment. */
@@ -113,7 +126,7 @@ size_t etl_record_size(const etl_writer_event *ev);
 /*
  * Writes every full buffer and the partly filled current one to the file
  * and rewrites buffer 0, now, from the calling thread. Thread-safe.
- * Returns 0 or the errno of a failed write.
+ * Returns 0 or -errno of a failed write.
  */
 int etl_writer_flush(etl_writer *w);
 
@@ -123,11 +136,18 @@ void etl_writer_get_stats(etl_writer *w, etl_writer_stats *st);
 /*
  * Stops the flush thread, writes everything still in memory, marks the last
  * buffer, rewrites buffer 0, closes the file and frees the writer. `st` may
- * be NULL. Returns 0 or the first errno met while writing the file (events
+ * be NULL. Returns 0 or the first -errno met while writing the file (events
  * lost to it are in st->events_lost). No etl_writer_write() may be running
  * or start during or after this call.
  */
 int etl_writer_close(etl_writer *w, etl_writer_stats *st);
+
+/*
+ * Releases a writer inherited from the parent process across fork(): frees
+ * its memory without writing, flushing, locking or joining anything (the
+ * parent still owns the file, the flush thread and the locks).
+ */
+void etl_writer_abandon(etl_writer *w);
 
 /* The device and inode of the file being written (to tell whether another
  * writer already owns a path). Returns 0 or -errno. */

@@ -27,28 +27,36 @@
 
 #include <stdint.h>
 
+#include "call_batch.h"
+#include "portable.h"
 #include "tld_capi.h"
 #include "thunk_arena.h"
 
 struct etw_shadow;
 
-#define ETW_LIKELY(x) __builtin_expect(!!(x), 1)
-#define ETW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ETW_LIKELY(x) TLD_LIKELY(x)
+#define ETW_UNLIKELY(x) TLD_UNLIKELY(x)
 
 /* Per-thread state lives in static TLS: the hot paths read it without a
  * __tls_get_addr call. The extension uses a few words of the static TLS
- * surplus glibc reserves for dlopen()ed modules. */
-#define ETW_TLS __thread __attribute__((tls_model("initial-exec")))
+ * surplus glibc reserves for dlopen()ed modules (portable.h). */
+#define ETW_TLS TLD_TLS_FAST
 
 /* ---- events (events.c) ------------------------------------------ */
+
+/* write_mark()'s opcode for a PythonStackSample instead of a PythonMark. */
+#define ETW_MARK_STACK 3
+
+/* The "Python" provider's fixed id (not derived from its name). */
+#define ETW_PROVIDER_ID_TEXT "99a10640-320d-4b37-9e26-c311d86da7ab"
 
 enum {
     ETW_KW_THREAD = 0x0100,
     ETW_KW_STACK = 0x0200,
     ETW_KW_FUNCTION = 0x0400,
     ETW_KW_MARK = 0x0800,
-    ETW_KW_PUSH = 0x1000,
-    ETW_KW_POP = 0x2000,
+    ETW_KW_PUSH = TLD_PYTHON_KEYWORD_PUSH,
+    ETW_KW_POP = TLD_PYTHON_KEYWORD_POP,
 };
 
 /* The provider lives in traceloggingdynamic._tld's registry (tld_capi.h),
@@ -59,14 +67,22 @@ extern const tld_capi *etw_capi;
 /* Opens the provider "Python" with its fixed id and the shared builder. */
 int etw_events_init(void);
 
-/* The provider's enable state, read inline (a call into _tld per Push was
- * ~2% of a traced call-heavy run). */
+/* The provider's enable state, read inline: it saves a call into _tld per
+ * Push and Pop. */
 extern const tld_enable_state *etw_provider_state;
 
 static inline int etw_event_on(uint8_t level, uint64_t keyword)
 {
     return tld_enable_state_allows(etw_provider_state, level, keyword);
 }
+
+/*
+ * Bumped (never 0) each time a session starts listening to the provider
+ * (its enable callback, with the GIL). A shadow-stack entry remembers the
+ * epoch its Push was written in; its Pop is written only in that same
+ * epoch, so a session never sees a Pop whose Push it did not see.
+ */
+extern uint32_t etw_listen_epoch;
 
 /* Each writer checks enablement itself (Push's caller checks first too, to
  * skip the caller-line lookup) and never changes Python's error state. */
@@ -79,12 +95,36 @@ int etw_write_stack_sample(PyObject *text);
 void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line);
 void etw_write_pop(uint64_t id);
 
+/* ---- compact calls (batches.c) ----------------------------------------- */
+
+/* Push/Pop go into per-thread PythonCallBatch events (1) or are written one
+ * event each (0). Batches are for in-process sessions; where ETW consumers
+ * read the events (Windows), one event each is the default. */
+#define ETW_COMPACT_CALLS_DEFAULT 0 /* until the decoder expands batches */
+extern int etw_compact_calls;
+/* Prepares the PythonCallBatch event. 0, or -1 (no memory: calls are then
+ * written one event each). */
+int etw_batches_prepare(void);
+/* Append to this thread's batch: 1, or 0 when no batch could be had. */
+int etw_batch_call(uint64_t id, uint64_t caller, uint64_t caller_line);
+int etw_batch_return(uint64_t id);
+/* Writes this thread's batch now (before another event of this thread). */
+void etw_batch_flush_mine(void);
+/* Writes this thread's batch and gives its block back (thread end). */
+void etw_batch_release_mine(void);
+/* Writes every thread's batch (session start/stop/flush, disable). */
+void etw_batches_flush_all(void);
+/* Forgets the parent's pending records in a forked child. */
+void etw_batches_after_fork_child(void);
+
 /* ---- registry (registry.c) -------------------------------------- */
 
 /* What a code object's co_extra slot holds. Freed with the code object;
  * its thunk stays (thunk addresses are never reused). */
 struct etw_func {
     thunk_fn entry;     /* the thunk, or etw_call_direct when there is none */
+    PyObject *code;     /* the code object holding this entry (borrowed: it frees the entry) */
+    struct etw_func *prev, *next; /* every entry, for etw_registry_announce_all */
     uint32_t gen;       /* tracing generation this entry was decided for */
     uint8_t traced;     /* 0: ignored (ignore set / include prefixes) */
     uint8_t has_thunk;
@@ -134,6 +174,12 @@ uint64_t etw_registry_builtin_id(PyObject *cfunc);
  * the id its bound builtin method has. */
 uint64_t etw_registry_method_descr_id(PyObject *descr);
 
+/* Writes PythonFunction again for every function (and builtin) announced
+ * in the current generation: a session that starts listening mid-trace
+ * learns the ids earlier events of others used and later events of its
+ * own will use. */
+void etw_registry_announce_all(void);
+
 /* Thunks: 1 while executable memory may be had; the reason otherwise. */
 int etw_thunks_available(void);
 const char *etw_thunks_error(void);
@@ -142,10 +188,15 @@ int etw_thunks_probe(void);
 
 /* perf map / jitdump switches (default: perf map on, jitdump off). */
 extern int etw_perfmap_enabled;
+/* The first error writing the perf map (then no more lines are written). */
+extern int etw_perfmap_error;
 int etw_jitdump_set(int on);
 
-PyObject *etw_ignored_files(void);     /* borrowed: the live set */
-PyObject *etw_include_prefixes(void);  /* borrowed: the live list */
+PyObject *etw_ignored_files(void);     /* borrowed: the active trace's set */
+PyObject *etw_include_prefixes(void);  /* borrowed: the active trace's list */
+/* Installs a trace's filters (a set and a list, used live; NULL: new empty
+ * ones). 0, or -1 with an exception (no memory). */
+int etw_registry_set_filters(PyObject *ignored, PyObject *prefixes);
 
 /* ---- stack-sampling mode (stack.c) ------------------------------ */
 
@@ -155,6 +206,8 @@ int etw_stack_check(void);
 int etw_stack_enable(int with_threads);
 void etw_stack_disable(void);
 int etw_forward_hook_set(int on);
+/* Times the hook parked itself for a thread near the end of its C stack. */
+extern uint64_t etw_deep_recursion_parks;
 
 /* Per-thread enablement shared by both modes: a thread is traced when its
  * state word equals etw_thread_traced_key() of the current generation. */

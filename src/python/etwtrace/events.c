@@ -1,5 +1,5 @@
 /*
- * events.c — the events of provider "Python" (spec/etwtrace.md §1),
+ * events.c — the events of provider "Python" (docs/events.md),
  * encoded by our TraceLogging builder exactly as TraceLoggingWrite would:
  *
  *   PythonThread       level 4, keyword 0x0100, opcode 1/2, ThreadID INT32
@@ -18,17 +18,20 @@
  * event runs no Python code.
  */
 #include "etwtrace.h"
+#include "utf16.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 tld_provider *etw_provider;
 const tld_enable_state *etw_provider_state;
+uint32_t etw_listen_epoch = 1;
 const tld_capi *etw_capi;
 static tld_event_builder eb;
 static int prepare_fast(void);
+static void on_listeners_changed(int change, void *context);
 
-/* 99a10640-320d-4b37-9e26-c311d86da7ab in wire (bytes_le) order. */
+/* ETW_PROVIDER_ID_TEXT (etwtrace.h) in wire (bytes_le) order. */
 static const tld_guid python_provider_id = {{
     0x40, 0x06, 0xa1, 0x99, 0x0d, 0x32, 0x37, 0x4b, 0x9e, 0x26, 0xc3, 0x11, 0xd8, 0x6d, 0xa7, 0xab,
 }};
@@ -48,14 +51,52 @@ int etw_events_init(void)
         return -1;
     }
     etw_provider_state = etw_capi->provider_enable_state(etw_provider);
+    etw_capi->provider_set_enable_callback(etw_provider, on_listeners_changed, NULL);
     prepare_fast(); /* on failure (no memory) the general path is used */
+    if (etw_batches_prepare() != 0)
+        etw_compact_calls = 0;
     return 0;
+}
+
+/*
+ * The provider's enable callback (tld.h): a session that names "Python"
+ * started or stopped, in the thread that did it, outside the core's locks.
+ * A new listener gets the PythonFunction events of every function already
+ * announced in this trace (sessions listening before get them again), and
+ * a new listening epoch starts (etw_listen_epoch). Sessions started from
+ * Python hold the GIL across start, so no Push or Pop of another thread
+ * falls between the session going live and this.
+ */
+static void on_listeners_changed(int change, void *context)
+{
+    (void)context;
+    if ((change != TLD_LISTENER_ADDED && change != TLD_LISTENER_FLUSH) || pyc_is_finalizing())
+        return;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    pyc_saved_error saved;
+    pyc_error_save(&saved);
+    if (change == TLD_LISTENER_FLUSH) {
+        /* A session is about to start, stop or flush: the batches belong
+         * to the sessions listening now. */
+        etw_batches_flush_all();
+        pyc_error_restore(&saved);
+        PyGILState_Release(gil);
+        return;
+    }
+    etw_listen_epoch++;
+    if (etw_listen_epoch == 0)
+        etw_listen_epoch = 1;
+    if (etw_active_mode != ETW_MODE_NONE)
+        etw_registry_announce_all();
+    pyc_error_restore(&saved);
+    PyGILState_Release(gil);
 }
 
 #define NAME(s) s, sizeof(s) - 1
 
 static void begin(const char *name, size_t name_len, uint8_t level, uint64_t keyword, uint8_t opcode)
 {
+    etw_batch_flush_mine(); /* this thread's calls so far come first in the file */
     tld_event_descriptor d = tld_event_descriptor_default(level, keyword);
     d.opcode = opcode;
     tld_builder_reset(&eb, name, name_len, &d, 0);
@@ -84,29 +125,16 @@ static void add_text(const char *name, size_t name_len, PyObject *value)
         return;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(value);
-    int kind = PyUnicode_KIND(value);
-    const void *data = PyUnicode_DATA(value);
     size_t cap = (size_t)n * 2 < MAX_UNITS ? (size_t)n * 2 : MAX_UNITS;
     uint16_t *buf = cap <= sizeof small / sizeof small[0] ? small : malloc(cap * sizeof *buf);
     if (buf == NULL) {
         tld_builder_add_zstr16(&eb, name, name_len, question, 1, 0, 0);
         return;
     }
-    size_t units = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c >= 0x10000) {
-            if (units + 2 > cap)
-                break;
-            c -= 0x10000;
-            buf[units++] = (uint16_t)(0xD800 | (c >> 10));
-            buf[units++] = (uint16_t)(0xDC00 | (c & 0x3FF));
-        } else {
-            if (units + 1 > cap)
-                break;
-            buf[units++] = (uint16_t)c;
-        }
-    }
+    /* UTF-16LE bytes are the units in host order on the little-endian
+     * machines ETW runs on. */
+    size_t units = tld_utf16le_from_chars(PyUnicode_DATA(value), (size_t)n, (unsigned)PyUnicode_KIND(value),
+                                          (uint8_t *)buf, cap);
     if (units == 0)
         buf[0] = 0;
     tld_builder_add_zstr16(&eb, name, name_len, buf, units, 0, 0);
@@ -116,9 +144,9 @@ static void add_text(const char *name, size_t name_len, PyObject *value)
 
 void etw_write_thread(int opcode, int32_t os_thread_id)
 {
-    if (!etw_event_on(4, ETW_KW_THREAD))
+    if (!etw_event_on(TLD_LEVEL_INFO, ETW_KW_THREAD))
         return;
-    begin(NAME("PythonThread"), 4, ETW_KW_THREAD, (uint8_t)opcode);
+    begin(NAME("PythonThread"), TLD_LEVEL_INFO, ETW_KW_THREAD, (uint8_t)opcode);
     tld_builder_add_int32(&eb, NAME("ThreadID"), os_thread_id, 0, 0);
     finish();
 }
@@ -126,9 +154,9 @@ void etw_write_thread(int opcode, int32_t os_thread_id)
 void etw_write_function(uint64_t id, uintptr_t begin_addr, uintptr_t end_addr, int32_t line, PyObject *source_file,
                         PyObject *name, int is_python_code)
 {
-    if (!etw_event_on(5, ETW_KW_FUNCTION))
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION))
         return;
-    begin(NAME("PythonFunction"), 5, ETW_KW_FUNCTION, 0);
+    begin(NAME("PythonFunction"), TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION, TLD_OPCODE_INFO);
     tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
     tld_builder_add_pointer(&eb, NAME("BeginAddress"), (const void *)begin_addr, 0, 0);
     tld_builder_add_pointer(&eb, NAME("EndAddress"), (const void *)end_addr, 0, 0);
@@ -151,9 +179,9 @@ int etw_write_mark(int opcode, PyObject *text)
 {
     if (check_text(text) < 0)
         return -1;
-    if (!etw_event_on(5, ETW_KW_MARK))
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_MARK))
         return 0;
-    begin(NAME("PythonMark"), 5, ETW_KW_MARK, (uint8_t)opcode);
+    begin(NAME("PythonMark"), TLD_LEVEL_VERBOSE, ETW_KW_MARK, (uint8_t)opcode);
     add_text(NAME("Mark"), text);
     finish();
     return 0;
@@ -163,9 +191,9 @@ int etw_write_stack_sample(PyObject *text)
 {
     if (check_text(text) < 0)
         return -1;
-    if (!etw_event_on(5, ETW_KW_STACK))
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_STACK))
         return 0;
-    begin(NAME("PythonStackSample"), 5, ETW_KW_STACK, 0);
+    begin(NAME("PythonStackSample"), TLD_LEVEL_VERBOSE, ETW_KW_STACK, TLD_OPCODE_INFO);
     add_text(NAME("Mark"), text);
     finish();
     return 0;
@@ -183,15 +211,11 @@ static int prepare_fast(void)
     tld_event_builder b;
     if (tld_builder_init(&b, 128, 64) != 0)
         return -1;
-    tld_event_descriptor d = tld_event_descriptor_default(5, ETW_KW_PUSH);
-    tld_builder_reset(&b, NAME("PythonFunctionPush"), &d, 0);
-    tld_builder_add_pointer(&b, NAME("FunctionID"), NULL, 0, 0);
-    tld_builder_add_pointer(&b, NAME("Caller"), NULL, 0, 0);
-    tld_builder_add_uint64(&b, NAME("CallerLine"), 0, 0, 0);
-    int rc = etw_capi->prepared_event_create(&push_event, etw_provider, &b);
-    d = tld_event_descriptor_default(5, ETW_KW_POP);
-    tld_builder_reset(&b, NAME("PythonFunctionPop"), &d, 0);
-    tld_builder_add_pointer(&b, NAME("FunctionID"), NULL, 0, 0);
+    int rc = tld_call_event_schema(&b, TLD_CALL_EVENT_PUSH);
+    if (rc == 0)
+        rc = etw_capi->prepared_event_create(&push_event, etw_provider, &b);
+    if (rc == 0)
+        rc = tld_call_event_schema(&b, TLD_CALL_EVENT_POP);
     if (rc == 0)
         rc = etw_capi->prepared_event_create(&pop_event, etw_provider, &b);
     tld_builder_destroy(&b);
@@ -215,6 +239,8 @@ static inline void put_ptr(uint8_t *p, uint64_t v)
 
 void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line)
 {
+    if (etw_compact_calls && ETW_LIKELY(etw_batch_call(id, caller, caller_line)))
+        return;
     if (ETW_LIKELY(push_event != NULL)) {
         uint8_t data[2 * sizeof(void *) + 8];
         put_ptr(data, id);
@@ -223,7 +249,7 @@ void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line)
         etw_capi->prepared_event_write(push_event, data, sizeof data);
         return;
     }
-    begin(NAME("PythonFunctionPush"), 5, ETW_KW_PUSH, 0);
+    begin(NAME("PythonFunctionPush"), TLD_LEVEL_VERBOSE, ETW_KW_PUSH, TLD_OPCODE_INFO);
     tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
     tld_builder_add_pointer(&eb, NAME("Caller"), (const void *)(uintptr_t)caller, 0, 0);
     tld_builder_add_uint64(&eb, NAME("CallerLine"), caller_line, 0, 0);
@@ -232,13 +258,15 @@ void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line)
 
 void etw_write_pop(uint64_t id)
 {
+    if (etw_compact_calls && ETW_LIKELY(etw_batch_return(id)))
+        return;
     if (ETW_LIKELY(pop_event != NULL)) {
         uint8_t data[sizeof(void *)];
         put_ptr(data, id);
         etw_capi->prepared_event_write(pop_event, data, sizeof data);
         return;
     }
-    begin(NAME("PythonFunctionPop"), 5, ETW_KW_POP, 0);
+    begin(NAME("PythonFunctionPop"), TLD_LEVEL_VERBOSE, ETW_KW_POP, TLD_OPCODE_INFO);
     tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
     finish();
 }

@@ -110,7 +110,7 @@ static PyObject *header_dict(const EtlReaderObject *self)
         set_item(d, "timer_resolution", PyLong_FromUnsignedLong(h->timer_resolution)) < 0 ||
         set_item(d, "maximum_file_size", PyLong_FromUnsignedLong(h->maximum_file_size)) < 0 ||
         set_item(d, "log_file_mode", PyLong_FromUnsignedLong(h->log_file_mode)) < 0 ||
-        set_item(d, "compressed", PyBool_FromLong((h->log_file_mode & ETL_MODE_COMPRESSED) != 0)) < 0 ||
+        set_item(d, "compressed", PyBool_FromLong((h->log_file_mode & ETL_LOG_FILE_MODE_COMPRESSED) != 0)) < 0 ||
         set_item(d, "start_buffers", PyLong_FromUnsignedLong(h->start_buffers)) < 0 ||
         set_item(d, "cpu_speed_mhz", PyLong_FromUnsignedLong(h->cpu_speed_mhz)) < 0 ||
         set_item(d, "perf_freq", PyLong_FromUnsignedLongLong(h->perf_freq)) < 0 ||
@@ -250,7 +250,7 @@ static int add_reader_problem(EtlReaderObject *self, int code)
 {
     const char *m = etl_reader_message(&self->reader);
     PyObject *s = PyUnicode_DecodeUTF8(m, (Py_ssize_t)strlen(m), "replace");
-    if (code != TLD_E_ETL_NOT_STOPPED)
+    if (code != TLD_E_NOT_STOPPED)
         return add_error(self, s);
     if (s == NULL)
         return -1;
@@ -293,7 +293,7 @@ static PyObject *EtlReader_next(PyObject *op)
         rc = tl_decoder_format_event(self->decoder, &ev, self->format, &self->line);
         if (rc == TLD_E_NO_MEMORY)
             return PyErr_NoMemory();
-        if (rc == TLD_E_DECODE_INCOMPLETE && add_decode_error(self, &ev) < 0)
+        if (rc == TLD_E_DECODE_PARTIAL && add_decode_error(self, &ev) < 0)
             return NULL;
         size_t n = self->line.len;
         if (n > 0 && self->line.data[n - 1] == '\n')
@@ -364,7 +364,7 @@ static PyObject *EtlReader_summarize(PyObject *op, PyObject *unused)
             if (rc == TLD_E_END)
                 break;
             if (rc < 0) {
-                pending_add(&p, etl_reader_message(&self->reader), rc, rc == TLD_E_ETL_NOT_STOPPED ? SIZE_MAX : room);
+                pending_add(&p, etl_reader_message(&self->reader), rc, rc == TLD_E_NOT_STOPPED ? SIZE_MAX : room);
                 continue;
             }
             if (etl_summary_add(s, &ev) < 0) {
@@ -379,7 +379,7 @@ static PyObject *EtlReader_summarize(PyObject *op, PyObject *unused)
     PyObject *result = NULL, *rows = NULL;
     for (size_t i = 0; i < p.count; i++) {
         PyObject *m = PyUnicode_DecodeUTF8(p.msgs[i], (Py_ssize_t)strlen(p.msgs[i]), "replace");
-        if (p.codes[i] == TLD_E_ETL_NOT_STOPPED) {
+        if (p.codes[i] == TLD_E_NOT_STOPPED) {
             int arc = m ? PyList_Append(self->notes, m) : -1;
             Py_XDECREF(m);
             if (arc < 0)

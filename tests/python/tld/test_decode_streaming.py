@@ -88,7 +88,7 @@ def write_big(path, template, nbuf, compress=False):
 
 
 MEASURE = r'''
-import resource, sys
+import sys
 from traceloggingdynamic.__main__ import main
 import io, os
 mode = sys.argv[2]
@@ -102,7 +102,11 @@ else:  # EtlFile.events(), as Python code would walk it
     n = sum(1 for _ in EtlFile(sys.argv[1]).events())
     print('events:', n)
     rc = 0
-print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+# The peak RSS of this process image: VmHWM (ru_maxrss would include the
+# parent's, recorded at exec after a vfork).
+with open('/proc/self/status') as f:
+    hwm = next(int(line.split()[1]) for line in f if line.startswith('VmHWM:'))
+print('MAXRSS_KB', hwm, file=sys.stderr)
 sys.exit(rc)
 '''
 
