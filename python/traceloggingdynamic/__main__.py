@@ -6,9 +6,12 @@ trace session live, then says on stderr where the trace went and how many
 events it holds. The program's exit status is ours.
 
 ``decode FILE.etl [--format json|text] [--summary]`` prints one JSON object
-(or text line) per event, or a summary. Damage goes to stderr; the exit
-status is 0 when the file decoded fully, 1 when damage was reported, 2 for
-usage errors and files that cannot be read.
+(or text line) per record, or a summary (counted in C, without a line per
+event). The file is read as it is decoded, never held whole. Damage goes to
+stderr; the exit status is 0 when the file decoded fully, 1 when damage was
+reported (a session that was never stopped counts: its last events are
+missing), 2 for usage errors and files that cannot be read (including
+devices and other non-regular files).
 
 ``id NAME...`` prints the provider id ETW tools derive from each name
 (what ``tracelog -guid *NAME`` enables).
@@ -16,7 +19,6 @@ usage errors and files that cannot be read.
 
 import argparse
 import collections
-import json
 import os
 import runpy
 import signal
@@ -104,7 +106,8 @@ def _decode(args):
 
     try:
         if args.summary:
-            _print_summary(etl, report_damage)
+            _print_summary(etl)   # says whether the session was stopped
+            report_damage()
         else:
             out = sys.stdout
             for line in etl.lines(args.format):
@@ -114,46 +117,53 @@ def _decode(args):
                     out.flush()
                     report_damage()
             out.flush()
+            report_damage()
+            for note in etl.notes:
+                print(f'{args.file}: {note}', file=sys.stderr)
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, as cat does.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-    report_damage()
-    return EXIT_DAMAGED if etl.errors else EXIT_OK
+    more = etl.error_count - len(etl.errors)
+    if more > 0:
+        print(f'{args.file}: ... and {more} more problems not listed', file=sys.stderr)
+    # Damage, or a session never stopped (its last events are missing): 1.
+    return EXIT_DAMAGED if etl.error_count or etl.notes else EXIT_OK
 
 
-def _print_summary(etl, report_damage):
-    per_event = collections.Counter()
-    first = last = None
-    for line in etl.lines('json'):
-        ev = json.loads(line)
-        provider = ev.get('provider') or '{%s}' % ev.get('provider_id')
-        name = ev.get('event') or f'id {ev.get("id")}'
-        per_event[provider, name] += 1
-        t = ev.get('time')
-        if t is not None:
-            first = t if first is None or t < first else first
-            last = t if last is None or t > last else last
-        report_damage()
+def _print_summary(etl):
+    s = etl.summary()
     header, counts = etl.header, etl.counts
-    total = sum(per_event.values())
     print(f'file: {etl.path}')
-    print(f'events: {total}')
-    print(f'time span: {first or "-"} .. {last or "-"}')
+    print(f'events: {s["events"] + s["messages"]}')
+    system = s['system_records']
+    parts = []
+    if s['system_listed']:
+        parts.append('kernel records, by class below')
+    if system - s['system_listed']:
+        parts.append(f'{system - s["system_listed"]} EventTrace records of the file itself, not listed')
+    print(f'system records: {system}' + (f' ({"; ".join(parts)})' if parts else ''))
+    print(f'time span: {s["first_time"] or "-"} .. {s["last_time"] or "-"}')
     lost = header.get('events_lost') if header.get('present') else None
     print(f'lost events (header EventsLost): {lost if lost is not None else "unknown (no logfile header)"}')
     print(f'damaged: {counts["damaged_records"]} records, {counts["damaged_buffers"]} buffers, '
           f'{counts["undecodable_events"]} events not fully decoded')
-    if per_event:
+    if counts['compressed_buffers']:
+        print(f'compressed buffers: {counts["compressed_buffers"]} of {counts["buffer_count"]}')
+    if etl.notes:
+        print(f'session: not stopped (still running, or killed): events after its last flush, at '
+              f'{etl.last_flush}, are missing')
+    rows = s['rows']
+    if rows:
         print()
-        width = max(len(str(n)) for n in per_event.values())
+        width = max(len(str(r[2])) for r in rows)
         by_provider = collections.Counter()
-        for (provider, _), n in per_event.items():
+        for provider, _, n, _ in rows:
             by_provider[provider] += n
         for provider, n in sorted(by_provider.items(), key=lambda kv: (-kv[1], kv[0])):
             print(f'{n:>{width}}  {provider}')
-            for (p, name), m in sorted(per_event.items(), key=lambda kv: (-kv[1], kv[0])):
+            for p, name, m, _ in sorted(rows, key=lambda r: (-r[2], r[1])):
                 if p == provider:
                     print(f'{m:>{width}}    {name}')
 

@@ -157,8 +157,8 @@ static void check_with_reader(const tp_file *f)
     etl_event ev;
     size_t n = 0;
     int rc;
-    while ((rc = etl_reader_next(&r, &ev)) != 0) {
-        CHECK(rc > 0);
+    while ((rc = etl_reader_next(&r, &ev)) != TLD_E_END) {
+        CHECK(rc == 0);
         if (rc < 0) {
             fprintf(stderr, "etl_reader: %s\n", etl_reader_message(&r));
             continue;
