@@ -21,15 +21,13 @@
 #include "etl_adapter.h"
 
 #include "byteorder.h"
+#include "call_expander.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* 99a10640-320d-4b37-9e26-c311d86da7ab as it sits in the record (bytes_le). */
-static const uint8_t PYTHON_PROVIDER[16] = {0x40, 0x06, 0xa1, 0x99, 0x0d, 0x32, 0x37, 0x4b,
-                                            0x9e, 0x26, 0xc3, 0x11, 0xd8, 0x6d, 0xa7, 0xab};
 
 enum event_kind { K_UNKNOWN, K_PUSH, K_POP, K_FUNCTION, K_MARK, K_STACK_SAMPLE, K_THREAD };
 
@@ -350,26 +348,6 @@ static int stack_sample(adapter *a, const etl_event *ev)
                                ev->stack_count, 1.0);
 }
 
-/* ---- the reader's interface: the one place that knows its conventions ----
- * The streaming reader (recognised by ETL_DEFAULT_POOL_BYTES) opens a file
- * by path with bounded memory and returns 0 with a record, TLD_E_END at the
- * end; the reader it replaces walks a file loaded whole and returns 1 with
- * a record, 0 at the end. TODO(lead): keep only the first at merge. */
-#ifdef ETL_DEFAULT_POOL_BYTES
-#define READER_STREAMS 1
-#else
-#define READER_STREAMS 0
-#endif
-
-static int next_event(etl_reader *r, etl_event *ev)
-{
-    int rc = etl_reader_next(r, ev);
-#if READER_STREAMS
-    return rc;
-#else
-    return rc > 0 ? 0 : rc == 0 ? RP_E_END : rc;
-#endif
-}
 
 int rp_etl_feed(rp_profile *p, etl_reader *r, rp_etl_counts *counts)
 {
@@ -382,20 +360,27 @@ int rp_etl_feed(rp_profile *p, etl_reader *r, rp_etl_counts *counts)
         return RP_E_NO_MEMORY;
     a->p = p;
     a->r = r;
+    /* Compact calls (PythonCallBatch) come out as their Push/Pop events. */
+    tl_call_expander *expander;
+    if (tl_call_expander_new(&expander) != 0) {
+        free(a);
+        return RP_E_NO_MEMORY;
+    }
     etl_event ev;
     int rc = 0;
     for (;;) {
-        int got = next_event(r, &ev);
-        if (got == RP_E_END)
+        int got = tl_call_expander_next(expander, r, &ev);
+        if (got == TLD_E_END)
             break;
         if (got < 0) {
             counts->reader_errors++;
-            rp_note_damage(p, etl_reader_message(r));
+            const char *m = tl_call_expander_message(expander);
+            rp_note_damage(p, m[0] ? m : etl_reader_message(r));
             continue;
         }
         counts->events++;
         int ours = 0;
-        if (memcmp(ev.provider_id.bytes_le, PYTHON_PROVIDER, 16) == 0 && ev.event_schema) {
+        if (memcmp(ev.provider_id.bytes_le, tld_python_provider_id.bytes_le, 16) == 0 && ev.event_schema) {
             const schema_entry *e = schema_of(a, &ev);
             if (e->kind != K_UNKNOWN) {
                 ours = 1;
@@ -425,6 +410,7 @@ int rp_etl_feed(rp_profile *p, etl_reader *r, rp_etl_counts *counts)
     }
     for (unsigned i = 0; i < a->cached; i++)
         free(a->cache[i].meta);
+    tl_call_expander_free(expander);
     free(a->text);
     free(a->addresses);
     free(a);
@@ -434,7 +420,6 @@ int rp_etl_feed(rp_profile *p, etl_reader *r, rp_etl_counts *counts)
 int rp_etl_load_file(rp_profile *p, const char *path, rp_etl_counts *counts, char *message, size_t message_size)
 {
     etl_reader r;
-#if READER_STREAMS
     int rc = etl_reader_open_path(&r, path, 0);
     if (rc) {
         snprintf(message, message_size, "%s: %s", path,
@@ -448,30 +433,4 @@ int rp_etl_load_file(rp_profile *p, const char *path, rp_etl_counts *counts, cha
                                                                               : rp_strerror(rc));
     etl_reader_close(&r);
     return rc;
-#else
-    uint8_t *data;
-    size_t len;
-    int rc = etl_load_file(path, &data, &len);
-    if (rc) {
-        int err = rc == ETL_E_IO && errno > 0 ? errno : EIO;
-        snprintf(message, message_size, "cannot read %s: %s", path,
-                 rc == ETL_E_IO ? strerror(err) : etl_strerror(rc));
-        return rc == ETL_E_IO ? -err : rc;
-    }
-    rc = etl_reader_open(&r, data, len);
-    if (rc) {
-        snprintf(message, message_size, "%s: %s", path, etl_reader_message(&r)[0] ? etl_reader_message(&r)
-                                                                                  : etl_strerror(rc));
-        etl_reader_close(&r);
-        etl_free_file(data);
-        return rc == ETL_E_NOT_ETL ? RP_E_NOT_ETL : rc;
-    }
-    rc = rp_etl_feed(p, &r, counts);
-    if (rc)
-        snprintf(message, message_size, "%s: %s", path, rp_profile_message(p)[0] ? rp_profile_message(p)
-                                                                              : rp_strerror(rc));
-    etl_reader_close(&r);
-    etl_free_file(data);
-    return rc;
-#endif
 }

@@ -23,6 +23,7 @@ struct tl_call_expander {
     tld_call_batch_reader records;
     uint8_t data[24];             /* the current expanded event's fields */
     uint64_t batches, damaged;
+    int own_error;                /* the last error returned was the expander's */
     char message[256];
 };
 
@@ -78,7 +79,7 @@ void tl_call_expander_free(tl_call_expander *x)
 
 const char *tl_call_expander_message(const tl_call_expander *x)
 {
-    return x->message;
+    return x->own_error ? x->message : "";
 }
 
 uint64_t tl_call_expander_batches(const tl_call_expander *x)
@@ -105,6 +106,7 @@ static int damaged(tl_call_expander *x, const char *what)
 {
     x->active = 0;
     x->damaged++;
+    x->own_error = 1;
     snprintf(x->message, sizeof x->message,
              "buffer %u, offset 0x%x: PythonCallBatch of thread %u %s; %u of its %u calls and returns were read",
              x->batch.buffer_index, x->batch.offset, x->thread_id, what, x->given, x->count);
@@ -124,9 +126,12 @@ static int start_batch(tl_call_expander *x, const etl_event *ev)
     x->thread_id = load_le32(d);
     uint64_t base = load_le64(d + 4);
     x->count = load_le32(d + 12);
-    size_t len = load_le16(d + 16);
+    uint32_t checksum = load_le32(d + 16);
+    size_t len = load_le16(d + 20);
     if (TLD_CALL_BATCH_HEAD_BYTES + len > ev->user_data_len)
         return damaged(x, "says its records are longer than the event");
+    if (tld_call_batch_checksum(d + TLD_CALL_BATCH_HEAD_BYTES, len) != checksum)
+        return damaged(x, "has records whose checksum does not match (damaged)");
     tld_call_batch_reader_init(&x->records, d + TLD_CALL_BATCH_HEAD_BYTES, len, base);
     x->active = 1;
     return 0;
@@ -172,6 +177,7 @@ static void fill_event(tl_call_expander *x, etl_reader *r, const tld_call_record
 
 int tl_call_expander_next(tl_call_expander *x, etl_reader *r, etl_event *ev)
 {
+    x->own_error = 0;
     for (;;) {
         if (x->active) {
             tld_call_record rec;

@@ -33,8 +33,9 @@ void tl_call_expander_free(tl_call_expander *x);
  * for damage, after which reading goes on). */
 int tl_call_expander_next(tl_call_expander *x, etl_reader *r, etl_event *ev);
 
-/* The last damage the expander itself found, as a sentence ("" if none);
- * other errors are the reader's (etl_reader_message()). */
+/* When the last call returned damage the expander itself found (in a
+ * batch), that damage as a sentence; else "" and the error was the
+ * reader's (etl_reader_message()). */
 const char *tl_call_expander_message(const tl_call_expander *x);
 
 /* Batches expanded so far, and batches with damage. */

@@ -60,7 +60,8 @@ extern const tld_guid tld_python_provider_id;
 enum tld_call_event {
     TLD_CALL_EVENT_PUSH,  /* PythonFunctionPush: FunctionID, Caller (pointers), CallerLine (u64) */
     TLD_CALL_EVENT_POP,   /* PythonFunctionPop: FunctionID */
-    TLD_CALL_EVENT_BATCH, /* PythonCallBatch: ThreadID (u32), BaseTime (u64), Count (u32), Records (binary) */
+    TLD_CALL_EVENT_BATCH, /* PythonCallBatch: ThreadID (u32), BaseTime (u64), Count (u32),
+                             Checksum (u32), Records (binary) */
 };
 
 /* Resets `b` to one of the three events with its fields (values zero): the
@@ -68,8 +69,13 @@ enum tld_call_event {
  * batches share. Returns 0 or a code of tld_errors.h. */
 int tld_call_event_schema(tld_event_builder *b, enum tld_call_event which);
 
-/* Bytes of a PythonCallBatch's data before the records. */
-#define TLD_CALL_BATCH_HEAD_BYTES 18u
+/* Bytes of a PythonCallBatch's data before the records: ThreadID,
+ * BaseTime, Count, Checksum, and the Records' u16 length. */
+#define TLD_CALL_BATCH_HEAD_BYTES 22u
+
+/* The Checksum field: Adler-32 (RFC 1950) of the Records bytes, so that
+ * damage a varint stream would not show is still found. */
+uint32_t tld_call_batch_checksum(const uint8_t *data, size_t len);
 
 /* ---- writing ------------------------------------------------------------------- */
 

@@ -26,7 +26,7 @@
 /* Records bytes per batch: small enough for any session buffer (the event
  * must fit in one), large enough that the event's own header is noise. */
 #define BATCH_RECORD_BYTES 16384u
-#define BATCH_HEAD_BYTES TLD_CALL_BATCH_HEAD_BYTES /* ThreadID, BaseTime, Count, Records' length */
+#define BATCH_HEAD_BYTES TLD_CALL_BATCH_HEAD_BYTES
 
 struct etw_batch {
     struct etw_batch *next;    /* every block ever made (GIL) */
@@ -71,7 +71,8 @@ static void write_batch(struct etw_batch *b)
         put_le(b->event, (uint32_t)b->tid, 4);
         put_le(b->event + 4, c->base_ticks, 8);
         put_le(b->event + 12, c->records, 4);
-        put_le(b->event + 16, c->len, 2);
+        put_le(b->event + 16, tld_call_batch_checksum(c->data, c->len), 4);
+        put_le(b->event + 20, c->len, 2);
         etw_capi->prepared_event_write_at(batch_event, b->event, BATCH_HEAD_BYTES + c->len, c->base_ticks);
     }
     tld_call_batch_reset(c);

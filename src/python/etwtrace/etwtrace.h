@@ -100,7 +100,11 @@ void etw_write_pop(uint64_t id);
 /* Push/Pop go into per-thread PythonCallBatch events (1) or are written one
  * event each (0). Batches are for in-process sessions; where ETW consumers
  * read the events (Windows), one event each is the default. */
-#define ETW_COMPACT_CALLS_DEFAULT 0 /* until the decoder expands batches */
+#ifdef _WIN32
+#define ETW_COMPACT_CALLS_DEFAULT 0
+#else
+#define ETW_COMPACT_CALLS_DEFAULT 1
+#endif
 extern int etw_compact_calls;
 /* Prepares the PythonCallBatch event. 0, or -1 (no memory: calls are then
  * written one event each). */

@@ -22,6 +22,7 @@
 #include "etl_reader.h"
 #include "etl_summary.h"
 #include "json_writer.h"
+#include "call_expander.h"
 #include "tl_decoder.h"
 
 #include <errno.h>
@@ -35,6 +36,7 @@ typedef struct {
     etl_reader reader;
     int walking;            /* the reader is open and not at its end */
     tl_decoder *decoder;
+    tl_call_expander *expander;   /* PythonCallBatch events come out as Push/Pop */
     jw_buf line;
     int format;             /* TL_FORMAT_JSON or TL_FORMAT_TEXT */
     uint64_t undecodable;   /* events whose line carries an "error" */
@@ -186,6 +188,7 @@ PyObject *tldpy_decode_etl(PyObject *module, PyObject *const *args, Py_ssize_t n
     self->reader.file.handle = -1; /* etl_reader_close() is safe on it */
     self->walking = 0;
     self->decoder = NULL;
+    self->expander = NULL;
     jw_init(&self->line);
     self->format = format;
     self->undecodable = 0;
@@ -207,7 +210,7 @@ PyObject *tldpy_decode_etl(PyObject *module, PyObject *const *args, Py_ssize_t n
         goto fail;
     }
     self->walking = 1;
-    if (tl_decoder_new(&self->decoder) != 0) {
+    if (tl_decoder_new(&self->decoder) != 0 || tl_call_expander_new(&self->expander) != 0) {
         PyErr_NoMemory();
         goto fail;
     }
@@ -246,9 +249,15 @@ static int add_error(EtlReaderObject *self, PyObject *message)
 
 /* A problem the reader returned: damage goes to `errors`, a session that
  * was never stopped to `notes`. */
+static const char *problem_message(EtlReaderObject *self)
+{
+    const char *m = tl_call_expander_message(self->expander);
+    return m[0] ? m : etl_reader_message(&self->reader);
+}
+
 static int add_reader_problem(EtlReaderObject *self, int code)
 {
-    const char *m = etl_reader_message(&self->reader);
+    const char *m = problem_message(self);
     PyObject *s = PyUnicode_DecodeUTF8(m, (Py_ssize_t)strlen(m), "replace");
     if (code != TLD_E_NOT_STOPPED)
         return add_error(self, s);
@@ -279,7 +288,7 @@ static PyObject *EtlReader_next(PyObject *op)
         return NULL;
     for (;;) {
         etl_event ev;
-        int rc = etl_reader_next(&self->reader, &ev);
+        int rc = tl_call_expander_next(self->expander, &self->reader, &ev);
         if (rc == TLD_E_END) { /* StopIteration */
             end_walk(self);
             return NULL;
@@ -360,11 +369,11 @@ static PyObject *EtlReader_summarize(PyObject *op, PyObject *unused)
         Py_BEGIN_ALLOW_THREADS
         for (;;) {
             etl_event ev;
-            int rc = etl_reader_next(&self->reader, &ev);
+            int rc = tl_call_expander_next(self->expander, &self->reader, &ev);
             if (rc == TLD_E_END)
                 break;
             if (rc < 0) {
-                pending_add(&p, etl_reader_message(&self->reader), rc, rc == TLD_E_NOT_STOPPED ? SIZE_MAX : room);
+                pending_add(&p, problem_message(self), rc, rc == TLD_E_NOT_STOPPED ? SIZE_MAX : room);
                 continue;
             }
             if (etl_summary_add(s, &ev) < 0) {
@@ -499,6 +508,7 @@ static void EtlReader_dealloc(PyObject *op)
     PyObject_GC_UnTrack(op);
     etl_reader_close(&self->reader);
     tl_decoder_free(self->decoder);
+    tl_call_expander_free(self->expander);
     jw_free(&self->line);
     EtlReader_clear(op);
     Py_CLEAR(self->path);
