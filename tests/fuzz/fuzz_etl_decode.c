@@ -24,6 +24,7 @@
  * Option bits: 4 kernel records handed out, 5 read through the pool by
  * windows (a file's path), 6 a pool of two buffers, 7 abandon the walk.
  */
+#include "call_expander.h"
 #include "etl_kernel.h"
 #include "etl_reader.h"
 #include "etl_summary.h"
@@ -37,6 +38,7 @@
 #include <string.h>
 
 static tl_decoder *dec;
+static tl_call_expander *expander;
 static jw_buf out;
 
 /* Valid UTF-8 and no control characters except the final '\n'. */
@@ -106,11 +108,14 @@ static void walk(const uint8_t *data, size_t len, unsigned opts, size_t max_stri
     size_t limit = len / 8 + (len / 72 + 4) * (stride / 8 + 4);
     size_t steps = 0;
     int rc;
-    while ((rc = etl_reader_next(&r, &ev)) != TLD_E_END) {
+    /* Each batch record expands to at most one event per 1 byte of its
+     * records: bounded by the file's length too. */
+    limit += len;
+    while ((rc = tl_call_expander_next(expander, &r, &ev)) != TLD_E_END) {
         if (++steps > limit)
             abort();
         if (rc < 0) {
-            if (r.message[0] == '\0')
+            if (r.message[0] == '\0' && tl_call_expander_message(expander)[0] == '\0')
                 abort();
             continue;
         }
@@ -162,15 +167,29 @@ static size_t header_buffer(uint8_t *b, uint32_t bs, uint32_t mode)
     return bs;
 }
 
+/* The compact call records on their own: any bytes unpack to records or
+ * damage, never a read past the end. */
+static void call_records(const uint8_t *data, size_t size)
+{
+    tld_call_batch_reader br;
+    tld_call_record rec;
+    tld_call_batch_reader_init(&br, data, size, 0);
+    size_t steps = 0;
+    while (tld_call_batch_next(&br, &rec) == 0)
+        if (++steps > size)
+            abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!dec) {
-        if (tl_decoder_new(&dec) != 0)
+        if (tl_decoder_new(&dec) != 0 || tl_call_expander_new(&expander) != 0)
             abort();
         jw_init(&out);
     }
     if (size == 0)
         return 0;
+    call_records(data, size);
     unsigned mode = data[0] & 3, opts = data[0] >> 4;
     uint32_t bs = 256u << ((data[0] >> 2) & 3); /* 256, 512, 1024 or 2048 */
     data++;

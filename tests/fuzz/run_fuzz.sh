@@ -19,16 +19,18 @@ INC="-Iinclude -Isrc/core -Isrc/core/encoder -Isrc/core/session -Isrc/core/etl -
 WARN="-std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE"
 READER="src/core/etl/etl_reader.c src/core/etl/etl_kernel.c src/core/etl/lz77_plain.c src/platform/file_read_posix.c
         src/core/decoder/tl_decoder.c src/core/decoder/json_writer.c src/core/decoder/address_names.c
-        src/core/decoder/etl_summary.c"
+        src/core/decoder/etl_summary.c src/core/decoder/call_expander.c src/core/encoder/call_batch.c"
+# What the expansion of PythonCallBatch needs (the Push/Pop schemas).
+ENCODER="src/core/encoder/event_builder.c src/core/encoder/event_fields.c src/core/encoder/event_descriptor.c
+         src/core/encoder/utf16.c"
 # The seed generators need the builder (to make events), the clock and the
 # tests' platform layer (scratch directory); errors.c for tld_strerror.
-CORE="src/core/encoder/event_builder.c src/core/encoder/event_fields.c src/core/encoder/event_descriptor.c
-      src/core/encoder/utf16.c src/core/errors.c src/platform/clock_posix.c src/platform/thread_posix.c
+CORE="$ENCODER src/core/errors.c src/platform/clock_posix.c src/platform/thread_posix.c
       src/platform/cpu_features.c tests/c/test_platform_posix.c"
 CC=${CC:-clang}
 SECS=${1:-120}
 $CC $WARN -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $INC \
-    -o "$OUT/fuzz_etl_decode" tests/fuzz/fuzz_etl_decode.c $READER src/core/errors.c -lm
+    -o "$OUT/fuzz_etl_decode" tests/fuzz/fuzz_etl_decode.c $READER $ENCODER src/core/errors.c -lm
 CORPUS="$OUT/fuzz_corpus"
 SEEDS="$OUT/fuzz_seeds"
 mkdir -p "$CORPUS" "$SEEDS"
