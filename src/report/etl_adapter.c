@@ -349,6 +349,45 @@ static int stack_sample(adapter *a, const etl_event *ev)
 }
 
 
+/* When `ev` is a PythonCallBatch, feeds its calls and returns to the model
+ * (counted as the events they stand for) and returns 1; else 0. *rc gets
+ * the model's error, if any. */
+static int call_batch(adapter *a, const etl_event *ev, rp_etl_counts *counts, int *rc)
+{
+    uint32_t tid, count;
+    tld_call_batch_reader records;
+    char why[200];
+    int open = tl_call_batch_open(ev, &tid, &count, &records, why, sizeof why);
+    if (open == TLD_E_INVALID_ARG)
+        return 0;
+    if (open != 0) {
+        counts->reader_errors++;
+        rp_note_damage(a->p, why);
+        return 1;
+    }
+    uint32_t pid = ev->process_id, given = 0;
+    tld_call_record rec;
+    int got;
+    while ((got = tld_call_batch_next(&records, &rec)) == 0) {
+        given++;
+        uint64_t ts = ns_of(a, rec.ticks);
+        *rc = rec.is_return ? rp_call_exit(a->p, pid, tid, ts, rec.function_id)
+                            : rp_call_enter(a->p, pid, tid, ts, rec.function_id,
+                                            rec.caller_line > UINT32_MAX ? 0 : (uint32_t)rec.caller_line);
+        if (*rc != 0)
+            return 1;
+    }
+    counts->events += given;
+    counts->python_events += given;
+    if (got != TLD_E_END || given != count) {
+        counts->reader_errors++;
+        snprintf(why, sizeof why, "buffer %u, offset 0x%x: PythonCallBatch of thread %u is damaged inside its "
+                 "records; %u of its %u calls and returns were read", ev->buffer_index, ev->offset, tid, given, count);
+        rp_note_damage(a->p, why);
+    }
+    return 1;
+}
+
 int rp_etl_feed(rp_profile *p, etl_reader *r, rp_etl_counts *counts)
 {
     rp_etl_counts local;
@@ -360,24 +399,24 @@ int rp_etl_feed(rp_profile *p, etl_reader *r, rp_etl_counts *counts)
         return RP_E_NO_MEMORY;
     a->p = p;
     a->r = r;
-    /* Compact calls (PythonCallBatch) come out as their Push/Pop events. */
-    tl_call_expander *expander;
-    if (tl_call_expander_new(&expander) != 0) {
-        free(a);
-        return RP_E_NO_MEMORY;
-    }
     etl_event ev;
     int rc = 0;
     for (;;) {
-        int got = tl_call_expander_next(expander, r, &ev);
+        int got = etl_reader_next(r, &ev);
         if (got == TLD_E_END)
             break;
         if (got < 0) {
             counts->reader_errors++;
-            const char *m = tl_call_expander_message(expander);
-            rp_note_damage(p, m[0] ? m : etl_reader_message(r));
+            rp_note_damage(p, etl_reader_message(r));
             continue;
         }
+        /* Compact calls (PythonCallBatch): their records go straight into
+         * the model, as the Push/Pop events they stand for. */
+        int batch = call_batch(a, &ev, counts, &rc);
+        if (rc != 0)
+            break;
+        if (batch)
+            continue;
         counts->events++;
         int ours = 0;
         if (memcmp(ev.provider_id.bytes_le, tld_python_provider_id.bytes_le, 16) == 0 && ev.event_schema) {
@@ -410,7 +449,6 @@ int rp_etl_feed(rp_profile *p, etl_reader *r, rp_etl_counts *counts)
     }
     for (unsigned i = 0; i < a->cached; i++)
         free(a->cache[i].meta);
-    tl_call_expander_free(expander);
     free(a->text);
     free(a->addresses);
     free(a);

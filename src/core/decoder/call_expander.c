@@ -102,6 +102,36 @@ static int is_call_batch(const etl_event *ev)
            memcmp(names.event, "PythonCallBatch", 15) == 0;
 }
 
+int tl_call_batch_open(const etl_event *ev, uint32_t *thread_id, uint32_t *count, tld_call_batch_reader *records,
+                       char *why, size_t why_size)
+{
+    if (!is_call_batch(ev))
+        return TLD_E_INVALID_ARG;
+    const uint8_t *d = ev->user_data;
+    const char *what = NULL;
+    size_t len = 0;
+    *thread_id = ev->thread_id;
+    *count = 0;
+    if (d == NULL || ev->user_data_len < TLD_CALL_BATCH_HEAD_BYTES) {
+        what = "is too short for its fields";
+    } else {
+        *thread_id = load_le32(d);
+        *count = load_le32(d + 12);
+        len = load_le16(d + 20);
+        if (TLD_CALL_BATCH_HEAD_BYTES + len > ev->user_data_len)
+            what = "says its records are longer than the event";
+        else if (tld_call_batch_checksum(d + TLD_CALL_BATCH_HEAD_BYTES, len) != load_le32(d + 16))
+            what = "has records whose checksum does not match (damaged)";
+    }
+    if (what != NULL) {
+        snprintf(why, why_size, "buffer %u, offset 0x%x: PythonCallBatch of thread %u %s; its %u calls and returns "
+                 "were left out", ev->buffer_index, ev->offset, *thread_id, what, *count);
+        return TLD_E_DAMAGED;
+    }
+    tld_call_batch_reader_init(records, d + TLD_CALL_BATCH_HEAD_BYTES, len, load_le64(d + 4));
+    return 0;
+}
+
 static int damaged(tl_call_expander *x, const char *what)
 {
     x->active = 0;
@@ -111,30 +141,6 @@ static int damaged(tl_call_expander *x, const char *what)
              "buffer %u, offset 0x%x: PythonCallBatch of thread %u %s; %u of its %u calls and returns were read",
              x->batch.buffer_index, x->batch.offset, x->thread_id, what, x->given, x->count);
     return TLD_E_DAMAGED;
-}
-
-/* Starts expanding `ev`, a PythonCallBatch. 0, or TLD_E_DAMAGED. */
-static int start_batch(tl_call_expander *x, const etl_event *ev)
-{
-    x->batch = *ev;
-    x->given = x->count = 0;
-    x->thread_id = ev->thread_id;
-    x->batches++;
-    const uint8_t *d = ev->user_data;
-    if (d == NULL || ev->user_data_len < TLD_CALL_BATCH_HEAD_BYTES)
-        return damaged(x, "is too short for its fields");
-    x->thread_id = load_le32(d);
-    uint64_t base = load_le64(d + 4);
-    x->count = load_le32(d + 12);
-    uint32_t checksum = load_le32(d + 16);
-    size_t len = load_le16(d + 20);
-    if (TLD_CALL_BATCH_HEAD_BYTES + len > ev->user_data_len)
-        return damaged(x, "says its records are longer than the event");
-    if (tld_call_batch_checksum(d + TLD_CALL_BATCH_HEAD_BYTES, len) != checksum)
-        return damaged(x, "has records whose checksum does not match (damaged)");
-    tld_call_batch_reader_init(&x->records, d + TLD_CALL_BATCH_HEAD_BYTES, len, base);
-    x->active = 1;
-    return 0;
 }
 
 static void put_pointer(uint8_t *p, uint64_t v, unsigned size)
@@ -194,10 +200,19 @@ int tl_call_expander_next(tl_call_expander *x, etl_reader *r, etl_event *ev)
                 return damaged(x, "holds fewer records than its Count says");
         }
         int rc = etl_reader_next(r, ev);
-        if (rc != 0 || !is_call_batch(ev))
-            return rc;
-        rc = start_batch(x, ev);
         if (rc != 0)
             return rc;
+        x->given = 0;
+        rc = tl_call_batch_open(ev, &x->thread_id, &x->count, &x->records, x->message, sizeof x->message);
+        if (rc == TLD_E_INVALID_ARG)
+            return 0; /* not a batch */
+        x->batch = *ev;
+        x->batches++;
+        if (rc != 0) {
+            x->damaged++;
+            x->own_error = 1;
+            return rc;
+        }
+        x->active = 1;
     }
 }

@@ -38,6 +38,16 @@ int tl_call_expander_next(tl_call_expander *x, etl_reader *r, etl_event *ev);
  * reader's (etl_reader_message()). */
 const char *tl_call_expander_message(const tl_call_expander *x);
 
+/*
+ * For readers that take the records themselves (the reports, at full
+ * speed): when `ev` is a PythonCallBatch, returns 0 with its thread, its
+ * Count and a reader over its records (valid while `ev` is);
+ * TLD_E_INVALID_ARG when `ev` is something else; TLD_E_DAMAGED with a
+ * sentence in why[] when its fields or its checksum are wrong.
+ */
+int tl_call_batch_open(const etl_event *ev, uint32_t *thread_id, uint32_t *count, tld_call_batch_reader *records,
+                       char *why, size_t why_size);
+
 /* Batches expanded so far, and batches with damage. */
 uint64_t tl_call_expander_batches(const tl_call_expander *x);
 uint64_t tl_call_expander_damaged(const tl_call_expander *x);

@@ -17,7 +17,7 @@
 #include "tracelogging/tld_enable_state.h"
 
 #define TLD_CAPI_NAME "traceloggingdynamic._tld._C_API"
-#define TLD_CAPI_VERSION 6
+#define TLD_CAPI_VERSION 7
 
 typedef struct tld_capi {
     int version;
@@ -39,6 +39,9 @@ typedef struct tld_capi {
      * call batches carry times of the clock the sessions stamp events with. */
     int (*prepared_event_write_at)(tld_prepared_event *e, const void *data, size_t data_len, uint64_t timestamp);
     uint64_t (*clock_now)(void);
+    /* Which clock that is ("tsc" or "monotonic"): a caller whose own copy
+     * of the platform clock chose the same one may read it directly. */
+    const char *(*clock_source)(void);
 } tld_capi;
 
 /* Imports the table (importing traceloggingdynamic._tld). Returns NULL with

@@ -19,6 +19,8 @@
  */
 #include "etwtrace.h"
 
+#include "clock.h"
+
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,11 +42,21 @@ int etw_compact_calls = ETW_COMPACT_CALLS_DEFAULT;
 static ETW_TLS struct etw_batch *my_batch;
 static struct etw_batch *all_batches;
 static tld_prepared_event *batch_event;
+/* 1 when this module's copy of the clock is the one the sessions stamp
+ * events with (the same choice, made the same way): then a record's time
+ * is read here, without a call into _tld. */
+static int local_clock;
+
+static inline uint64_t now_ticks(void)
+{
+    return ETW_LIKELY(local_clock) ? tld_clock_ticks() : etw_capi->clock_now();
+}
 
 int etw_batches_prepare(void)
 {
     if (batch_event != NULL)
         return 0;
+    local_clock = strcmp(etw_capi->clock_source(), tld_clock_source_name()) == 0;
     tld_event_builder b;
     if (tld_builder_init(&b, 128, 64) != 0)
         return -1;
@@ -109,7 +121,7 @@ int etw_batch_call(uint64_t id, uint64_t caller, uint64_t caller_line)
         return 0;
     if (ETW_UNLIKELY(!tld_call_batch_has_room(&b->calls)))
         write_batch(b);
-    tld_call_batch_add_call(&b->calls, etw_capi->clock_now(), id, caller, caller_line);
+    tld_call_batch_add_call(&b->calls, now_ticks(), id, caller, caller_line);
     return 1;
 }
 
@@ -120,7 +132,7 @@ int etw_batch_return(uint64_t id)
         return 0;
     if (ETW_UNLIKELY(!tld_call_batch_has_room(&b->calls)))
         write_batch(b);
-    tld_call_batch_add_return(&b->calls, etw_capi->clock_now(), id);
+    tld_call_batch_add_return(&b->calls, now_ticks(), id);
     return 1;
 }
 

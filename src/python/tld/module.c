@@ -6,6 +6,7 @@
  * them.
  */
 #include "binding.h"
+#include "clock.h"
 #include "tld_capi.h"
 #include "tracelogging/tld_enable_state.h"
 #include "tracelogging/tld_session.h"
@@ -102,7 +103,7 @@ static int register_atexit(PyObject *module)
 static const tld_capi capi = {
     TLD_CAPI_VERSION, tld_provider_open, tld_provider_close, tld_provider_write,
     tld_prepared_event_create, tld_prepared_event_write, tld_prepared_event_destroy, tld_provider_enable_state,
-    tld_provider_set_enable_callback, tld_prepared_event_write_at, tld_clock_now,
+    tld_provider_set_enable_callback, tld_prepared_event_write_at, tld_clock_now, tld_clock_source_name,
 };
 
 static int exec_module(PyObject *m)
