@@ -79,6 +79,9 @@ Usage: python -m etwtrace [--stack | --instrumented] [--capture FILE] [--no-perf
                    for in-process traces) or push-pop (one PythonFunctionPush
                    and PythonFunctionPop event each, as ETW consumers expect;
                    the default on Windows).
+  --no-builtins    --instrumented reports Python functions only, through a
+                   frame-evaluation hook that costs a fraction of the profile
+                   function's (CPython 3.11, 3.13, 3.14).
 
 Usage: python -m etwtrace --enable [ENABLE_VAR [TYPE_VAR]]
        python -m etwtrace --enable --variable ENABLE_VAR [TYPE_VAR]
@@ -148,6 +151,7 @@ OPTIONS = {
     'capture': Option('value', 'capture'),
     'no-perf': Option('flag', 'no_perf'),
     'events': Option('value', 'events'),
+    'no-builtins': Option('flag', 'no_builtins'),
     'enable': Option('action', 'enable'),
     'disable': Option('action', 'disable'),
     'variable': Option('flag', 'variable'),
@@ -181,6 +185,7 @@ class Settings:
         self.capture = None
         self.no_perf = False
         self.events = None          # instrumented mode's call events: 'compact' | 'push-pop'
+        self.no_builtins = False    # instrumented mode: Python functions only (frame-evaluation hook)
         self.perf_child = None
         self.actions = []           # in command-line order
         self.variables = []         # --enable's VAR [TYPEVAR]
@@ -286,6 +291,8 @@ def _check(settings):
             raise UsageError(f"--events takes 'compact' or 'push-pop', not {settings.events!r}")
         if settings.mode != 'instrumented':
             raise UsageError('--events chooses how instrumented mode records calls: add --instrumented')
+    if settings.no_builtins and settings.mode != 'instrumented':
+        raise UsageError('--no-builtins applies to instrumented mode: add --instrumented')
     if settings.perf_child is not None:
         try:
             settings.perf_child = int(settings.perf_child)
@@ -390,9 +397,12 @@ def _check_output_path(path, with_perf):
 def _run(settings):
     """Runs the program after --, traced, and with --capture recorded."""
     target, mode, capture = settings.target, settings.mode or 'stack', settings.capture
-    if settings.events is not None:
+    if settings.events is not None or settings.no_builtins:
         from etwtrace import _etwtrace
-        _etwtrace.set_call_events(settings.events)
+        if settings.events is not None:
+            _etwtrace.set_call_events(settings.events)
+        if settings.no_builtins:
+            _etwtrace.set_instrumented_builtins(False)
     if capture is None:
         return _run_traced(target, mode)
     if settings.perf_child is None:

@@ -210,8 +210,26 @@ int etw_stack_check(void);
 int etw_stack_enable(int with_threads);
 void etw_stack_disable(void);
 int etw_forward_hook_set(int on);
-/* Times the hook parked itself for a thread near the end of its C stack. */
+/* ---- deep recursion under a frame-evaluation hook (deep.c) ------------- */
+
+/* Times a hook parked itself for a thread near the end of its C stack. */
 extern uint64_t etw_deep_recursion_parks;
+/* Below this stack address of the calling thread a hook parks itself (0:
+ * not computed). */
+extern ETW_TLS uintptr_t etw_tls_stack_guard;
+/* Computes the calling thread's guard (when it starts being traced). */
+void etw_set_stack_guard(void);
+/* 1 when the calling thread is near the end of its C stack or of the C
+ * recursion count (3.12, 3.13). */
+static inline int etw_thread_is_deep(PyThreadState *ts)
+{
+    return (uintptr_t)__builtin_frame_address(0) < etw_tls_stack_guard || etw_c_recursion_nearly_exhausted(ts);
+}
+/* Evaluates `fr` with `hook` parked (removed from the interpreter until the
+ * outermost parked frame returns; deep.c). */
+PyObject *etw_eval_parked(PyThreadState *ts, etw_frame *fr, int throwflag, etw_eval_fn hook);
+/* Forgets a parked hook (enable and disable). */
+void etw_parking_reset(void);
 
 /* Per-thread enablement shared by both modes: a thread is traced when its
  * state word equals etw_thread_traced_key() of the current generation. */
@@ -232,6 +250,20 @@ const char *etw_instrument_hook_name(void);
 /* 1 when the active instrumented trace reads callers' lines through the
  * interpreter-frame walk (lines.c), 0 when through the frame API. */
 int etw_instrument_walks_frames(void);
+
+/* Builtins are reported (1, the profile function or the sys.monitoring
+ * tool) or not (0: the PEP 523 hook of calls_eval.c, where available). */
+extern int etw_instrumented_builtins;
+
+/* ---- instrumented mode without builtins (calls_eval.c) ------------------ */
+
+/* 1 where the hook can run (the interpreter frames' layout is known). */
+int etw_calls_eval_available(void);
+/* Installs it (RuntimeError, -1, over another PEP 523 hook). */
+int etw_calls_eval_enable(int with_threads);
+void etw_calls_eval_disable(void);
+/* 1 while it is the interpreter's evaluator. */
+int etw_calls_eval_active(void);
 
 /* ---- callers' lines (lines.c) ----------------------------------- */
 

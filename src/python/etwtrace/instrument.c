@@ -24,6 +24,7 @@
 #include <string.h>
 
 ETW_TLS struct etw_shadow etw_tls_shadow;
+int etw_instrumented_builtins = 1;
 static PyObject *saved_thread_profile; /* threading.getprofile() before enable */
 static int hooked_threading;
 
@@ -189,6 +190,14 @@ static void unhook_threading(void)
 
 int etw_instrument_enable(int with_threads, PyObject *thread_hook)
 {
+    if (!etw_instrumented_builtins && etw_calls_eval_available()) {
+        etw_shadow_start(&etw_tls_shadow, (int32_t)PyThread_get_thread_native_id(), NULL);
+        if (etw_calls_eval_enable(with_threads) < 0) {
+            etw_tls_shadow.gen = 0;
+            return -1;
+        }
+        return 0;
+    }
     if (with_threads) {
         PyObject *previous = threading_call("getprofile", NULL);
         if (previous == NULL)
@@ -222,6 +231,7 @@ int etw_instrument_enable(int with_threads, PyObject *thread_hook)
 void etw_instrument_disable(void)
 {
     struct etw_shadow *s = &etw_tls_shadow;
+    etw_calls_eval_disable();
     etw_monitor_stop();
     if (PyThreadState_Get()->c_profilefunc == profile)
         PyEval_SetProfile(NULL, NULL);
@@ -233,11 +243,14 @@ void etw_instrument_disable(void)
 
 int etw_instrument_walks_frames(void)
 {
-    return etw_monitor_tool_id() >= 0 || walk_frames;
+    return etw_monitor_tool_id() >= 0 || walk_frames || etw_calls_eval_active();
 }
 
 const char *etw_instrument_hook_name(void)
 {
+    if (etw_calls_eval_active() || (etw_active_mode != ETW_MODE_INSTRUMENTED && !etw_instrumented_builtins &&
+                                    etw_calls_eval_available()))
+        return "PEP 523 (Python functions only)";
     if (etw_monitor_tool_id() >= 0)
         return "sys.monitoring";
     if (etw_active_mode == ETW_MODE_INSTRUMENTED || !ETW_HAVE_MONITORING_TOOL)

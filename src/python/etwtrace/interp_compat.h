@@ -275,6 +275,9 @@ static inline etw_frame *etw_frame_first_complete(etw_frame *f)
 
 static inline int etw_frame_line(etw_frame *f) { return PyUnstable_InterpreterFrame_GetLine(f); }
 static inline int etw_frame_lasti(etw_frame *f) { return PyUnstable_InterpreterFrame_GetLasti(f); }
+/* 1 for a frame that has not run an instruction yet (a fresh call; a
+ * generator's first resume is past its RETURN_GENERATOR). */
+static inline int etw_frame_not_started(etw_frame *f) { return PyUnstable_InterpreterFrame_GetLasti(f) <= 0; }
 
 #elif PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
 #define ETW_HAVE_FRAME_WALK 1
@@ -292,6 +295,9 @@ typedef struct etw_frame_mirror_311_links {
 } etw_frame_mirror_311_links;
 
 static inline etw_frame *etw_frame_previous(etw_frame *f) { return ((etw_frame_mirror_311_links *)f)->previous; }
+/* The thread's innermost interpreter frame: when a frame-evaluation hook
+ * runs, the caller of the frame it was given. */
+static inline etw_frame *etw_thread_current_frame(PyThreadState *tstate) { return tstate->cframe->current_frame; }
 
 static inline etw_frame *etw_frame_first_complete(etw_frame *f)
 {
@@ -308,6 +314,14 @@ static inline int etw_frame_lasti(etw_frame *f)
 {
     etw_frame_mirror_311_links *m = (etw_frame_mirror_311_links *)f;
     return (int)(m->prev_instr - _PyCode_CODE(m->f_code)) * (int)sizeof(_Py_CODEUNIT);
+}
+
+/* 1 for a frame that has not run an instruction yet (prev_instr still
+ * before the first; a generator's first resume is at its RETURN_GENERATOR). */
+static inline int etw_frame_not_started(etw_frame *f)
+{
+    etw_frame_mirror_311_links *m = (etw_frame_mirror_311_links *)f;
+    return m->prev_instr < _PyCode_CODE(m->f_code);
 }
 
 static inline int etw_frame_line(etw_frame *f)

@@ -117,3 +117,47 @@ def test_hook_reported_and_released():
     assert out[1] == 'None None'
     if len(out) > 2:
         assert out[2] == str([None] * 6)
+
+
+def without_builtins(log):
+    """The reference log as the Python-functions-only hook writes it: no
+    builtins, and a Python function called from a builtin (sorted's key)
+    has the nearest Python function below it as its Caller."""
+    out, stacks = [], {}
+    for entry in log:
+        kind, tid = entry[0], entry[1]
+        stack = stacks.setdefault(tid, [])
+        if kind == 'push':
+            func = entry[2]
+            stack.append(func)
+            if func is not None and func[1] == 0:
+                continue
+            caller = entry[3]
+            if caller is not None and caller[1] == 0:   # called from a builtin
+                caller = next((f for f in reversed(stack[:-1]) if f is None or f[1] != 0), None)
+            out.append(('push', tid, func, caller, entry[4]))
+        elif kind == 'pop':
+            func = stack.pop() if stack else None
+            if func is not None and func[1] == 0:
+                continue
+            out.append(entry)
+        else:
+            out.append(entry)
+    return out
+
+
+@needs_walk
+def test_python_only_hook_writes_the_python_calls_of_the_profile_function(tmp_path):
+    """Builtins off: the frame-evaluation hook writes exactly the Python
+    functions' Push/Pop events of the profile function reading CPython's
+    frame API (generators, exceptions, calls from C, threads included)."""
+    out, log = scenario(tmp_path, 'python-only', frame_api=False)
+    assert out == 'hook PEP 523 (Python functions only) walk True'
+    _, reference = scenario(tmp_path, 'profile', frame_api=True)
+    expected = without_builtins(reference)
+    assert not any(entry[0] == 'push' and entry[2] and entry[2][1] == 0 for entry in log)
+    assert any(entry[0] == 'push' and entry[2] and entry[2][0] == 'key' for entry in log)
+    if log != expected:
+        first = next((i for i, (a, b) in enumerate(zip(log, expected)) if a != b), min(len(log), len(expected)))
+        pytest.fail(f'python-only hook differs at entry {first} of {len(log)}/{len(expected)}:\n'
+                    f'{log[max(0, first - 3):first + 3]}\nexpected:\n{expected[max(0, first - 3):first + 3]}')

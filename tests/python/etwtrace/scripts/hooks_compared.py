@@ -1,6 +1,7 @@
 """Instrumented mode on each of its hooks: the same calls traced into the
 .etl file argv[1]. argv[2] == 'default' lets etwtrace choose (its
-sys.monitoring tool on 3.13/3.14); 'profile' takes sys.monitoring's tool ids
+sys.monitoring tool on 3.13/3.14); 'python-only' turns builtins off (the
+frame-evaluation hook); 'profile' takes sys.monitoring's tool ids
 2-4 first, as other tools would, so the profile function is used. With
 ETWTRACE_FRAME_API=1 in the environment, frames are read only through
 CPython's frame API. Prints the hook used and whether frames were walked.
@@ -17,6 +18,8 @@ import etwtrace
 import traceloggingdynamic as tld
 
 etl, hook = sys.argv[1], sys.argv[2]
+if hook == 'python-only':   # the frame-evaluation hook: Python functions, no builtins
+    etwtrace._etwtrace.set_instrumented_builtins(False)
 if hook == 'profile' and hasattr(sys, 'monitoring'):
     for tool in (2, 3, 4):
         sys.monitoring.use_tool_id(tool, f'placeholder {tool}')
