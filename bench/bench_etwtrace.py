@@ -11,6 +11,8 @@ Variants, measured in this process in interleaved rounds (medians):
                       any eval hook pays
   stack               etwtrace.StackSamplingTracer (thunk per function)
   instrumented>file   etwtrace.InstrumentedTracer with a live .etl session
+  python-only>file    the same without builtins (--no-builtins: a
+                      frame-evaluation hook instead of the profile function)
   instrumented        the same with nobody listening
   cProfile            cProfile.Profile enabled
 
@@ -89,6 +91,15 @@ def _variants(tmpdir):
         state['s'].start()
         instr_on()
 
+    def python_only_file_on():
+        _etwtrace.set_instrumented_builtins(False)
+        instr_file_on()
+
+    def python_only_file_off():
+        instr_file_off()
+        state['events'].pop()   # the events count printed is instrumented>file's
+        _etwtrace.set_instrumented_builtins(True)
+
     def instr_file_off():
         tracer_off()
         stats = state.pop('s').stop()
@@ -108,6 +119,7 @@ def _variants(tmpdir):
         Variant('forward-only', forward_on, forward_off),
         Variant('stack', stack_on, tracer_off),
         Variant('instrumented>file', instr_file_on, instr_file_off),
+        Variant('python-only>file', python_only_file_on, python_only_file_off),
         Variant('instrumented', instr_on, tracer_off),
         Variant('cProfile', cprofile_on, cprofile_off),
     ], state
@@ -222,7 +234,8 @@ def main():
     res = in_process(args.rounds, args.fib, args.loop)
     print()
     print(f'{"in this process":<20}{"call-heavy":>24}{"loop-heavy":>24}')
-    for name in ('none', 'forward-only', 'stack', 'instrumented>file', 'instrumented', 'cProfile'):
+    for name in ('none', 'forward-only', 'stack', 'instrumented>file', 'python-only>file', 'instrumented',
+                 'cProfile'):
         cells = []
         for w in ('call-heavy', 'loop-heavy'):
             t = res[w][name]
@@ -234,6 +247,7 @@ def main():
         print(f'{w}: stack / forward-only = {r["stack"] / r["forward-only"]:.3f}x; '
               f'stack / none = {r["stack"] / r["none"]:.3f}x; '
               f'instrumented>file / cProfile = {r["instrumented>file"] / r["cProfile"]:.3f}x; '
+              f'python-only>file / cProfile = {r["python-only>file"] / r["cProfile"]:.3f}x; '
               f'instrumented (nobody listening) / cProfile = {r["instrumented"] / r["cProfile"]:.3f}x')
     for w in ('call-heavy', 'loop-heavy'):
         if res[w + ' events']:
