@@ -13,6 +13,7 @@ seconds):
   plain          python PROGRAM
   compact        python -m etwtrace --instrumented --capture T.etl -- PROGRAM
   push-pop       the same with --events=push-pop (one event per call and return)
+  python-only    compact without builtins (--no-builtins: a frame-evaluation hook)
   cprofile       python -m cProfile -o T.prof PROGRAM
 
 Prints seconds, ratios (to plain and to cProfile) and the trace's bytes per
@@ -81,7 +82,7 @@ PROGRAMS = {
     '''),
 }
 
-VARIANTS = ('plain', 'compact', 'push-pop', 'cprofile')
+VARIANTS = ('plain', 'compact', 'push-pop', 'python-only', 'cprofile')
 
 
 def command(variant, script, out):
@@ -93,6 +94,8 @@ def command(variant, script, out):
     args = [py, '-m', 'etwtrace', '--instrumented', '--capture', out + '.etl']
     if variant == 'push-pop':
         args.append('--events=push-pop')
+    if variant == 'python-only':
+        args.append('--no-builtins')
     return args + ['--', script]
 
 
@@ -151,7 +154,7 @@ def report(results, variants, title):
     head = f'{"program":12}' + ''.join(f'{v:>10}' for v in variants)
     head += ''.join(f'{v + "/plain":>16}' for v in variants if v != 'plain')
     head += ''.join(f'{v + "/cprof":>16}' for v in variants if v not in ('plain', 'cprofile'))
-    head += ''.join(f'{"B/call " + v:>18}' for v in variants if v in ('compact', 'push-pop'))
+    head += ''.join(f'{"B/call " + v:>18}' for v in variants if v in ('compact', 'push-pop', 'python-only'))
     print(head)
     for name, r in results.items():
         m = r['median']
@@ -160,7 +163,7 @@ def report(results, variants, title):
         line += ''.join(f'{m[v] / m["cprofile"]:16.2f}' for v in variants
                         if v not in ('plain', 'cprofile') and 'cprofile' in m)
         for v in variants:
-            if v in ('compact', 'push-pop'):
+            if v in ('compact', 'push-pop', 'python-only'):
                 calls = r['calls'].get(v)
                 size = r['bytes'].get(v)
                 line += f'{size / calls:18.1f}' if calls and size else f'{"?":>18}'

@@ -51,22 +51,24 @@ outer(int(sys.argv[1]))
 '''
 
 
-def make_trace(path, size_mb):
-    """Traces PROGRAM with enough rounds for about size_mb MB."""
+def make_trace(path, size_mb, events):
+    """Traces PROGRAM with enough rounds for about size_mb MB, calls written
+    as `events` (compact batches or one push-pop event each)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     script = path.parent / 'bench_report_program.py'
     script.write_text(PROGRAM)
     probe_rounds = 20000
     probe = path.with_suffix('.probe.etl')
-    subprocess.run([sys.executable, '-m', 'etwtrace', '--instrumented', '--no-perf', '--capture', str(probe), '--',
-                    str(script), str(probe_rounds)], check=True, stderr=subprocess.DEVNULL)
+    subprocess.run([sys.executable, '-m', 'etwtrace', '--instrumented', f'--events={events}', '--no-perf',
+                    '--capture', str(probe), '--', str(script), str(probe_rounds)], check=True,
+                   stderr=subprocess.DEVNULL)
     per_round = probe.stat().st_size / probe_rounds
     probe.unlink()
     rounds = max(1000, int(size_mb * 1024 * 1024 / per_round))
     print(f'writing {path} (~{size_mb} MB, {rounds} rounds)...', flush=True)
     t = time.monotonic()
-    subprocess.run([sys.executable, '-m', 'etwtrace', '--instrumented', '--no-perf', '--capture', str(path), '--',
-                    str(script), str(rounds)], check=True, stderr=subprocess.DEVNULL)
+    subprocess.run([sys.executable, '-m', 'etwtrace', '--instrumented', f'--events={events}', '--no-perf',
+                    '--capture', str(path), '--', str(script), str(rounds)], check=True, stderr=subprocess.DEVNULL)
     print(f'  {path.stat().st_size / 1e6:.0f} MB in {time.monotonic() - t:.1f} s', flush=True)
 
 
@@ -99,6 +101,9 @@ def build_model_bench():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--size-mb', type=int, default=3072)
+    ap.add_argument('--events', choices=('compact', 'push-pop'), default='push-pop',
+                    help='how the trace records calls (push-pop: ~176 bytes per call and return, the large files '
+                         'this measures; compact: a few bytes)')
     ap.add_argument('--trace', help='use this trace instead of making one (never deleted)')
     ap.add_argument('--keep', action='store_true', help='keep the trace in bench/.cache for the next run')
     ap.add_argument('--model-events', type=int, default=50_000_000)
@@ -113,7 +118,7 @@ def main():
             raise SystemExit(f'not enough free disk for a {args.size_mb} MB trace ({free_mb:.0f} MB free)')
         trace = CACHE / f'instrumented-{args.size_mb}mb.etl'
         if not trace.exists():
-            make_trace(trace, args.size_mb)
+            make_trace(trace, args.size_mb, args.events)
         else:
             print(f'reusing {trace}')
     try:
