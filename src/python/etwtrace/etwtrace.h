@@ -15,6 +15,11 @@
  *   monitor.c     instrumented mode's sys.monitoring tool (3.13, 3.14)
  *   shadow.h      per-thread shadow stacks of both hooks
  *   lines.c       callers' lines from interpreter frames, cached
+ *   sampler.h, sampler_ring.c, sampler_signal_linux.c (sampler_signal_none.c)
+ *                 the built-in sampler's async-signal-safe core (plain C)
+ *   sampler_frames.c   its walker: a thread's own frames, from the handler
+ *   sampler_consumer.c its consumer: threads, rings -> PythonSample events,
+ *                 code-object lifetime, start/stop
  *   module.c      the module: enable/disable, marks, info()
  *
  * Everything runs with the GIL held (the registry, the one event builder,
@@ -49,6 +54,7 @@ enum {
     ETW_KW_MARK = 0x0800,
     ETW_KW_PUSH = 0x1000,
     ETW_KW_POP = 0x2000,
+    ETW_KW_SAMPLE = 0x4000,
 };
 
 /* The provider lives in traceloggingdynamic._tld's registry (tld_capi.h),
@@ -79,6 +85,20 @@ int etw_write_stack_sample(PyObject *text);
 void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line);
 void etw_write_pop(uint64_t id);
 
+/* PythonSample: one sample of the built-in sampler. `ids` and `lines`
+ * hold `depth` frames, innermost first. Returns 0 when written (or nobody
+ * listens: see etw_event_on), else the provider's error. */
+int etw_write_sample(int32_t thread_id, uint64_t filetime, uint32_t weight, uint8_t clock, uint16_t flags,
+                     const uint64_t *ids, const uint32_t *lines, uint16_t depth);
+/* PythonSampler start (opcode 1: settings, zero counts) or stop (opcode 2:
+ * the run's counts). */
+struct etw_sampler_summary {
+    uint8_t clock;
+    uint32_t rate, max_depth, threads;
+    uint64_t samples, written, dropped, unreadable;
+};
+void etw_write_sampler(int opcode, const struct etw_sampler_summary *s);
+
 /* ---- registry (registry.c) -------------------------------------- */
 
 /* What a code object's co_extra slot holds. Freed with the code object;
@@ -91,6 +111,7 @@ struct etw_func {
     uint64_t id;        /* FunctionID */
     thunk_fn thunk;     /* this function's thunk, once it has one */
     uintptr_t begin, end;
+    uint32_t sampler_run; /* the sampler run whose events announced it (PythonFunction) */
 };
 
 extern Py_ssize_t etw_extra_index;
@@ -125,6 +146,17 @@ static inline struct etw_func *etw_code_func(PyObject *code)
  * pending exception. Returns NULL only when memory ran out.
  */
 struct etw_func *etw_registry_lookup_slow(PyObject *code, enum etw_mode mode);
+
+/*
+ * FunctionID of `code` for a sample of the built-in sampler: creates its
+ * entry when it has none (FunctionID only: no thunk and no decision on
+ * tracing, which the hooks still make when they meet the code) and writes
+ * PythonFunction once per sampler run, for every function, files in the
+ * ignore set included (a sample names every frame). Runs no Python code,
+ * changes no reference count and keeps the pending exception: it is called
+ * while a code object is being destroyed. Returns 0 when memory ran out.
+ */
+uint64_t etw_registry_sampled_id(PyObject *code, uint32_t sampler_run);
 
 /* FunctionID of a builtin (PyCFunction) for instrumented mode: writes
  * PythonFunction (IsPythonCode 0) on first sight in this generation.
@@ -207,6 +239,14 @@ int etw_monitor_tool_id(void);
  * event (is_call), else the frame reporting it. Sets the shadow's base to
  * _bootstrap_inner's interpreter frame and, for a call, writes its Push. */
 void etw_monitor_thread_started(struct etw_shadow *s, int32_t tid, int is_call);
+
+/* ---- built-in sampler (sampler_consumer.c) ----------------------- */
+
+/* sampler_start(rate=1000, clock='cpu', max_depth=2048, ring_kib=512,
+ * drain_ms=20), sampler_stop() -> dict of counts, sampler_active(). */
+PyObject *etw_sampler_start_py(PyObject *module, PyObject *args, PyObject *kwargs);
+PyObject *etw_sampler_stop_py(PyObject *module, PyObject *unused);
+PyObject *etw_sampler_active_py(PyObject *module, PyObject *unused);
 
 /* ---- module state (module.c) ------------------------------------ */
 

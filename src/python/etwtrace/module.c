@@ -333,6 +333,15 @@ static PyMethodDef methods[] = {
      "set_jitdump(on)\n--\n\nStarts/stops /tmp/jit-<pid>.dump for perf DWARF mode (also ETWTRACE_JITDUMP=1)."},
     {"_after_fork_child", mod_after_fork_child, METH_NOARGS,
      "_after_fork_child()\n--\n\nos.register_at_fork(after_in_child=...) hook."},
+    {"sampler_start", (PyCFunction)(void (*)(void))etw_sampler_start_py, METH_VARARGS | METH_KEYWORDS,
+     "sampler_start(rate=1000, clock='cpu', max_depth=2048, ring_kib=512, drain_ms=20)\n--\n\n"
+     "Starts the built-in sampler: every thread of the interpreter gets a timer of its CPU time\n"
+     "('cpu') or of elapsed time ('wall'), `rate` times a second, and each sample becomes a\n"
+     "PythonSample event. RuntimeError when it is running already or cannot read this Python's\n"
+     "frames; OSError when the system refuses timers or signals."},
+    {"sampler_stop", etw_sampler_stop_py, METH_NOARGS,
+     "sampler_stop()\n--\n\nStops the sampler, writes the last samples and returns its counts (a dict)."},
+    {"sampler_active", etw_sampler_active_py, METH_NOARGS, "sampler_active()\n--\n\nTrue while the sampler runs."},
     {"_instrument_thread_hook", (PyCFunction)(void (*)(void))etw_instrument_thread_hook, METH_FASTCALL,
      "_instrument_thread_hook(frame, event, arg)\n--\n\nthreading.setprofile() hook of instrumented mode."},
     {NULL, NULL, 0, NULL},

@@ -255,6 +255,23 @@ static int is_ignored(PyObject *filename)
 
 /* ---- the slow path ---------------------------------------------------------- */
 
+/* A new entry for `code`: a FunctionID, evaluated directly, decided in no
+ * generation yet. NULL when memory ran out (no exception is left set). */
+static struct etw_func *new_func(PyObject *code)
+{
+    struct etw_func *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return NULL;
+    f->entry = etw_call_direct;
+    f->id = next_function_id++;
+    if (etw_code_set_extra(code, etw_extra_index, f) < 0) {
+        PyErr_Clear();
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
 struct etw_func *etw_registry_lookup_slow(PyObject *code, enum etw_mode mode)
 {
     /* Code run by the registry itself (a str subclass's __eq__ in the
@@ -266,19 +283,8 @@ struct etw_func *etw_registry_lookup_slow(PyObject *code, enum etw_mode mode)
     pyc_saved_error saved;
     pyc_error_save(&saved);
     struct etw_func *f = etw_code_func(code);
-    if (f == NULL) {
-        f = calloc(1, sizeof *f);
-        if (f == NULL)
-            goto out;
-        f->entry = etw_call_direct;
-        f->id = next_function_id++;
-        if (etw_code_set_extra(code, etw_extra_index, f) < 0) {
-            PyErr_Clear();
-            free(f);
-            f = NULL;
-            goto out;
-        }
-    }
+    if (f == NULL && (f = new_func(code)) == NULL)
+        goto out;
     if (f->gen == etw_gen)
         goto out;
     PyCodeObject *co = (PyCodeObject *)code;
@@ -309,6 +315,32 @@ out:
     pyc_error_restore(&saved);
     busy = 0;
     return f;
+}
+
+uint64_t etw_registry_sampled_id(PyObject *code, uint32_t sampler_run)
+{
+    struct etw_func *f = etw_code_func(code);
+    if (f == NULL) {
+        pyc_saved_error saved;
+        pyc_error_save(&saved);
+        f = new_func(code);
+        pyc_error_restore(&saved);
+        if (f == NULL)
+            return 0;
+    }
+    if (f->sampler_run != sampler_run) {
+        f->sampler_run = sampler_run;
+        if (etw_event_on(5, ETW_KW_FUNCTION)) {
+            pyc_saved_error saved;
+            pyc_error_save(&saved);
+            PyCodeObject *co = (PyCodeObject *)code;
+            etw_write_function(f->id, f->has_thunk ? f->begin : 0, f->has_thunk ? f->end : 0, co->co_firstlineno,
+                               co->co_filename, etw_code_qualname(co), 1);
+            PyErr_Clear();
+            pyc_error_restore(&saved);
+        }
+    }
+    return f->id;
 }
 
 /* ---- builtins ---------------------------------------------------------------- */
