@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #ifndef sigev_notify_thread_id
@@ -149,7 +150,7 @@ static uint32_t guarded_walk(sampler_frame *frames, uint16_t *flags)
     return 0;
 }
 
-static void take_sample(struct slot *s, int overrun)
+static void take_sample(struct slot *s, int overrun, int faults_blocked)
 {
     uint64_t ticks = tld_clock_ticks();
     uint64_t room;
@@ -159,8 +160,12 @@ static void take_sample(struct slot *s, int overrun)
         wake_consumer(s);
         return;
     }
-    uint16_t flags = 0;
-    uint32_t depth = guarded_walk(rec->frames, &flags);
+    uint16_t flags = SAMPLER_FLAG_UNREADABLE;
+    uint32_t depth = 0;
+    if (!faults_blocked) { /* else a fault could not be caught: the kernel would kill the process */
+        flags = 0;
+        depth = guarded_walk(rec->frames, &flags);
+    }
     if (depth > config.max_depth)
         depth = config.max_depth;
     uint32_t weight = overrun >= 0 && overrun < INT32_MAX ? (uint32_t)overrun + 1 : 1;
@@ -178,10 +183,17 @@ static void take_sample(struct slot *s, int overrun)
     wake_consumer(s);
 }
 
+/* 1 when the interrupted code had SIGSEGV or SIGBUS blocked (the handler
+ * adds no more than its own signal to that mask). */
+static int faults_blocked_in(const void *context)
+{
+    const ucontext_t *uc = context;
+    return uc != NULL && (sigismember(&uc->uc_sigmask, SIGSEGV) == 1 || sigismember(&uc->uc_sigmask, SIGBUS) == 1);
+}
+
 static void on_sample_signal(int sig, siginfo_t *si, void *context)
 {
     (void)sig;
-    (void)context;
     int saved_errno = errno;
     if (si != NULL && si->si_code == SI_TIMER) {
         uint64_t v = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
@@ -189,7 +201,7 @@ static void on_sample_signal(int sig, siginfo_t *si, void *context)
         uint64_t gen = v >> SLOT_BITS;
         atomic_fetch_add_explicit(&s->in_flight, 1, memory_order_seq_cst);
         if (gen != 0 && atomic_load_explicit(&s->gen, memory_order_seq_cst) == gen)
-            take_sample(s, si->si_overrun);
+            take_sample(s, si->si_overrun, faults_blocked_in(context));
         atomic_fetch_sub_explicit(&s->in_flight, 1, memory_order_release);
     }
     errno = saved_errno;
