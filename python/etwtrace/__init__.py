@@ -29,10 +29,11 @@ import sys as _sys
 import threading as _threading
 
 from . import _etwtrace
+from ._sampler import Sampler, SamplerStats
 
 __all__ = (
     'tracing', 'enable', 'disable', 'enable_if', 'custom_mark', 'StackSamplingTracer', 'InstrumentedTracer',
-    'mark', 'mark_range', 'is_active', 'get_ignored_files', 'get_include_prefixes',
+    'mark', 'mark_range', 'is_active', 'get_ignored_files', 'get_include_prefixes', 'Sampler', 'SamplerStats',
 )
 __version__ = _etwtrace.__version__
 
@@ -263,8 +264,8 @@ def enable_if(enable_var, type_var=None, *, with_threads=None):
 # ---- later generation: module-level marks ------------------------------------
 
 def is_active():
-    """True while a tracer is enabled."""
-    return _tracer is not None
+    """True while a tracer is enabled or the built-in sampler runs."""
+    return _tracer is not None or _etwtrace.sampler_active()
 
 
 def _warn_inactive():
@@ -273,9 +274,12 @@ def _warn_inactive():
 
 
 def mark(name):
-    """Writes a PythonMark event with this text through the active tracer."""
+    """Writes a PythonMark event with this text (while a tracer is enabled or
+    the built-in sampler runs)."""
     if _tracer is not None:
         _tracer.mark(name)
+    elif _etwtrace.sampler_active():
+        _etwtrace.write_mark(name, 0)
     else:
         _warn_inactive()
 
@@ -284,6 +288,8 @@ def mark_range(name):
     """Context manager writing PythonMark start/stop events around a block."""
     if _tracer is not None:
         return _tracer.mark_range(name)
+    if _etwtrace.sampler_active():
+        return _RangeMark(name)
     _warn_inactive()
     return _NullRange()
 
@@ -292,5 +298,7 @@ def _mark_stack(name):
     """Writes a PythonStackSample event through the active tracer."""
     if _tracer is not None:
         _tracer._mark_stack(name)
+    elif _etwtrace.sampler_active():
+        _etwtrace.write_mark(name, 3)
     else:
         _warn_inactive()

@@ -218,12 +218,24 @@ static PyObject *mod_set_perf_map(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-static PyObject *mod_set_jitdump(PyObject *module, PyObject *arg)
+static PyObject *mod_set_jitdump(PyObject *module, PyObject *args)
 {
     (void)module;
-    int on = PyObject_IsTrue(arg);
-    if (on < 0)
+    int on;
+    const char *directory = NULL;
+    if (!PyArg_ParseTuple(args, "p|z:set_jitdump", &on, &directory))
         return NULL;
+    if (directory != NULL) {
+#if ETW_HAVE_THUNKS
+        int rd = jitdump_set_directory(directory);
+#else
+        int rd = -ENOSYS;
+#endif
+        if (rd < 0) {
+            errno = -rd;
+            return PyErr_SetFromErrnoWithFilename(PyExc_OSError, directory);
+        }
+    }
     int rc = etw_jitdump_set(on);
     if (rc < 0) {
         errno = -rc;
@@ -329,8 +341,9 @@ static PyMethodDef methods[] = {
      "_forward_only_hook(enable)\n--\n\nInstalls/removes a PEP 523 hook that only forwards (benchmark floor)."},
     {"set_perf_map", mod_set_perf_map, METH_O,
      "set_perf_map(on)\n--\n\nWhether new thunks are written to /tmp/perf-<pid>.map (default on)."},
-    {"set_jitdump", mod_set_jitdump, METH_O,
-     "set_jitdump(on)\n--\n\nStarts/stops /tmp/jit-<pid>.dump for perf DWARF mode (also ETWTRACE_JITDUMP=1)."},
+    {"set_jitdump", mod_set_jitdump, METH_VARARGS,
+     "set_jitdump(on, directory=None)\n--\n\nStarts/stops <directory>/jit-<pid>.dump (default /tmp) for perf DWARF\n"
+     "mode (also ETWTRACE_JITDUMP=1). perf inject writes its jitted .so files beside it."},
     {"_after_fork_child", mod_after_fork_child, METH_NOARGS,
      "_after_fork_child()\n--\n\nos.register_at_fork(after_in_child=...) hook."},
     {"sampler_start", (PyCFunction)(void (*)(void))etw_sampler_start_py, METH_VARARGS | METH_KEYWORDS,
