@@ -23,8 +23,8 @@
  *     }
  *     tld_provider_close(p);
  *
- * Conventions: functions return 0 on success or one negative TLD_E_* code;
- * tld_strerror() turns a code into a sentence. Names are UTF-8 byte strings
+ * Conventions: functions return 0 on success or a negative code
+ * (tld_errors.h); tld_strerror() turns a code into a sentence. Names are UTF-8 byte strings
  * passed with an explicit length and must not contain 0x00 bytes. Nothing
  * here includes Python.h.
  */
@@ -33,6 +33,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "tracelogging/tld_errors.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,32 +48,7 @@ extern "C" {
 #define TLD_MAX_TAG 0x0FFFFFFFu    /* event and field tags are 28 bits */
 #define TLD_MAX_STRUCT_FIELDS 127u /* a struct groups 1..127 logical fields */
 
-/* ---- error codes --------------------------------------------------------- */
-
-enum {
-    TLD_OK = 0,
-    TLD_E_NO_MEMORY = -1,         /* malloc failed */
-    TLD_E_ERROR_STATE = -2,       /* builder is in the error state; reset() it */
-    TLD_E_TOO_MANY_FIELDS = -3,   /* more than 128 field slots */
-    TLD_E_META_TOO_LONG = -4,     /* metadata would exceed 32768 bytes */
-    TLD_E_DATA_TOO_LONG = -5,     /* data would exceed 65536 bytes */
-    TLD_E_EVENT_TAG = -6,         /* event tag does not fit in 28 bits */
-    TLD_E_FIELD_TAG = -7,         /* field tag does not fit in 28 bits (C API only) */
-    TLD_E_NAME_NUL = -8,          /* event or field name contains a 0x00 byte */
-    TLD_E_STRUCT_COUNT = -9,      /* struct member count outside 1..127 */
-    TLD_E_GUID_LENGTH = -10,      /* GUID value is not 16 bytes */
-    TLD_E_SYSTEMTIME_LENGTH = -11,/* SYSTEMTIME value is not 16 bytes */
-    TLD_E_SID_LENGTH = -12,       /* SID length is not 8 + 4 * SubAuthorityCount */
-    TLD_E_SID_SHORT = -13,        /* SID shorter than its 2-byte header */
-    TLD_E_ODD_UTF16 = -14,        /* UTF-16 byte string of odd length */
-    TLD_E_COUNT_RANGE = -15,      /* array or value longer than 65535 elements/bytes */
-    TLD_E_PROVIDER_NAME = -16,    /* provider name empty or contains 0x00 */
-    TLD_E_INVALID_ARG = -17,      /* NULL pointer or otherwise unusable argument */
-    TLD_E_TRAITS_TOO_LONG = -18,  /* provider name too long for the 65535-byte traits blob */
-};
-
-/* Returns a static sentence describing `code` (never NULL). */
-const char *tld_strerror(int code);
+/* ---- errors: tld_errors.h (0 or a negative code everywhere) ---------------- */
 
 /* ---- field encodings ----------------------------------------------------- */
 
@@ -122,6 +99,23 @@ enum tld_out_type {
 };
 
 /* ---- event descriptor ---------------------------------------------------- */
+
+/* Levels (EVENT_DESCRIPTOR.Level): lower is more severe; 0 means "always". */
+enum tld_level {
+    TLD_LEVEL_ALWAYS = 0,
+    TLD_LEVEL_CRITICAL = 1,
+    TLD_LEVEL_ERROR = 2,
+    TLD_LEVEL_WARNING = 3,
+    TLD_LEVEL_INFO = 4,
+    TLD_LEVEL_VERBOSE = 5,
+};
+
+/* Opcodes (EVENT_DESCRIPTOR.Opcode) with a meaning to every ETW reader. */
+enum tld_opcode {
+    TLD_OPCODE_INFO = 0,
+    TLD_OPCODE_START = 1,  /* opens an activity or a range */
+    TLD_OPCODE_STOP = 2,   /* closes it */
+};
 
 /* The 16-byte ETW EVENT_DESCRIPTOR, in host form. */
 typedef struct tld_event_descriptor {

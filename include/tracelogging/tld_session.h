@@ -36,8 +36,14 @@
  * An event is recorded once per session when any of the session's entries
  * that name its provider accepts it.
  *
- * Conventions: functions return 0, a negative TLD_E_* code (tld.h and
- * below), or a positive errno from the operating system.
+ * Conventions: functions return 0 or a negative code (tld_errors.h:
+ * TLD_E_* or -errno); tld_strerror() explains any of them.
+ *
+ * Fork: a session belongs to the process that started it. A forked child
+ * inherits none of it: its providers start disabled, nothing it writes
+ * reaches the parent's sessions, and tld_session_stop() of an inherited
+ * session releases the child's copy without touching the file, returning
+ * TLD_E_NOT_OURS. The child may start sessions of its own.
  */
 #ifndef TRACELOGGING_TLD_SESSION_H
 #define TRACELOGGING_TLD_SESSION_H
@@ -51,15 +57,10 @@
 extern "C" {
 #endif
 
-/* Session-specific error codes (-80 .. -89 are reserved for sessions; the
- * .etl reader uses -64 .. -79). */
-enum {
-    TLD_E_SESSION_CONFIG = -80, /* unusable configuration; the error message says which part */
-};
-
-/* A sentence for any code a session function returns: TLD_E_* codes,
- * session codes and positive errno values. Never NULL. */
-const char *tld_session_strerror(int code);
+/* Defaults of a zero field in tld_session_config. */
+#define TLD_SESSION_DEFAULT_BUFFER_SIZE 65536
+#define TLD_SESSION_DEFAULT_FLUSH_MS 1000u
+#define TLD_SESSION_DEFAULT_MEMORY (2u * 1024u * 1024u) /* buffers held in memory: 4..64 of them */
 
 /* One provider a session enables. */
 typedef struct tld_session_provider {
@@ -85,14 +86,14 @@ typedef struct tld_session_config {
                                     with mode 0600 or truncated; a symbolic
                                     link there is refused (O_NOFOLLOW) */
     const char *logger_name;     /* recorded in the file header; NULL: "tld-session" */
-    uint32_t buffer_size;        /* bytes per buffer; 0 = 64 KiB; else a multiple
+    uint32_t buffer_size;        /* bytes per buffer; 0 = the default; else a multiple
                                     of 1024 from 4 KiB to 16 MiB. An event larger
                                     than a buffer (or than 65535 bytes with its
                                     headers) is dropped and counted as lost. */
     uint32_t buffer_count;       /* buffers held in memory; 0 = default
-                                    (2 MiB worth, 4..64). Writers wait when all
+                                    (TLD_SESSION_DEFAULT_MEMORY worth). Writers wait when all
                                     of them are waiting for the disk. */
-    uint32_t flush_interval_ms;  /* 0 = 1000: at least this often, events
+    uint32_t flush_interval_ms;  /* 0 = the default: at least this often, events
                                     reach the file (and survive a crash) */
     const tld_session_provider *providers;
     size_t provider_count;       /* may be 0: a session that records nothing */
@@ -106,7 +107,7 @@ typedef struct tld_session_stats {
     uint64_t events_lost;        /* events dropped: too large, or a failed
                                     file write (also in the file's EventsLost) */
     uint64_t buffers_written;    /* buffers in the file, header buffer included */
-    int write_error;             /* first errno from writing the file, 0 if none */
+    int write_error;             /* first -errno from writing the file, 0 if none */
 } tld_session_stats;
 
 typedef struct tld_session tld_session;
@@ -115,9 +116,10 @@ typedef struct tld_session tld_session;
  * Creates the file, writes its header and starts recording. The
  * configuration is copied; nothing in it needs to outlive the call.
  * Returns 0 and sets *out, or fails with TLD_E_SESSION_CONFIG /
- * TLD_E_INVALID_ARG (bad configuration), TLD_E_NO_MEMORY, or a positive
- * errno when the file cannot be created or written (e.g. ENOENT, EACCES,
- * ELOOP for a symbolic link); then *out is NULL and cfg->error_message
+ * TLD_E_INVALID_ARG (bad configuration), TLD_E_NO_MEMORY, or -errno when
+ * the file cannot be created or written (e.g. -ENOENT, -EACCES, -ELOOP for
+ * a symbolic link, -EPERM for a file of another user, -EINVAL for a FIFO or
+ * device at the path); then *out is NULL and cfg->error_message
  * (if given) says what went wrong, naming the path.
  * Thread-safe; may run while other threads write events.
  */
@@ -128,17 +130,19 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg);
  * closes the file and frees the session. Threads writing through matching
  * providers meanwhile are safe: each of their events is either recorded or
  * not, and none is being copied when the file closes. `stats` may be NULL.
- * Returns 0, or the first errno met while writing the file (the events lost
- * to it are counted in stats->events_lost). `s` must be a live session;
- * stop it exactly once. NULL is allowed and does nothing.
+ * Returns 0, or the first -errno met while writing the file (the events
+ * lost to it are counted in stats->events_lost). `s` must be a live
+ * session; stop it exactly once. NULL is allowed and does nothing. In a
+ * forked child, releases the inherited copy and returns TLD_E_NOT_OURS
+ * (see "Fork" above); `stats` are then zero.
  */
 int tld_session_stop(tld_session *s, tld_session_stats *stats);
 
 /* Writes everything recorded so far to the file now. Thread-safe.
- * Returns 0 or an errno. */
+ * Returns 0, -errno, or TLD_E_NOT_OURS in a forked child. */
 int tld_session_flush(tld_session *s);
 
-/* Current counters of a live session. Thread-safe. */
+/* Current counters of a live session (zero in a forked child). Thread-safe. */
 void tld_session_get_stats(tld_session *s, tld_session_stats *stats);
 
 #ifdef __cplusplus

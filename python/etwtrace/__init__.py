@@ -39,8 +39,11 @@ __version__ = _etwtrace.__version__
 
 _tracer = None  # the active tracer, if any (one per process)
 
-# The package's own files and threading never get thunks or events.
-_OWN_FILES = frozenset(f for f in (__file__, _etwtrace.__file__, _threading.__file__) if f)
+# The package's own files and threading never get thunks or events (and
+# are left out at the root of the built-in sampler's stacks).
+_OWN_FILES = frozenset(f for f in (__file__, _etwtrace.__file__, _threading.__file__,
+                                   *(_os.path.join(_os.path.dirname(__file__), name)
+                                     for name in ('__main__.py', '_sampler.py', '_capture.py'))) if f)
 _etwtrace.get_ignored_files().update(_OWN_FILES)
 
 if hasattr(_os, 'register_at_fork'):

@@ -13,14 +13,13 @@ Forms (options are case-insensitive; ``/opt`` is accepted for ``--opt``):
     - Windows with ``wpr.exe``: WPR with the bundled profile writes FILE.
     - elsewhere: an in-process ``.etl`` session writes FILE (provider
       "Python" at level 5, every keyword, native stacks on keyword 0x0200,
-      i.e. on ``PythonStackSample``).
-    - Linux, stack sampling, ``perf`` on PATH (unless ``--no-perf``): the
-      program runs under ``perf record -k 1 --call-graph dwarf`` with a
-      jitdump file, then ``perf inject --jit`` makes FILE.perf.data, in
-      which Python functions appear in the sampled native call chains
-      (``perf report -i FILE.perf.data``).
+      i.e. on ``PythonStackSample``); in stack mode the built-in sampler
+      writes the Python stacks of every thread into it (``--sample``,
+      ``--rate``), without thunks unless ``--thunks``.
+    - ``--perf`` (Linux, stack mode): also ``perf record`` with thunks and a
+      jitdump file, files in FILE.perf/.
 
-    It says on stderr every file it wrote (see ``_PerfCapture``).
+    The routes are in ``_capture.py``; each says on stderr what it wrote.
 
 ``--enable [VAR [TYPEVAR]]`` (or ``--enable --variable VAR``)
     Writes ``etwtrace.pth`` into this interpreter's site-packages so that
@@ -38,26 +37,21 @@ Unknown arguments are listed as unused and the exit status is 1.
 
 import os
 import pprint
-import runpy
 import shutil
 import subprocess
 import sys
 import sysconfig
-import threading
 from pathlib import Path
 
-PROVIDER_ID = '99a10640-320d-4b37-9e26-c311d86da7ab'
-STACK_KEYWORD = 0x0200          # PythonStackSample: the session attaches native stacks
 PTH_NAME = 'etwtrace.pth'
 DEFAULT_TYPE_VAR = 'ETWTRACE_TYPE'
 PROFILE_DIR = Path(__file__).resolve().parent / 'profile'
-PERF_FREQUENCY = '999'          # samples/s; DWARF samples are 8 KiB each
 
 EXIT_OK, EXIT_UNUSED, EXIT_ERROR = 0, 1, 2
 
 HELP = """\
-Usage: python -m etwtrace [--stack | --instrumented] [--capture FILE] [--no-perf] -- script.py [args ...]
-       python -m etwtrace [--stack | --instrumented] [--capture FILE] [--no-perf] -- -m module [args ...]
+Usage: python -m etwtrace [--stack | --instrumented] [--capture FILE [capture options]] -- script.py [args ...]
+       python -m etwtrace [--stack | --instrumented] [--capture FILE [capture options]] -- -m module [args ...]
 
   Runs a Python program with tracing enabled: every Python function gets a
   native thunk that native profilers see (--stack, the default), or entry and
@@ -65,10 +59,22 @@ Usage: python -m etwtrace [--stack | --instrumented] [--capture FILE] [--no-perf
   --capture FILE   record a trace while the program runs. Windows: WPR with the
                    bundled profile. Elsewhere: an .etl file written in-process
                    (provider "Python", level 5, all keywords, stacks on
-                   PythonStackSample). On Linux in stack mode with `perf`
-                   installed, also FILE.perf.data: perf samples with Python
-                   frames (perf record -k 1 --call-graph dwarf + perf inject --jit).
-  --no-perf        do not run perf for --capture.
+                   PythonStackSample); in stack mode the built-in sampler adds
+                   the Python stack of every thread (PythonSample events), and
+                   no thunks are installed.
+  Capture options (stack mode):
+  --sample=cpu     sample each thread's CPU time (default)
+  --sample=wall    sample elapsed time: threads that sleep or wait too
+  --rate HZ        samples per second of that clock (default 1000)
+  --thunks         also install the thunks (native stacks of PythonStackSample
+                   marks then name Python functions)
+  --perf           also record with Linux perf (thunks, perf record --call-graph
+                   dwarf, perf inject --jit): FILE.perf/perf.data, and what
+                   perf reads with it, in the folder FILE.perf
+  --perf-stack-size BYTES   stack bytes perf copies per sample (default 32768,
+                   at most 65528)
+  --perf-args "ARGS"        more arguments for perf record
+  (--no-perf is accepted and does nothing: perf runs only with --perf.)
 
 Usage: python -m etwtrace --enable [ENABLE_VAR [TYPE_VAR]]
        python -m etwtrace --enable --variable ENABLE_VAR [TYPE_VAR]
@@ -101,7 +107,7 @@ def main(argv=None):
     unused = []
     mode = None
     capture = None
-    use_perf = True
+    capture_opts = {}
     perf_child = None
     show_info = False
     status = EXIT_OK
@@ -115,7 +121,7 @@ def main(argv=None):
                 print('etwtrace: give the program to run after --: `-- script.py args` or `-- -m module args`',
                       file=sys.stderr)
                 return EXIT_ERROR
-            status = _run(args, mode or 'stack', capture, use_perf, perf_child)
+            status = _run(args, mode or 'stack', capture, capture_opts, perf_child)
             args = []
             break
         if arg in ('-h', '-?', '--help', '--h', '--?'):
@@ -127,7 +133,16 @@ def main(argv=None):
         elif arg in ('--instrument', '--instrumented'):
             mode = 'instrumented'
         elif arg == '--no-perf':
-            use_perf = False
+            pass   # perf is opt-in (--perf)
+        elif arg in ('--perf', '--thunks'):
+            capture_opts[arg[2:]] = True
+        elif _option_name(arg) in _VALUE_OPTIONS:
+            name = _option_name(arg)
+            value = _option_value(orig, arg, args)
+            problem = _check_capture_option(name, value, capture_opts)
+            if problem:
+                print(f'etwtrace: {problem}', file=sys.stderr)
+                return EXIT_ERROR
         elif arg.startswith('--_perf-child='):
             perf_child = int(arg.partition('=')[2])
         elif arg == '--capture' or arg.startswith('--capture:') or arg.startswith('--capture='):
@@ -169,12 +184,51 @@ def main(argv=None):
 
 
 _SLASH_OPTIONS = {'?', 'h', 'stack', 'instrument', 'instrumented', 'capture', 'profile', 'stacktags', 'info',
-                  'enable', 'disable', 'variable', 'help', 'no-perf'}
+                  'enable', 'disable', 'variable', 'help', 'no-perf', 'perf', 'thunks'}
+
+# Capture options with a value: --name VALUE or --name=VALUE.
+_VALUE_OPTIONS = ('sample', 'rate', 'perf-stack-size', 'perf-args')
+
+
+def _option_name(arg):
+    return arg[2:].partition('=')[0] if arg.startswith('--') else None
+
+
+def _option_value(orig, arg, args):
+    if '=' in arg:
+        return orig.partition('=')[2]
+    return args.pop(0) if args else None
+
+
+def _check_capture_option(name, value, opts):
+    """Stores a capture option's value in opts; returns what is wrong with it, or None."""
+    from etwtrace import _capture
+    if value is None:
+        return f'--{name} needs a value'
+    if name == 'sample':
+        if value.lower() not in ('cpu', 'wall'):
+            return f"--sample must be cpu or wall, not {value!r}"
+        opts['sample'] = value.lower()
+    elif name == 'rate':
+        if not value.isdigit() or not 1 <= int(value) <= 100000:
+            return f'--rate must be a number of samples per second from 1 to 100000, not {value!r}'
+        opts['rate'] = int(value)
+    elif name == 'perf-stack-size':
+        if not value.isdigit() or not 8 <= int(value) <= _capture.MAX_PERF_STACK_SIZE:
+            return (f'--perf-stack-size must be a number of bytes from 8 to {_capture.MAX_PERF_STACK_SIZE}, '
+                    f'not {value!r}')
+        opts['perf_stack_size'] = int(value) & ~7
+    elif name == 'perf-args':
+        try:
+            opts['perf_args'] = _capture.parse_perf_args(value)
+        except ValueError as e:
+            return f'--perf-args: {e}'
+    return None
 
 
 # ---- running a program traced ----
 
-def _run(target, mode, capture, use_perf, perf_child):
+def _run(target, mode, capture, capture_opts, perf_child):
     if target[0] == '-m' and len(target) < 2:
         print('etwtrace: -m needs a module name', file=sys.stderr)
         return EXIT_ERROR
@@ -187,22 +241,14 @@ def _run(target, mode, capture, use_perf, perf_child):
         wpr = _find_wpr()
         if wpr is not None:
             return _capture_with_wpr(wpr, capture, target, mode)
-    if (perf_child is None and use_perf and mode == 'stack' and sys.platform.startswith('linux')
-            and shutil.which('perf')):
-        return _PerfCapture(capture, mode, target).run()
-    return _capture_in_process(capture, target, mode, perf_child)
+    from etwtrace import _capture
+    return _capture.capture(capture, target, _capture.CaptureOptions(mode=mode, perf_child=perf_child,
+                                                                     **capture_opts))
 
 
 def _make_tracer(mode):
-    import etwtrace
-    tracer = etwtrace.InstrumentedTracer() if mode == 'instrumented' else etwtrace.StackSamplingTracer()
-    # The CLI's own frames are not the program's: the package's files are
-    # ignored by etwtrace itself; runpy's and the runner's are ignored here.
-    from traceloggingdynamic import __main__ as runner
-    ignore = getattr(tracer, 'ignore', None)
-    if ignore is not None:
-        ignore(*{runpy.__file__, '<frozen runpy>', runner.__file__, threading.__file__})
-    return tracer
+    from etwtrace import _capture
+    return _capture.make_tracer(mode)
 
 
 def _run_traced(target, mode):
@@ -214,122 +260,6 @@ def _run_traced(target, mode):
         return _run_target(target)  # joins the program's threads before returning
     finally:
         tracer.disable()
-
-
-def _capture_in_process(path, target, mode, perf_child):
-    """--capture without WPR (and the program half of a perf capture): an
-    in-process .etl session for the program's run."""
-    from traceloggingdynamic import Session
-    if perf_child is not None:
-        _start_jitdump(perf_child)
-    try:
-        session = Session(path, [f'{PROVIDER_ID}:5'], stacks=STACK_KEYWORD)
-        session.start()
-    except OSError as e:
-        print(f'etwtrace: cannot create {path}: {e.strerror or e}', file=sys.stderr)
-        return EXIT_ERROR
-    try:
-        status = _run_traced(target, mode)
-    finally:
-        stats = session.stop()
-        lost = f', {stats.events_lost} lost' if stats.events_lost else ''
-        print(f'etwtrace: trace written to {os.path.abspath(path)}: {stats.events_written} events{lost} '
-              f'(python -m traceloggingdynamic decode {path} --summary)', file=sys.stderr)
-    return status
-
-
-def _start_jitdump(report_fd):
-    """In the program's process under perf: turn on the jitdump file the core
-    writes (/tmp/jit-<pid>.dump) and tell the CLI outside our pid."""
-    from etwtrace import _etwtrace
-    try:
-        _etwtrace.set_jitdump(True)
-    except (OSError, RuntimeError, AttributeError) as e:
-        print(f'etwtrace: no jitdump file, perf will not unwind through Python frames: {e}', file=sys.stderr)
-    try:
-        os.write(report_fd, f'{os.getpid()}\n'.encode())
-        os.close(report_fd)
-    except OSError:
-        pass
-
-
-class _PerfCapture:
-    """--capture FILE on Linux with perf: the program runs in a child
-    (`python -m etwtrace --capture FILE ... -- target`, which writes FILE as
-    usual and a jitdump file) under `perf record -k 1 --call-graph dwarf`,
-    then `perf inject --jit` resolves the thunks. Files written:
-
-    - FILE: the .etl trace (by the child);
-    - FILE.perf.data: the injected perf samples, for `perf report -i`;
-    - FILE.perf.data.raw: perf's own recording, removed once injected;
-    - /tmp/perf-<pid>.map and /tmp/jit-<pid>.dump (by etwtrace in the child)
-      and /tmp/jitted-<pid>-<n>.so (by perf inject, next to the jitdump
-      file): perf report reads the .so files, so they stay.
-
-    perf record runs with --no-buildid-cache and perf inject with a
-    temporary --buildid-dir (removed afterwards), so ~/.debug is left alone.
-    """
-
-    def __init__(self, path, mode, target):
-        self.path, self.mode, self.target = path, mode, target
-        self.data = path + '.perf.data'
-        self.raw = self.data + '.raw'
-
-    def run(self):
-        read_fd, write_fd = os.pipe()
-        child = [sys.executable, '-m', 'etwtrace', f'--_perf-child={write_fd}', f'--{self.mode}',
-                 '--capture', self.path, '--', *self.target]
-        perf = ['perf', 'record', '-q', '-k', '1', '--call-graph', 'dwarf', '-F', PERF_FREQUENCY,
-                '--no-buildid-cache', '-o', self.raw, '--', *child]
-        try:
-            proc = subprocess.Popen(perf, pass_fds=(write_fd,))
-        except OSError as e:
-            os.close(read_fd)
-            os.close(write_fd)
-            print(f'etwtrace: cannot run perf ({e}); capturing without it', file=sys.stderr)
-            return _capture_in_process(self.path, self.target, self.mode, None)
-        os.close(write_fd)
-        with os.fdopen(read_fd, 'rb') as r:
-            reported = r.read().decode().strip()
-        status = _wait(proc)
-        if not reported:   # perf never started the program (e.g. perf_event_paranoid)
-            print(f'etwtrace: perf record failed (exit status {status}); capturing without perf',
-                  file=sys.stderr)
-            _remove(self.raw)
-            return _capture_in_process(self.path, self.target, self.mode, None)
-        pid = int(reported)
-        self._inject(pid)
-        return status
-
-    def _inject(self, pid):
-        # perf inject copies every jitted .so into the build-id cache (~/.debug)
-        # unless told to use another one: a temporary directory, removed after.
-        import tempfile
-        cache = tempfile.mkdtemp(prefix='etwtrace-perf-buildid-')
-        try:
-            inject = subprocess.run(['perf', '--buildid-dir', cache, 'inject', '--jit', '-i', self.raw,
-                                     '-o', self.data], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        finally:
-            shutil.rmtree(cache, ignore_errors=True)
-        if inject.returncode != 0:
-            print(f'etwtrace: perf inject --jit failed; the raw samples are in {self.raw}:\n'
-                  + inject.stdout.decode(errors='replace').rstrip(), file=sys.stderr)
-            return
-        _remove(self.raw)
-        jitted = sorted(Path('/tmp').glob(f'jitted-{pid}-*.so'))
-        print(f'etwtrace: perf samples written to {os.path.abspath(self.data)} '
-              f'(perf report -i {self.data}); also written for it: /tmp/perf-{pid}.map, '
-              f'/tmp/jit-{pid}.dump and {len(jitted)} /tmp/jitted-{pid}-*.so files', file=sys.stderr)
-
-
-def _wait(proc):
-    while True:
-        try:
-            code = proc.wait()
-            break
-        except KeyboardInterrupt:   # the program gets it too; let it finish
-            continue
-    return code if code >= 0 else 128 - code
 
 
 def _remove(path):

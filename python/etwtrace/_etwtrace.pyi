@@ -1,6 +1,7 @@
 from typing import Any, Dict, List, Optional, Set
 
 __version__: str
+PROVIDER_ID: str
 
 def enable(mode: str = ..., with_threads: bool = ...) -> int: ...
 def disable(token: Optional[int] = ...) -> None: ...

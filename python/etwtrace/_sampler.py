@@ -39,6 +39,12 @@ class SamplerStats(NamedTuple):
     """``PythonSample`` events a session received."""
     unheard: int
     """Samples drained while no session listened to keyword 0x4000."""
+    hidden: int
+    """Samples left out because every frame was the CLI's or a thread bootstrap's own."""
+    drained: int
+    """Samples taken out of the rings: written + unheard + hidden + write_failed."""
+    write_failed: int
+    """Samples the provider refused to write."""
     dropped: int
     """Signals that found their thread's ring full (not written, not in ``samples``)."""
     unreadable: int

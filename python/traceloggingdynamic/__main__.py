@@ -23,7 +23,7 @@ import sys
 import threading
 import traceback
 
-from . import Session, providerid_from_name
+from . import Session, _tld, providerid_from_name
 from .etl import EtlFile
 from .sessions import ProviderSpec, _parse_keyword
 
@@ -47,8 +47,9 @@ def _build_parser():
                           'provider name; LEVEL 0-255 (default 5); ANY/ALL keyword masks. Repeatable.')
     rec.add_argument('--stacks', default='0', metavar='KEYWORDS',
                      help='keyword mask (decimal or 0x hex) of events that get the native stack')
-    rec.add_argument('--buffer-size', type=int, default=65536, metavar='N',
-                     help='bytes per buffer: a multiple of 1024 from 4096 to 16 MiB (default 65536)')
+    rec.add_argument('--buffer-size', type=int, default=_tld.DEFAULT_BUFFER_SIZE, metavar='N',
+                     help='bytes per buffer: a multiple of 1024 from 4096 to 16 MiB '
+                          f'(default {_tld.DEFAULT_BUFFER_SIZE})')
     rec.add_argument('--flush-interval', type=float, default=1.0, metavar='SEC',
                      help='seconds between writes to the file (default 1.0)')
     rec.add_argument('target', nargs=argparse.REMAINDER, help='script.py args, or -m module args')

@@ -9,6 +9,7 @@ from . import (EventBuilder as EventBuilder, FieldRangeError as FieldRangeError,
                providerid_from_name_bytes_utf8 as providerid_from_name_bytes_utf8)
 
 POINTER_SIZE: int
+DEFAULT_BUFFER_SIZE: int
 
 class EtlReader(Iterator[str]):
     """Iterator of the decoded lines of an .etl file (see decode_etl)."""

@@ -1,12 +1,16 @@
 /*
- * errors.c — sentences for the core's error codes.
+ * errors.c — tld_strerror(): a sentence for every code of tld_errors.h and
+ * for every -errno.
  */
-#include "tracelogging/tld.h"
+#include "tracelogging/tld_errors.h"
+
+#include <string.h>
 
 const char *tld_strerror(int code)
 {
     switch (code) {
     case TLD_OK: return "success";
+    case TLD_E_END: return "no more items";
     case TLD_E_NO_MEMORY: return "out of memory";
     case TLD_E_ERROR_STATE: return "EventBuilder is in an error state; call reset() to start a new event";
     case TLD_E_TOO_MANY_FIELDS: return "too many fields: an event holds at most 128 field slots (arrays and binary fields use two)";
@@ -25,6 +29,15 @@ const char *tld_strerror(int code)
     case TLD_E_PROVIDER_NAME: return "provider name must not be empty and must not contain 0x00 bytes";
     case TLD_E_TRAITS_TOO_LONG: return "provider name too long: the provider traits (name + 3 bytes, + 19 with a group) must fit in 65535 bytes";
     case TLD_E_INVALID_ARG: return "invalid argument (NULL pointer or unusable value)";
-    default: return code > 0 ? "operating system error" : "unknown error";
+    case TLD_E_SESSION_CONFIG: return "invalid trace session configuration";
+    case TLD_E_NOT_OURS: return "the trace session belongs to the process that started it (this is a forked child)";
+    case TLD_E_NOT_ETL: return "not an .etl file";
+    case TLD_E_DAMAGED: return "the trace file is damaged";
+    case TLD_E_TRUNCATED: return "the trace file is cut short";
+    case TLD_E_DECODE_PARTIAL: return "the event could only be decoded in part";
+    default: break;
     }
+    if (code < 0 && code > TLD_E_END)
+        return strerror(-code);
+    return "unknown error";
 }

@@ -243,7 +243,7 @@ static void close_locked(void)
  * Async-signal-safe. */
 static int open_locked(void)
 {
-    char path[64];
+    char path[sizeof dump_dir + 32];
     struct stat st;
     struct header h;
     int rc;

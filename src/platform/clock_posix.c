@@ -6,9 +6,9 @@
  * systems fall back to the stand-in value).
  *
  * Why the TSC: an event costs a few tens of nanoseconds in all, and
- * clock_gettime() through the vDSO is ~20 ns of that on a VM (it reads the
- * TSC too, then scales it and checks the sequence count); RDTSC alone is
- * about half. It is used only when the CPU says the counter is invariant
+ * clock_gettime() through the vDSO is a large share of that on a VM (it
+ * reads the TSC too, then scales it and checks the sequence count); RDTSC
+ * alone is about half of it (docs/performance.md). It is used only when the CPU says the counter is invariant
  * (constant rate, runs in deep C-states) and the kernel's own clocksource is
  * "tsc", i.e. the kernel checked that the counters of all CPUs agree and
  * keeps watching them. TLD_CLOCK=monotonic in the environment forces

@@ -35,4 +35,8 @@ uint32_t tld_thread_id(void);
 /* The id of the calling process (getpid()), cached; correct after fork(). */
 uint32_t tld_process_id(void);
 
+/* The calling thread's stack, [*low, *high) (it grows down towards low).
+ * Returns 0, or -errno when the system does not say. Not cached. */
+int tld_thread_stack_bounds(uintptr_t *low, uintptr_t *high);
+
 #endif

@@ -95,3 +95,20 @@ __attribute__((noinline)) size_t tld_stack_capture(uint64_t *out, size_t max, un
         out[i] = (uint64_t)(uintptr_t)frames[first + (int)i];
     return count;
 }
+
+int tld_thread_stack_bounds(uintptr_t *low, uintptr_t *high)
+{
+    pthread_attr_t attr;
+    int e = pthread_getattr_np(pthread_self(), &attr);
+    if (e != 0)
+        return -e;
+    void *addr;
+    size_t size;
+    e = pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    if (e != 0)
+        return -e;
+    *low = (uintptr_t)addr;
+    *high = (uintptr_t)addr + size;
+    return 0;
+}

@@ -316,7 +316,7 @@ static void test_empty_and_too_large(void)
     etl_writer_event e = event_of(&s);
     e.data = big;
     e.data_len = 4096; /* cannot fit in a 4 KiB buffer */
-    CHECK_EQ_INT(etl_writer_write(w, &e), EMSGSIZE);
+    CHECK_EQ_INT(etl_writer_write(w, &e), -EMSGSIZE);
     e = event_of(&s);
     CHECK_EQ_INT(etl_writer_write(w, &e), 0);
     /* The largest record that fits: exactly the buffer minus its header. */
@@ -344,7 +344,7 @@ static void test_empty_and_too_large(void)
     e = event_of(&s);
     e.data = big;
     e.data_len = 65536;
-    CHECK_EQ_INT(etl_writer_write(w, &e), EMSGSIZE);
+    CHECK_EQ_INT(etl_writer_write(w, &e), -EMSGSIZE);
     CHECK_EQ_INT(etl_writer_close(w, &st), 0);
     CHECK_EQ_INT(st.events_lost, 1);
 }
@@ -355,7 +355,7 @@ static void test_open_errors(void)
     etl_writer *w = (etl_writer *)1;
     tmp_path(path, sizeof path, "no/such/dir/x.etl");
     etl_writer_config c = config(path, 4096);
-    CHECK_EQ_INT(etl_writer_open(&w, &c, err, sizeof err), ENOENT);
+    CHECK_EQ_INT(etl_writer_open(&w, &c, err, sizeof err), -ENOENT);
     CHECK(w == NULL);
     CHECK(strstr(err, path) != NULL && strstr(err, "No such file") != NULL);
 
@@ -368,7 +368,7 @@ static void test_open_errors(void)
     tmp_path(path, sizeof path, "link.etl");
     CHECK_EQ_INT(symlink(target, path), 0);
     c = config(path, 4096);
-    CHECK_EQ_INT(etl_writer_open(&w, &c, err, sizeof err), ELOOP);
+    CHECK_EQ_INT(etl_writer_open(&w, &c, err, sizeof err), -ELOOP);
     struct stat sb;
     stat(target, &sb);
     CHECK_EQ_INT(sb.st_size, 4);
@@ -427,7 +427,7 @@ static void test_disk_full(const char *self)
     CHECK(fp != NULL && fscanf(fp, "%d %llu %llu %llu", &rc, &written, &lost, &buffers) == 4);
     if (fp)
         fclose(fp);
-    CHECK_EQ_INT(rc, EFBIG);
+    CHECK_EQ_INT(rc, -EFBIG);
     CHECK(lost > 0);
     CHECK_EQ_INT(written + lost, FSIZE_EVENTS);
     CHECK_EQ_INT(buffers, 3);

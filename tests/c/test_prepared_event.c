@@ -145,7 +145,7 @@ static tld_session *start(const char *path, const char *provider, uint64_t stack
     tld_session *s = NULL;
     int rc = tld_session_start(&s, &cfg);
     if (rc != 0)
-        fprintf(stderr, "tld_session_start: %s (%s)\n", why, tld_session_strerror(rc));
+        fprintf(stderr, "tld_session_start: %s (%s)\n", why, tld_strerror(rc));
     CHECK_EQ_INT(rc, 0);
     return s;
 }

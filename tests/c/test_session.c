@@ -64,7 +64,7 @@ static tld_session *start(const char *path, const tld_session_provider *prov, si
     tld_session *s = NULL;
     int rc = tld_session_start(&s, &cfg);
     if (rc != 0)
-        fprintf(stderr, "tld_session_start: %s (%s)\n", why, tld_session_strerror(rc));
+        fprintf(stderr, "tld_session_start: %s (%s)\n", why, tld_strerror(rc));
     CHECK_EQ_INT(rc, 0);
     return s;
 }
@@ -490,10 +490,10 @@ static void test_errors(void)
     tld_session_config cfg = {.path = tmp_path(path, sizeof path, "missing/dir/x.etl"), .providers = prov,
                               .provider_count = 1, .error_message = why, .error_message_size = sizeof why};
     tld_session *s = (tld_session *)1;
-    CHECK_EQ_INT(tld_session_start(&s, &cfg), ENOENT);
+    CHECK_EQ_INT(tld_session_start(&s, &cfg), -ENOENT);
     CHECK(s == NULL);
     CHECK(strstr(why, "cannot create trace file") != NULL && strstr(why, path) != NULL);
-    CHECK(strstr(tld_session_strerror(ENOENT), "No such file") != NULL);
+    CHECK(strstr(tld_strerror(-ENOENT), "No such file") != NULL);
     CHECK_EQ_INT(tld_provider_is_enabled(p, 0, 0), 0);
 
     tld_session_provider nameless[] = {{.level = 1}};
@@ -516,7 +516,7 @@ static void test_errors(void)
     tld_builder_reset(&b, NAME("Big"), &d, 0);
     static uint8_t blob[5000];
     tld_builder_add_binary(&b, NAME("blob"), blob, sizeof blob, 0, 0);
-    CHECK_EQ_INT(tld_provider_write(p, &b, NULL, NULL), EMSGSIZE);
+    CHECK_EQ_INT(tld_provider_write(p, &b, NULL, NULL), -EMSGSIZE);
     write_seq(p, &b, 4, 0, 0, 0);
     tld_session_stats st;
     tp_file f;

@@ -1,6 +1,6 @@
 /*
  * etl_writer.h — writes one .etl file (Event Trace Log, the format of
- * Windows' ETW log files; layout in spec/etl-file.md): buffer 0 with the
+ * Windows' ETW log files; layout in docs/etl-format.md): buffer 0 with the
  * logfile header, then fixed-size buffers of TraceLogging event records.
  *
  * A writer belongs to one session. Any number of threads may call
@@ -30,15 +30,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ETL_WRITER_BUFFER_HEADER_SIZE 0x48u
-#define ETL_WRITER_EVENT_HEADER_SIZE 0x50u
 #define ETL_WRITER_MIN_BUFFER_SIZE 4096u
 #define ETL_WRITER_MAX_BUFFER_SIZE (16u * 1024u * 1024u)
 
 typedef struct etl_writer etl_writer;
 
 typedef struct etl_writer_config {
-    const char *path;          /* created or truncated; O_NOFOLLOW, mode 0600 */
+    const char *path;          /* created or truncated as file.h describes (mode 0600) */
     const char *logger_name;   /* UTF-8, recorded in the header; NULL: "tld-session" */
     uint32_t buffer_size;      /* multiple of 1024 in [ETL_WRITER_MIN_BUFFER_SIZE, ETL_WRITER_MAX_BUFFER_SIZE] */
     uint32_t buffer_count;     /* in-memory buffers, >= 2 (allocated as needed) */
@@ -69,13 +67,13 @@ typedef struct etl_writer_stats {
     uint64_t events_lost;      /* too large + lost to write errors */
     uint64_t events_too_large; /* part of events_lost */
     uint64_t buffers_written;  /* buffers in the file, buffer 0 included */
-    int write_error;           /* first errno from writing the file, 0 if none */
+    int write_error;           /* first -errno from writing the file, 0 if none */
 } etl_writer_stats;
 
 /*
  * Creates the file, writes buffer 0 and starts the flush thread. On failure
- * returns a negative TLD_E_* code (bad configuration, no memory) or a
- * positive errno (file could not be created or written), writes a sentence
+ * returns a TLD_E_* code (bad configuration, no memory) or -errno (the
+ * file could not be created or written), writes a sentence
  * saying what failed into err[errlen] (when err != NULL) and leaves no file
  * handle or thread behind (the file may have been created).
  */
@@ -83,7 +81,7 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
 
 /*
  * Records one event. Thread-safe. Returns 0 when the event is in a buffer,
- * or EMSGSIZE (positive errno) when the record would not fit in one buffer
+ * or -EMSGSIZE when the record would not fit in one buffer
  * or in ETW's 16-bit record size; that event is counted as lost. May wait
  * while every buffer is waiting for the disk. Must not be called
  * concurrently with or after etl_writer_close().
@@ -113,7 +111,7 @@ size_t etl_record_size(const etl_writer_event *ev);
 /*
  * Writes every full buffer and the partly filled current one to the file
  * and rewrites buffer 0, now, from the calling thread. Thread-safe.
- * Returns 0 or the errno of a failed write.
+ * Returns 0 or -errno of a failed write.
  */
 int etl_writer_flush(etl_writer *w);
 
@@ -123,11 +121,18 @@ void etl_writer_get_stats(etl_writer *w, etl_writer_stats *st);
 /*
  * Stops the flush thread, writes everything still in memory, marks the last
  * buffer, rewrites buffer 0, closes the file and frees the writer. `st` may
- * be NULL. Returns 0 or the first errno met while writing the file (events
+ * be NULL. Returns 0 or the first -errno met while writing the file (events
  * lost to it are in st->events_lost). No etl_writer_write() may be running
  * or start during or after this call.
  */
 int etl_writer_close(etl_writer *w, etl_writer_stats *st);
+
+/*
+ * Releases a writer inherited from the parent process across fork(): frees
+ * its memory without writing, flushing, locking or joining anything (the
+ * parent still owns the file, the flush thread and the locks).
+ */
+void etl_writer_abandon(etl_writer *w);
 
 /* The device and inode of the file being written (to tell whether another
  * writer already owns a path). Returns 0 or -errno. */

@@ -12,7 +12,7 @@
 #include "tracelogging/tld.h"
 
 #include "sink.h"
-#include "cacheline.h"
+#include "memory.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -44,7 +44,7 @@ int tld_prepared_event_create(tld_prepared_event **out, tld_provider *p, tld_eve
         return TLD_E_NO_MEMORY;
     e->meta = malloc(meta_len ? meta_len : 1);
     if (e->meta == NULL) {
-        free(e);
+        tld_free_aligned(e);
         return TLD_E_NO_MEMORY;
     }
     memcpy(e->meta, meta, meta_len);
@@ -117,5 +117,5 @@ void tld_prepared_event_destroy(tld_prepared_event *e)
             sinks[i]->release_prepared(sinks[i], enc);
     }
     free(e->meta);
-    free(e);
+    tld_free_aligned(e);
 }

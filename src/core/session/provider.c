@@ -12,10 +12,10 @@
 #include "tracelogging/tld.h"
 
 #include "byteorder.h"
-#include "cacheline.h"
+#include "memory.h"
 #include "provider_state.h"
 #include "sink.h"
-#include "mutex.h"
+#include "thread.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -38,7 +38,18 @@ struct tld_provider {
     struct tld_provider *next; /* registry list, under the registry lock */
 };
 
+static tld_mutex registry_mutex = TLD_MUTEX_INIT;
 static tld_provider *registry_head;
+
+void tld_registry_lock(void)
+{
+    tld_mutex_lock(&registry_mutex);
+}
+
+void tld_registry_unlock(void)
+{
+    tld_mutex_unlock(&registry_mutex);
+}
 static const tld_sink *sinks[TLD_MAX_SINKS];
 static atomic_int sink_count;
 
@@ -108,7 +119,7 @@ int tld_provider_open(tld_provider **out, const char *name, size_t name_len,
     } else {
         int rc = tld_providerid_from_name_ascii(name, name_len, &p->id);
         if (rc != TLD_OK) {
-            free(p);
+            tld_free_aligned(p);
             return rc;
         }
     }
@@ -117,7 +128,7 @@ int tld_provider_open(tld_provider **out, const char *name, size_t name_len,
     if (p->name == NULL || p->traits == NULL) {
         free(p->name);
         free(p->traits);
-        free(p);
+        tld_free_aligned(p);
         return TLD_E_NO_MEMORY;
     }
     memcpy(p->name, name, name_len);
@@ -153,7 +164,7 @@ void tld_provider_close(tld_provider *p)
     tld_registry_unlock();
     free(p->name);
     free(p->traits);
-    free(p);
+    tld_free_aligned(p);
 }
 
 const uint8_t *tld_provider_traits(const tld_provider *p, size_t *len)

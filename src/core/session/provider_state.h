@@ -8,7 +8,7 @@
 
 #include "tracelogging/tld.h"
 
-#include "enable_state.h"
+#include "tracelogging/tld_enable_state.h"
 
 struct tld_sink;
 
@@ -24,12 +24,13 @@ struct tld_sink;
 void tld_provider_set_enable_state(tld_provider *p, const struct tld_sink *sink, unsigned level_plus1,
                                    uint64_t any, uint64_t all);
 
+/* The registry lock: held while providers open and close, sinks register,
+ * and enable states are recomputed (and across fork(), session.c). */
+void tld_registry_lock(void);
+void tld_registry_unlock(void);
+
 /* Calls fn(p, ctx) for every open provider, under the registry lock. */
 void tld_provider_for_each(void (*fn)(tld_provider *p, void *ctx), void *ctx);
-
-/* What tld_provider_is_enabled() reads, for callers that test it inline
- * (enable_state.h). Valid while the provider is open. */
-const tld_enable_state *tld_provider_enable_state(const tld_provider *p);
 
 /* The provider's name (not NUL-terminated). */
 const char *tld_provider_name(const tld_provider *p, size_t *len);

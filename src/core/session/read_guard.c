@@ -35,22 +35,21 @@
  * so a grace period can walk the list without racing thread exit.
  */
 #include "read_guard.h"
-#include "cacheline.h"
+#include "memory.h"
+#include "thread.h"
 
 #include "membarrier.h"
 
-#include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 
 __thread __attribute__((tls_model("initial-exec"))) tld_reader *tld_my_reader;
 atomic_uint_least64_t tld_reader_gp_ctr = 1; /* phase 0, nesting 1 */
 int tld_reader_fast;
 
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER; /* also serializes grace periods */
+static tld_mutex registry_lock = TLD_MUTEX_INIT; /* also serializes grace periods */
 static tld_reader *registry;
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static pthread_key_t exit_key;
+static tld_once_flag init_once = TLD_ONCE_INIT;
+static tld_thread_exit_hook exit_key;
 static int exit_key_ok;
 static atomic_long fallback[2]; /* critical sections without a record, per phase */
 static atomic_int fence_word;   /* seq_cst read-modify-writes on it serve as full fences */
@@ -67,25 +66,25 @@ static void release_record(void *arg)
     /* A later critical section of this exiting thread (another library's
      * destructor writing an event) registers afresh. */
     tld_my_reader = NULL;
-    pthread_mutex_lock(&registry_lock);
+    tld_mutex_lock(&registry_lock);
     atomic_store_explicit(&r->ctr, 0, memory_order_relaxed);
     r->in_use = 0;
-    pthread_mutex_unlock(&registry_lock);
+    tld_mutex_unlock(&registry_lock);
 }
 
 static void init(void)
 {
     tld_reader_fast = tld_membarrier_init();
-    exit_key_ok = pthread_key_create(&exit_key, release_record) == 0;
+    exit_key_ok = tld_thread_exit_hook_create(&exit_key, release_record) == 0;
 }
 
 /* The calling thread's record, or NULL when none can be had. */
 static tld_reader *acquire_record(void)
 {
-    pthread_once(&init_once, init);
+    tld_once(&init_once, init);
     if (!exit_key_ok)
         return NULL; /* it could never be given back: use the counters */
-    pthread_mutex_lock(&registry_lock);
+    tld_mutex_lock(&registry_lock);
     tld_reader *r = registry;
     while (r != NULL && r->in_use)
         r = r->next;
@@ -98,8 +97,8 @@ static tld_reader *acquire_record(void)
     }
     if (r != NULL)
         r->in_use = 1;
-    pthread_mutex_unlock(&registry_lock);
-    if (r != NULL && pthread_setspecific(exit_key, r) != 0) {
+    tld_mutex_unlock(&registry_lock);
+    if (r != NULL && tld_thread_exit_hook_set(&exit_key, r) != 0) {
         release_record(r);
         r = NULL;
     }
@@ -145,31 +144,31 @@ static void flip_and_wait(void)
     full_fence();
     for (tld_reader *r = registry; r != NULL; r = r->next)
         while (reader_in_old_phase(r, gp))
-            sched_yield();
+            tld_thread_yield();
     while (atomic_load(&fallback[old]) != 0)
-        sched_yield();
+        tld_thread_yield();
     full_fence();
 }
 
 void tld_read_synchronize(void)
 {
-    pthread_once(&init_once, init);
-    pthread_mutex_lock(&registry_lock);
+    tld_once(&init_once, init);
+    tld_mutex_lock(&registry_lock);
     full_barrier_everywhere();
     flip_and_wait();
     flip_and_wait();
     full_barrier_everywhere();
-    pthread_mutex_unlock(&registry_lock);
+    tld_mutex_unlock(&registry_lock);
 }
 
 void tld_read_guard_fork_prepare(void)
 {
-    pthread_mutex_lock(&registry_lock);
+    tld_mutex_lock(&registry_lock);
 }
 
 void tld_read_guard_fork_parent(void)
 {
-    pthread_mutex_unlock(&registry_lock);
+    tld_mutex_unlock(&registry_lock);
 }
 
 void tld_read_guard_fork_child(void)
@@ -184,5 +183,5 @@ void tld_read_guard_fork_child(void)
     atomic_store(&fallback[1], 0);
     if (tld_reader_fast && !tld_membarrier_init())
         tld_reader_fast = 0; /* no thread but this one is inside: safe to switch */
-    pthread_mutex_unlock(&registry_lock);
+    tld_mutex_unlock(&registry_lock);
 }

@@ -33,9 +33,11 @@
  *    threads writing nonstop; it waits at most for events already in
  *    flight.
  *
- * 3. Within a session, the .etl writer has its own mutex (etl_writer.c),
- *    held only while one event is copied into the current buffer, which
- *    keeps each thread's events in order and loses none.
+ * 3. Within a session, the .etl writer gives each writing thread a buffer
+ *    of its own (a lane) and appends without a lock; threads beyond the
+ *    lanes share one buffer under the writer's lock
+ *    (etl_writer_internal.h). Each thread's events stay in order and none
+ *    is lost.
  *
  * Lock order: sessions_lock, then the registry lock (taken inside
  * tld_provider_for_each()). provider_opened() runs under the registry lock
@@ -47,24 +49,20 @@
 #include "tracelogging/tld_session.h"
 
 #include "etl_writer.h"
-#include "cacheline.h"
+#include "memory.h"
 #include "provider_state.h"
 #include "read_guard.h"
 #include "sink.h"
 #include "stack.h"
-#include "mutex.h"
+#include "thread.h"
+#include "file.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MAX_SESSIONS 64               /* as ETW allows per machine */
-#define DEFAULT_BUFFER_SIZE (64u * 1024u)
-#define DEFAULT_FLUSH_MS 1000u
-#define DEFAULT_MEMORY (2u * 1024u * 1024u)
 
 /* ---- sessions --------------------------------------------------------------- */
 
@@ -87,6 +85,7 @@ typedef struct session_set {
 
 struct tld_session {
     etl_writer *writer;
+    uint32_t owner_pid;        /* the process that started it (fork: see tld_session.h) */
     uint64_t file_dev, file_ino; /* so a second session cannot truncate this file */
     session_filter *filters;
     size_t filter_count;
@@ -94,7 +93,7 @@ struct tld_session {
 };
 
 static _Atomic(session_set *) live_sessions;
-static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
+static tld_mutex sessions_lock = TLD_MUTEX_INIT;
 static int sink_registered;    /* under sessions_lock */
 static atomic_uint next_logger_id;
 static uint64_t set_generations;   /* under sessions_lock */
@@ -203,16 +202,17 @@ static void recompute_one(tld_provider *p, void *ctx)
 
 /*
  * A forked child inherits the live sessions but not their flush threads, and
- * possibly locks held by threads that do not exist in it: writing into an
- * inherited session could block forever once its buffers fill. So the child
- * starts with no sessions (the parent's stay the parent's; their memory is
- * left alone in the child) and its providers disabled; it may start its own.
- * The two locks are held across fork() so the child never inherits them
+ * possibly locks and condition variables in use by threads that do not exist
+ * in it: touching an inherited session's writer could block forever, and
+ * writing its buffers would land stale data at the parent's offsets. So the
+ * child starts with no sessions and its providers disabled; an inherited
+ * session is only ever released, without I/O (tld_session_stop). The two
+ * locks below are held across fork() so the child never inherits them
  * half-taken.
  */
 static void fork_prepare(void)
 {
-    pthread_mutex_lock(&sessions_lock);
+    tld_mutex_lock(&sessions_lock);
     tld_registry_lock();
     tld_read_guard_fork_prepare();
 }
@@ -221,7 +221,7 @@ static void fork_parent(void)
 {
     tld_read_guard_fork_parent();
     tld_registry_unlock();
-    pthread_mutex_unlock(&sessions_lock);
+    tld_mutex_unlock(&sessions_lock);
 }
 
 static void fork_child(void)
@@ -230,7 +230,7 @@ static void fork_child(void)
     tld_read_guard_fork_child(); /* in-flight writers were other threads */
     tld_registry_unlock();
     tld_provider_for_each(recompute_one, NULL);
-    pthread_mutex_unlock(&sessions_lock);
+    tld_mutex_unlock(&sessions_lock);
 }
 
 /* ---- the sink ------------------------------------------------------------------ */
@@ -358,7 +358,7 @@ static void *session_prepare(const tld_sink *sink, const tld_provider *p, const 
         return NULL;
     sp->record = etl_prepared_record_create(&e);
     if (sp->record == NULL) {
-        free(sp);
+        tld_free_aligned(sp);
         return NULL;
     }
     return sp; /* verdicts: generation 0 matches no set */
@@ -376,7 +376,7 @@ static void session_release_prepared(const tld_sink *sink, void *prepared)
     (void)sink;
     session_prepared *sp = prepared;
     etl_prepared_record_free(sp->record);
-    free(sp);
+    tld_free_aligned(sp);
 }
 
 static void session_provider_opened(const tld_sink *sink, tld_provider *p)
@@ -411,9 +411,9 @@ static void free_session(struct tld_session *s)
         return;
     for (size_t i = 0; i < s->filter_count; i++)
         free(s->filters[i].name_lower);
-    free(s->filters);
-    free(s->spare);
-    free(s);
+    tld_free_aligned(s->filters);
+    tld_free_aligned(s->spare);
+    tld_free_aligned(s);
 }
 
 static int copy_filters(struct tld_session *s, const tld_session_config *cfg)
@@ -455,7 +455,7 @@ static int copy_filters(struct tld_session *s, const tld_session_config *cfg)
 
 static uint32_t default_buffer_count(uint32_t buffer_size)
 {
-    uint32_t n = DEFAULT_MEMORY / buffer_size;
+    uint32_t n = TLD_SESSION_DEFAULT_MEMORY / buffer_size;
     return n < 4 ? 4 : n > 64 ? 64 : n;
 }
 
@@ -464,14 +464,14 @@ static uint32_t default_buffer_count(uint32_t buffer_size)
  * same path is possible but harmless beyond what the user asked for. */
 static int path_in_use(const char *path)
 {
-    struct stat st;
-    if (stat(path, &st) != 0)
+    uint64_t dev, ino;
+    if (tld_path_identity(path, &dev, &ino) != 0)
         return 0;
     int in_use = 0;
     unsigned token = read_begin();
     session_set *set = atomic_load(&live_sessions);
     for (size_t i = 0; set != NULL && i < set->count && !in_use; i++)
-        in_use = set->items[i]->file_dev == (uint64_t)st.st_dev && set->items[i]->file_ino == (uint64_t)st.st_ino;
+        in_use = set->items[i]->file_dev == dev && set->items[i]->file_ino == ino;
     read_end(token);
     return in_use;
 }
@@ -500,7 +500,7 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     if (rc != TLD_OK) {
         if (rc == TLD_E_NO_MEMORY)
             say(cfg, "%s", "out of memory starting the trace session");
-        free(next);
+        tld_free_aligned(next);
         free_session(s);
         return rc;
     }
@@ -508,8 +508,8 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     etl_writer_config wc = {
         .path = cfg->path,
         .logger_name = cfg->logger_name,
-        .buffer_size = cfg->buffer_size ? cfg->buffer_size : DEFAULT_BUFFER_SIZE,
-        .flush_interval_ms = cfg->flush_interval_ms ? cfg->flush_interval_ms : DEFAULT_FLUSH_MS,
+        .buffer_size = cfg->buffer_size ? cfg->buffer_size : TLD_SESSION_DEFAULT_BUFFER_SIZE,
+        .flush_interval_ms = cfg->flush_interval_ms ? cfg->flush_interval_ms : TLD_SESSION_DEFAULT_FLUSH_MS,
         .logger_id = (uint16_t)(1 + atomic_fetch_add(&next_logger_id, 1) % 63),
     };
     wc.buffer_count = cfg->buffer_count ? cfg->buffer_count : default_buffer_count(wc.buffer_size);
@@ -518,27 +518,28 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     if (path_in_use(cfg->path)) {
         say(cfg, "trace file '%s' is being written by another running session; stop it or choose another path",
             cfg->path);
-        free(next);
+        tld_free_aligned(next);
         free_session(s);
         return TLD_E_SESSION_CONFIG;
     }
+    s->owner_pid = tld_process_id();
     rc = etl_writer_open(&s->writer, &wc, cfg->error_message, cfg->error_message_size);
     if (rc == 0)
         etl_writer_file_identity(s->writer, &s->file_dev, &s->file_ino);
     if (rc != 0) {
         if (rc == TLD_E_INVALID_ARG)
             rc = TLD_E_SESSION_CONFIG;
-        free(next);
+        tld_free_aligned(next);
         free_session(s);
         return rc;
     }
 
-    pthread_mutex_lock(&sessions_lock);
+    tld_mutex_lock(&sessions_lock);
     session_set *old = atomic_load(&live_sessions);
     if (old != NULL && old->count >= MAX_SESSIONS) {
-        pthread_mutex_unlock(&sessions_lock);
+        tld_mutex_unlock(&sessions_lock);
         say(cfg, "%s", "too many trace sessions: at most 64 may run at once; stop one first");
-        free(next);
+        tld_free_aligned(next);
         etl_writer_close(s->writer, NULL);
         free_session(s);
         return TLD_E_SESSION_CONFIG;
@@ -546,15 +547,15 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     if (!sink_registered) {
         rc = tld_sink_register(&session_sink);
         if (rc != TLD_OK) {
-            pthread_mutex_unlock(&sessions_lock);
+            tld_mutex_unlock(&sessions_lock);
             say(cfg, "%s", "cannot register the session sink: too many sinks");
-            free(next);
+            tld_free_aligned(next);
             etl_writer_close(s->writer, NULL);
             free_session(s);
             return rc;
         }
         sink_registered = 1;
-        pthread_atfork(fork_prepare, fork_parent, fork_child);
+        tld_at_fork(fork_prepare, fork_parent, fork_child);
     }
     next->count = 0;
     for (size_t i = 0; old != NULL && i < old->count; i++)
@@ -565,18 +566,32 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     tld_provider_for_each(recompute_one, next);
     if (old != NULL) {
         wait_for_readers();
-        free(old);
+        tld_free_aligned(old);
     }
-    pthread_mutex_unlock(&sessions_lock);
+    tld_mutex_unlock(&sessions_lock);
     *out = s;
     return 0;
+}
+
+static int is_foreign(const struct tld_session *s)
+{
+    return s->owner_pid != tld_process_id();
 }
 
 int tld_session_stop(tld_session *s, tld_session_stats *stats)
 {
     if (s == NULL)
         return 0;
-    pthread_mutex_lock(&sessions_lock);
+    if (is_foreign(s)) {
+        /* Not in this process's live set (fork_child emptied it): drop the
+         * memory, leave the parent's file and locks alone. */
+        etl_writer_abandon(s->writer);
+        free_session(s);
+        if (stats != NULL)
+            memset(stats, 0, sizeof *stats);
+        return TLD_E_NOT_OURS;
+    }
+    tld_mutex_lock(&sessions_lock);
     session_set *old = atomic_load(&live_sessions);
     session_set *next = NULL;
     if (old != NULL && old->count > 1) {
@@ -591,8 +606,8 @@ int tld_session_stop(tld_session *s, tld_session_stats *stats)
     atomic_store(&live_sessions, next);
     tld_provider_for_each(recompute_one, next); /* is_enabled() flips back here */
     wait_for_readers();                         /* nobody is inside s any more */
-    free(old);
-    pthread_mutex_unlock(&sessions_lock);
+    tld_free_aligned(old);
+    tld_mutex_unlock(&sessions_lock);
 
     etl_writer_stats ws;
     int rc = etl_writer_close(s->writer, &ws);
@@ -608,11 +623,17 @@ int tld_session_stop(tld_session *s, tld_session_stats *stats)
 
 int tld_session_flush(tld_session *s)
 {
-    return s ? etl_writer_flush(s->writer) : TLD_E_INVALID_ARG;
+    if (s == NULL)
+        return TLD_E_INVALID_ARG;
+    return is_foreign(s) ? TLD_E_NOT_OURS : etl_writer_flush(s->writer);
 }
 
 void tld_session_get_stats(tld_session *s, tld_session_stats *stats)
 {
+    if (is_foreign(s)) {
+        memset(stats, 0, sizeof *stats);
+        return;
+    }
     etl_writer_stats ws;
     etl_writer_get_stats(s->writer, &ws);
     stats->events_written = ws.events_written;
@@ -621,11 +642,4 @@ void tld_session_get_stats(tld_session *s, tld_session_stats *stats)
     stats->write_error = ws.write_error;
 }
 
-const char *tld_session_strerror(int code)
-{
-    if (code == TLD_E_SESSION_CONFIG)
-        return "invalid trace session configuration";
-    if (code > 0)
-        return strerror(code);
-    return tld_strerror(code);
-}
+

@@ -56,4 +56,29 @@ static inline void pyc_error_restore(pyc_saved_error *saved)
 #endif
 }
 
+/*
+ * Subinterpreters. Both extensions keep process-wide state that belongs to
+ * one interpreter: _tld one provider registry whose sessions outlive
+ * imports, _etwtrace the frame-evaluation hook and a function registry of
+ * code objects. So they run in the main interpreter only, enforced at
+ * import: 3.12+ refuse them in other interpreters through the module's
+ * Py_mod_multiple_interpreters slot, and on every version the module's exec
+ * function checks again (pyc_require_main_interpreter).
+ */
+#if PY_VERSION_HEX >= 0x030C0000
+#define PYC_SLOT_MAIN_INTERPRETER_ONLY {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+#else
+#define PYC_SLOT_MAIN_INTERPRETER_ONLY
+#endif
+
+static inline int pyc_require_main_interpreter(const char *module_name)
+{
+    if (PyInterpreterState_Get() != PyInterpreterState_Main()) {
+        PyErr_Format(PyExc_ImportError, "%s can only be imported in the main interpreter, not in a subinterpreter",
+                     module_name);
+        return -1;
+    }
+    return 0;
+}
+
 #endif

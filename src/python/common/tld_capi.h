@@ -2,29 +2,28 @@
  * tld_capi.h — the C functions of traceloggingdynamic._tld that other
  * extension modules of this distribution call (etwtrace._etwtrace).
  *
- * Every extension links its own copy of the core (a static library, hidden
- * symbols), but providers and sessions must live in ONE registry per
- * process: a provider opened by another copy would never see the sessions
- * started through traceloggingdynamic.Session. So the provider functions
- * are taken from _tld through a capsule; pure functions (the event
- * builder) may come from the caller's own copy.
+ * Providers and sessions live in ONE registry per process, _tld's: a
+ * provider opened anywhere else would never see the sessions started
+ * through traceloggingdynamic.Session. Other extensions do not link the
+ * session library at all (meson.build); they take the provider functions
+ * from _tld through this capsule, and pure functions (the event builder)
+ * from their own copy of the encoder.
  */
 #ifndef TLD_CAPI_H
 #define TLD_CAPI_H
 
 #include "pycompat.h"
 #include "tracelogging/tld.h"
-#include "enable_state.h"
+#include "tracelogging/tld_enable_state.h"
 
 #define TLD_CAPI_NAME "traceloggingdynamic._tld._C_API"
-#define TLD_CAPI_VERSION 3
+#define TLD_CAPI_VERSION 4
 
 typedef struct tld_capi {
     int version;
     int (*provider_open)(tld_provider **out, const char *name, size_t name_len, const tld_guid *id,
                          const tld_guid *group_id);
     void (*provider_close)(tld_provider *p);
-    int (*provider_is_enabled)(const tld_provider *p, uint8_t level, uint64_t keyword);
     int (*provider_write)(tld_provider *p, tld_event_builder *b, const tld_guid *activity_id,
                           const tld_guid *related_activity_id);
     int (*prepared_event_create)(tld_prepared_event **out, tld_provider *p, tld_event_builder *b);

@@ -47,6 +47,12 @@ struct etw_shadow;
 
 /* ---- events (events.c) ------------------------------------------ */
 
+/* write_mark()'s opcode for a PythonStackSample instead of a PythonMark. */
+#define ETW_MARK_STACK 3
+
+/* The "Python" provider's fixed id (not derived from its name). */
+#define ETW_PROVIDER_ID_TEXT "99a10640-320d-4b37-9e26-c311d86da7ab"
+
 enum {
     ETW_KW_THREAD = 0x0100,
     ETW_KW_STACK = 0x0200,
@@ -65,8 +71,8 @@ extern const tld_capi *etw_capi;
 /* Opens the provider "Python" with its fixed id and the shared builder. */
 int etw_events_init(void);
 
-/* The provider's enable state, read inline (a call into _tld per Push was
- * ~2% of a traced call-heavy run). */
+/* The provider's enable state, read inline: it saves a call into _tld per
+ * Push and Pop. */
 extern const tld_enable_state *etw_provider_state;
 
 static inline int etw_event_on(uint8_t level, uint64_t keyword)
@@ -111,7 +117,10 @@ struct etw_func {
     uint64_t id;        /* FunctionID */
     thunk_fn thunk;     /* this function's thunk, once it has one */
     uintptr_t begin, end;
-    uint32_t sampler_run; /* the sampler run whose events announced it (PythonFunction) */
+    /* built-in sampler (sampler_consumer.c), per sampler run */
+    uint32_t sampler_announced; /* the run whose events announced it (PythonFunction) */
+    uint32_t sampler_decided;   /* the run that decided sampler_hidden */
+    uint8_t sampler_hidden;     /* left out at the root of samples (a file in the ignore set) */
 };
 
 extern Py_ssize_t etw_extra_index;
@@ -148,15 +157,17 @@ static inline struct etw_func *etw_code_func(PyObject *code)
 struct etw_func *etw_registry_lookup_slow(PyObject *code, enum etw_mode mode);
 
 /*
- * FunctionID of `code` for a sample of the built-in sampler: creates its
- * entry when it has none (FunctionID only: no thunk and no decision on
- * tracing, which the hooks still make when they meet the code) and writes
- * PythonFunction once per sampler run, for every function, files in the
- * ignore set included (a sample names every frame). Runs no Python code,
- * changes no reference count and keeps the pending exception: it is called
- * while a code object is being destroyed. Returns 0 when memory ran out.
+ * For the built-in sampler's consumer: the entry of a sampled code object,
+ * created when it has none (a FunctionID only: no thunk and no decision on
+ * tracing, which the hooks still make when they meet the code); NULL when
+ * memory ran out. Then etw_registry_announce_sampled() writes its
+ * PythonFunction once per sampler run, whatever the ignore set says (a
+ * sample names every frame it keeps). Both run no Python code, change no
+ * reference count and keep the pending exception: they are called while a
+ * code object is being destroyed.
  */
-uint64_t etw_registry_sampled_id(PyObject *code, uint32_t sampler_run);
+struct etw_func *etw_registry_sampled_func(PyObject *code);
+void etw_registry_announce_sampled(struct etw_func *f, PyObject *code, uint32_t sampler_run);
 
 /* FunctionID of a builtin (PyCFunction) for instrumented mode: writes
  * PythonFunction (IsPythonCode 0) on first sight in this generation.
@@ -187,6 +198,8 @@ int etw_stack_check(void);
 int etw_stack_enable(int with_threads);
 void etw_stack_disable(void);
 int etw_forward_hook_set(int on);
+/* Times the hook parked itself for a thread near the end of its C stack. */
+extern uint64_t etw_deep_recursion_parks;
 
 /* Per-thread enablement shared by both modes: a thread is traced when its
  * state word equals etw_thread_traced_key() of the current generation. */

@@ -1,5 +1,5 @@
 /*
- * events.c — the events of provider "Python" (spec/etwtrace.md §1),
+ * events.c — the events of provider "Python" (docs/events.md),
  * encoded by our TraceLogging builder exactly as TraceLoggingWrite would:
  *
  *   PythonThread       level 4, keyword 0x0100, opcode 1/2, ThreadID INT32
@@ -24,6 +24,7 @@
  * event runs no Python code.
  */
 #include "etwtrace.h"
+#include "utf16.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ const tld_capi *etw_capi;
 static tld_event_builder eb;
 static int prepare_fast(void);
 
-/* 99a10640-320d-4b37-9e26-c311d86da7ab in wire (bytes_le) order. */
+/* ETW_PROVIDER_ID_TEXT (etwtrace.h) in wire (bytes_le) order. */
 static const tld_guid python_provider_id = {{
     0x40, 0x06, 0xa1, 0x99, 0x0d, 0x32, 0x37, 0x4b, 0x9e, 0x26, 0xc3, 0x11, 0xd8, 0x6d, 0xa7, 0xab,
 }};
@@ -90,29 +91,16 @@ static void add_text(const char *name, size_t name_len, PyObject *value)
         return;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(value);
-    int kind = PyUnicode_KIND(value);
-    const void *data = PyUnicode_DATA(value);
     size_t cap = (size_t)n * 2 < MAX_UNITS ? (size_t)n * 2 : MAX_UNITS;
     uint16_t *buf = cap <= sizeof small / sizeof small[0] ? small : malloc(cap * sizeof *buf);
     if (buf == NULL) {
         tld_builder_add_zstr16(&eb, name, name_len, question, 1, 0, 0);
         return;
     }
-    size_t units = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c >= 0x10000) {
-            if (units + 2 > cap)
-                break;
-            c -= 0x10000;
-            buf[units++] = (uint16_t)(0xD800 | (c >> 10));
-            buf[units++] = (uint16_t)(0xDC00 | (c & 0x3FF));
-        } else {
-            if (units + 1 > cap)
-                break;
-            buf[units++] = (uint16_t)c;
-        }
-    }
+    /* UTF-16LE bytes are the units in host order on the little-endian
+     * machines ETW runs on. */
+    size_t units = tld_utf16le_from_chars(PyUnicode_DATA(value), (size_t)n, (unsigned)PyUnicode_KIND(value),
+                                          (uint8_t *)buf, cap);
     if (units == 0)
         buf[0] = 0;
     tld_builder_add_zstr16(&eb, name, name_len, buf, units, 0, 0);
@@ -122,9 +110,9 @@ static void add_text(const char *name, size_t name_len, PyObject *value)
 
 void etw_write_thread(int opcode, int32_t os_thread_id)
 {
-    if (!etw_event_on(4, ETW_KW_THREAD))
+    if (!etw_event_on(TLD_LEVEL_INFO, ETW_KW_THREAD))
         return;
-    begin(NAME("PythonThread"), 4, ETW_KW_THREAD, (uint8_t)opcode);
+    begin(NAME("PythonThread"), TLD_LEVEL_INFO, ETW_KW_THREAD, (uint8_t)opcode);
     tld_builder_add_int32(&eb, NAME("ThreadID"), os_thread_id, 0, 0);
     finish();
 }
@@ -132,9 +120,9 @@ void etw_write_thread(int opcode, int32_t os_thread_id)
 void etw_write_function(uint64_t id, uintptr_t begin_addr, uintptr_t end_addr, int32_t line, PyObject *source_file,
                         PyObject *name, int is_python_code)
 {
-    if (!etw_event_on(5, ETW_KW_FUNCTION))
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION))
         return;
-    begin(NAME("PythonFunction"), 5, ETW_KW_FUNCTION, 0);
+    begin(NAME("PythonFunction"), TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION, TLD_OPCODE_INFO);
     tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
     tld_builder_add_pointer(&eb, NAME("BeginAddress"), (const void *)begin_addr, 0, 0);
     tld_builder_add_pointer(&eb, NAME("EndAddress"), (const void *)end_addr, 0, 0);
@@ -157,9 +145,9 @@ int etw_write_mark(int opcode, PyObject *text)
 {
     if (check_text(text) < 0)
         return -1;
-    if (!etw_event_on(5, ETW_KW_MARK))
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_MARK))
         return 0;
-    begin(NAME("PythonMark"), 5, ETW_KW_MARK, (uint8_t)opcode);
+    begin(NAME("PythonMark"), TLD_LEVEL_VERBOSE, ETW_KW_MARK, (uint8_t)opcode);
     add_text(NAME("Mark"), text);
     finish();
     return 0;
@@ -169,9 +157,9 @@ int etw_write_stack_sample(PyObject *text)
 {
     if (check_text(text) < 0)
         return -1;
-    if (!etw_event_on(5, ETW_KW_STACK))
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_STACK))
         return 0;
-    begin(NAME("PythonStackSample"), 5, ETW_KW_STACK, 0);
+    begin(NAME("PythonStackSample"), TLD_LEVEL_VERBOSE, ETW_KW_STACK, TLD_OPCODE_INFO);
     add_text(NAME("Mark"), text);
     finish();
     return 0;
@@ -189,7 +177,7 @@ static tld_prepared_event *push_event, *pop_event, *sample_event;
 static int add_sample_fields(tld_event_builder *b, int32_t thread_id, uint64_t filetime, uint32_t weight,
                              uint8_t clock, uint16_t flags, const uint64_t *ids, const uint32_t *lines, uint16_t depth)
 {
-    tld_event_descriptor d = tld_event_descriptor_default(5, ETW_KW_SAMPLE);
+    tld_event_descriptor d = tld_event_descriptor_default(TLD_LEVEL_VERBOSE, ETW_KW_SAMPLE);
     tld_builder_reset(b, NAME("PythonSample"), &d, 0);
     tld_builder_add_int32(b, NAME("ThreadID"), thread_id, TLD_OUT_TID, 0);
     tld_builder_add_filetime(b, NAME("Time"), (int64_t)filetime, 0, 0);
@@ -257,7 +245,7 @@ void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line)
         etw_capi->prepared_event_write(push_event, data, sizeof data);
         return;
     }
-    begin(NAME("PythonFunctionPush"), 5, ETW_KW_PUSH, 0);
+    begin(NAME("PythonFunctionPush"), TLD_LEVEL_VERBOSE, ETW_KW_PUSH, TLD_OPCODE_INFO);
     tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
     tld_builder_add_pointer(&eb, NAME("Caller"), (const void *)(uintptr_t)caller, 0, 0);
     tld_builder_add_uint64(&eb, NAME("CallerLine"), caller_line, 0, 0);
@@ -272,7 +260,7 @@ void etw_write_pop(uint64_t id)
         etw_capi->prepared_event_write(pop_event, data, sizeof data);
         return;
     }
-    begin(NAME("PythonFunctionPop"), 5, ETW_KW_POP, 0);
+    begin(NAME("PythonFunctionPop"), TLD_LEVEL_VERBOSE, ETW_KW_POP, TLD_OPCODE_INFO);
     tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
     finish();
 }
@@ -287,7 +275,7 @@ void etw_write_pop(uint64_t id)
 int etw_write_sample(int32_t thread_id, uint64_t filetime, uint32_t weight, uint8_t clock, uint16_t flags,
                      const uint64_t *ids, const uint32_t *lines, uint16_t depth)
 {
-    if (!etw_event_on(5, ETW_KW_SAMPLE))
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_SAMPLE))
         return 0;
     if (ETW_LIKELY(sample_event != NULL)) {
         static uint8_t *buf;
@@ -322,9 +310,9 @@ int etw_write_sample(int32_t thread_id, uint64_t filetime, uint32_t weight, uint
 
 void etw_write_sampler(int opcode, const struct etw_sampler_summary *s)
 {
-    if (!etw_event_on(4, ETW_KW_SAMPLE))
+    if (!etw_event_on(TLD_LEVEL_INFO, ETW_KW_SAMPLE))
         return;
-    begin(NAME("PythonSampler"), 4, ETW_KW_SAMPLE, (uint8_t)opcode);
+    begin(NAME("PythonSampler"), TLD_LEVEL_INFO, ETW_KW_SAMPLE, (uint8_t)opcode);
     tld_builder_add_uint8(&eb, NAME("Clock"), s->clock, 0, 0);
     tld_builder_add_uint32(&eb, NAME("Rate"), s->rate, 0, 0);
     tld_builder_add_uint32(&eb, NAME("MaxDepth"), s->max_depth, 0, 0);

@@ -78,7 +78,7 @@ static int profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     switch (what) {
     case PyTrace_CALL: {
         uint64_t id = etw_shadow_code_id(code_of(frame));
-        if (id != 0 && etw_event_on(5, ETW_KW_PUSH))
+        if (id != 0 && etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_PUSH))
             etw_write_push(id, etw_shadow_top(s), line_of(frame, 1));
         etw_shadow_push(s, id);
         return 0;
@@ -86,7 +86,7 @@ static int profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     case PyTrace_C_CALL: {
         /* builtins called by ignored code (threading, etwtrace) are not reported */
         uint64_t id = (s->depth && etw_shadow_top(s) == 0) ? 0 : etw_registry_builtin_id(arg);
-        if (id != 0 && etw_event_on(5, ETW_KW_PUSH))
+        if (id != 0 && etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_PUSH))
             etw_write_push(id, etw_shadow_top(s), line_of(frame, 0));
         etw_shadow_push(s, id);
         return 0;
@@ -140,7 +140,7 @@ PyObject *etw_instrument_thread_hook(PyObject *module, PyObject *const *args, Py
         /* The tool reports this thread's calls from now on; the Python-level
          * hook is no longer needed here. */
         PyEval_SetProfile(NULL, NULL);
-        etw_write_thread(1, tid);
+        etw_write_thread(TLD_OPCODE_START, tid);
         etw_monitor_thread_started(s, tid, what == PyTrace_CALL);
         Py_RETURN_NONE;
     }
@@ -153,7 +153,7 @@ PyObject *etw_instrument_thread_hook(PyObject *module, PyObject *const *args, Py
         base = back;
     }
     etw_shadow_start(s, tid, base);
-    etw_write_thread(1, tid);
+    etw_write_thread(TLD_OPCODE_START, tid);
     PyEval_SetProfile(profile, NULL);
     if (what == PyTrace_CALL) /* the call that brought us here is traced too */
         profile(NULL, frame, what, args[2]);

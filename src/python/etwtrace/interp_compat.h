@@ -61,6 +61,34 @@ static inline PyObject *etw_frame_code(etw_frame *f)
 #endif
 }
 
+/*
+ * C recursion. Under a PEP 523 hook every Python call is a C call (the
+ * interpreter stops inlining Python-to-Python calls), so deep recursion
+ * uses C stack that it would not use without the hook. 3.12 and 3.13 count
+ * C recursion in PyThreadState.c_recursion_remaining (starting at
+ * Py_C_RECURSION_LIMIT, C_RECURSION_LIMIT in early 3.12) and raise
+ * RecursionError when it runs out; 3.11 and 3.14 compare the stack pointer
+ * with the thread's stack (stack.c does that on every version). Returns 1
+ * when less than a quarter of the count is left.
+ */
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030E0000
+#if defined(Py_C_RECURSION_LIMIT)
+#define ETW_C_RECURSION_LIMIT Py_C_RECURSION_LIMIT
+#elif defined(C_RECURSION_LIMIT)
+#define ETW_C_RECURSION_LIMIT C_RECURSION_LIMIT
+#endif
+#endif
+
+static inline int etw_c_recursion_nearly_exhausted(PyThreadState *ts)
+{
+#ifdef ETW_C_RECURSION_LIMIT
+    return ts->c_recursion_remaining < ETW_C_RECURSION_LIMIT / 4;
+#else
+    (void)ts;
+    return 0;
+#endif
+}
+
 /* 1 when the mirror agrees with the interpreter's own accessor for frame
  * `f` (3.12+), or when there is nothing to compare with (before 3.12). */
 static inline int etw_frame_code_checked(etw_frame *f)
@@ -123,8 +151,8 @@ static inline int etw_code_set_extra(PyObject *code, Py_ssize_t index, void *ext
 }
 
 /*
- * Reading a code extra without the function call (about half of the
- * thunk's cost when measured, see spec/linux-profiling.md). PyCodeObject's
+ * Reading a code extra without the function call (the call is a large
+ * share of the thunk's cost, docs/performance.md). PyCodeObject's
  * `co_extra` is a public field in 3.9..3.14; it points to CPython's
  * _PyCodeObjectExtra, {Py_ssize_t ce_size; void *ce_extras[];}, unchanged
  * since 3.6 but in no installed header, hence this mirror. The extension

@@ -95,7 +95,7 @@ static PyObject *mod_enable(PyObject *module, PyObject *args, PyObject *kwargs)
         etw_gen = 1;
     etw_enabling_thread = (int32_t)PyThread_get_thread_native_id();
     etw_with_threads = with_threads;
-    etw_write_thread(1, etw_enabling_thread);
+    etw_write_thread(TLD_OPCODE_START, etw_enabling_thread);
     int rc;
     if (mode == ETW_MODE_STACK) {
         rc = etw_stack_enable(with_threads);
@@ -105,7 +105,7 @@ static PyObject *mod_enable(PyObject *module, PyObject *args, PyObject *kwargs)
         Py_XDECREF(hook);
     }
     if (rc < 0) {
-        etw_write_thread(2, etw_enabling_thread);
+        etw_write_thread(TLD_OPCODE_STOP, etw_enabling_thread);
         return NULL;
     }
     etw_active_mode = mode;
@@ -135,7 +135,7 @@ static PyObject *mod_disable(PyObject *module, PyObject *args, PyObject *kwargs)
         etw_stack_disable();
     else
         etw_instrument_disable();
-    etw_write_thread(2, etw_enabling_thread);
+    etw_write_thread(TLD_OPCODE_STOP, etw_enabling_thread);
     etw_active_mode = ETW_MODE_NONE;
     active_token = 0;
     Py_RETURN_NONE;
@@ -155,13 +155,13 @@ static PyObject *mod_write_mark(PyObject *module, PyObject *args)
 {
     (void)module;
     PyObject *text;
-    int opcode = 0;
+    int opcode = TLD_OPCODE_INFO;
     if (!PyArg_ParseTuple(args, "O|i:write_mark", &text, &opcode))
         return NULL;
     int rc;
-    if (opcode == 3)
+    if (opcode == ETW_MARK_STACK)
         rc = etw_write_stack_sample(text);
-    else if (opcode >= 0 && opcode <= 2)
+    else if (opcode == TLD_OPCODE_INFO || opcode == TLD_OPCODE_START || opcode == TLD_OPCODE_STOP)
         rc = etw_write_mark(opcode, text);
     else
         return PyErr_Format(PyExc_ValueError, "mark opcode must be 0 (mark), 1 (start), 2 (stop) or 3 (stack), not %d",
@@ -276,7 +276,7 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
     thunk_arena_info(&ti);
     const char *perf_map = perfmap_path(path, sizeof path) == 0 ? path : "";
     PyObject *perf_map_obj = etw_perfmap_enabled ? PyUnicode_FromString(perf_map) : pyc_new_ref(Py_None);
-    char jpath[256];
+    char jpath[4200];
     PyObject *jit_obj = jitdump_enabled() && jitdump_path(jpath, sizeof jpath) == 0 ? PyUnicode_FromString(jpath)
                                                                                      : pyc_new_ref(Py_None);
 #else
@@ -310,7 +310,8 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
         set_item(d, "code_extra_index", PyLong_FromSsize_t(etw_extra_index)) < 0 ||
         set_item(d, "code_extra_inline", PyBool_FromLong(etw_extra_inline_ok)) < 0 ||
         set_item(d, "provider", PyUnicode_FromString("Python")) < 0 ||
-        set_item(d, "provider_id", PyUnicode_FromString("99a10640-320d-4b37-9e26-c311d86da7ab")) < 0 ||
+        set_item(d, "provider_id", PyUnicode_FromString(ETW_PROVIDER_ID_TEXT)) < 0 ||
+        set_item(d, "deep_recursion_parks", PyLong_FromUnsignedLongLong(etw_deep_recursion_parks)) < 0 ||
         set_item(d, "active", mode ? PyUnicode_FromString(mode) : pyc_new_ref(Py_None)) < 0) {
         Py_DECREF(d);
         return NULL;
@@ -360,26 +361,37 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static int exec_module(PyObject *m)
+{
+    if (pyc_require_main_interpreter("etwtrace._etwtrace") < 0 || etw_events_init() < 0)
+        return -1;
+    if (etw_registry_init(m) < 0 || PyModule_AddStringConstant(m, "__version__", ETW_VERSION) < 0 ||
+        PyModule_AddStringConstant(m, "PROVIDER_ID", ETW_PROVIDER_ID_TEXT) < 0)
+        return -1;
+    if (env_false("ETWTRACE_PERF_MAP"))
+        etw_perfmap_enabled = 0;
+    return 0;
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, (void *)exec_module},
+    PYC_SLOT_MAIN_INTERPRETER_ONLY
+    {0, NULL},
+};
+
+/* The state is process-wide (the eval hook, the code-object registry, the
+ * provider), so the module object holds none (pycompat.h: main interpreter
+ * only). */
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "etwtrace._etwtrace",
     .m_doc = "C core of etwtrace: stack-sampling and instrumented tracing, marks.",
-    .m_size = -1,
+    .m_size = 0,
     .m_methods = methods,
+    .m_slots = module_slots,
 };
 
 PyMODINIT_FUNC PyInit__etwtrace(void)
 {
-    if (etw_events_init() < 0)
-        return NULL;
-    PyObject *m = PyModule_Create(&module_def);
-    if (m == NULL)
-        return NULL;
-    if (etw_registry_init(m) < 0 || PyModule_AddStringConstant(m, "__version__", ETW_VERSION) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
-    if (env_false("ETWTRACE_PERF_MAP"))
-        etw_perfmap_enabled = 0;
-    return m;
+    return PyModuleDef_Init(&module_def);
 }

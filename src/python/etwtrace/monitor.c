@@ -80,7 +80,7 @@ static uint64_t current_line(PyObject *code)
 static void python_started(struct etw_shadow *s, PyObject *code)
 {
     uint64_t id = etw_shadow_code_id(code);
-    if (id != 0 && etw_event_on(5, ETW_KW_PUSH))
+    if (id != 0 && etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_PUSH))
         etw_write_push(id, etw_shadow_top(s), caller_line(code));
     etw_shadow_push(s, id);
 }
@@ -133,7 +133,7 @@ static PyObject *on_call(PyObject *self, PyObject *const *args, size_t nargsf, P
     /* builtins called by ignored code (threading, etwtrace) are not reported */
     if (s->depth == 0 || etw_shadow_top(s) != 0)
         id = PyCFunction_Check(args[2]) ? etw_registry_builtin_id(args[2]) : etw_registry_method_descr_id(args[2]);
-    if (id != 0 && etw_event_on(5, ETW_KW_PUSH))
+    if (id != 0 && etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_PUSH))
         etw_write_push(id, etw_shadow_top(s), current_line(args[0]));
     etw_shadow_push(s, id);
     Py_RETURN_NONE;

@@ -144,7 +144,7 @@ static void note_refusal(int rc)
     const char *why = "";
 #endif
     if (why == NULL || why[0] == '\0')
-        why = strerror(-rc);
+        why = tld_strerror(rc);
     snprintf(thunks_error, sizeof thunks_error, "%s", why);
 }
 
@@ -317,7 +317,7 @@ out:
     return f;
 }
 
-uint64_t etw_registry_sampled_id(PyObject *code, uint32_t sampler_run)
+struct etw_func *etw_registry_sampled_func(PyObject *code)
 {
     struct etw_func *f = etw_code_func(code);
     if (f == NULL) {
@@ -325,22 +325,24 @@ uint64_t etw_registry_sampled_id(PyObject *code, uint32_t sampler_run)
         pyc_error_save(&saved);
         f = new_func(code);
         pyc_error_restore(&saved);
-        if (f == NULL)
-            return 0;
     }
-    if (f->sampler_run != sampler_run) {
-        f->sampler_run = sampler_run;
-        if (etw_event_on(5, ETW_KW_FUNCTION)) {
-            pyc_saved_error saved;
-            pyc_error_save(&saved);
-            PyCodeObject *co = (PyCodeObject *)code;
-            etw_write_function(f->id, f->has_thunk ? f->begin : 0, f->has_thunk ? f->end : 0, co->co_firstlineno,
-                               co->co_filename, etw_code_qualname(co), 1);
-            PyErr_Clear();
-            pyc_error_restore(&saved);
-        }
-    }
-    return f->id;
+    return f;
+}
+
+void etw_registry_announce_sampled(struct etw_func *f, PyObject *code, uint32_t sampler_run)
+{
+    if (f->sampler_announced == sampler_run)
+        return;
+    f->sampler_announced = sampler_run;
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION))
+        return;
+    pyc_saved_error saved;
+    pyc_error_save(&saved);
+    PyCodeObject *co = (PyCodeObject *)code;
+    etw_write_function(f->id, f->has_thunk ? f->begin : 0, f->has_thunk ? f->end : 0, co->co_firstlineno,
+                       co->co_filename, etw_code_qualname(co), 1);
+    PyErr_Clear();
+    pyc_error_restore(&saved);
 }
 
 /* ---- builtins ---------------------------------------------------------------- */
@@ -428,7 +430,7 @@ static uint64_t builtin_id(const PyMethodDef *ml, PyObject *named, PyObject *(*m
         return 0;
     if (s->gen != etw_gen) {
         s->gen = etw_gen;
-        if (etw_event_on(5, ETW_KW_FUNCTION)) {
+        if (etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION)) {
             pyc_saved_error saved;
             pyc_error_save(&saved);
             PyObject *qualname = PyObject_GetAttrString(named, "__qualname__");

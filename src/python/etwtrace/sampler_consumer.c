@@ -8,9 +8,11 @@
  *     take the GIL ─► threads: a timer for each new thread state of the
  *     interpreter, retire the slots of threads that are gone ─► drain every
  *     ring ─► release the GIL
- *   drain of a record: each frame's code object ─► FunctionID (registry.c,
- *     which writes PythonFunction the first time in this run) and line
- *     (PyCode_Addr2Line, cached per FunctionID and offset) ─► PythonSample
+ *   drain of a record: each frame's code object ─► its entry (registry.c)
+ *     ─► the root frames of files in the ignore set (the CLI's runner,
+ *     thread bootstrap) left out ─► PythonFunction the first time in this
+ *     run, line (PyCode_Addr2Line, cached per FunctionID and offset) ─►
+ *     PythonSample
  *
  * Code-object lifetime. A sample holds code object addresses without a
  * reference (the handler may not touch reference counts). A code object
@@ -69,6 +71,7 @@ static uint64_t anchor_ticks, anchor_filetime, frequency;
 
 static uint64_t *ids_buf;
 static uint32_t *lines_buf;
+static struct etw_func **funcs_buf;
 
 static uint32_t seen_epoch[SAMPLER_MAX_SLOTS];
 static uint32_t epoch;
@@ -77,6 +80,8 @@ static struct {
     uint64_t written;       /* PythonSample events delivered to a listener */
     uint64_t unheard;       /* drained while nobody listened to keyword 0x4000 */
     uint64_t write_failed;  /* the provider refused them */
+    uint64_t hidden;        /* only frames left out at the root (the CLI's own) */
+    uint64_t drained;       /* records taken out of the rings */
     uint64_t corrupt;       /* rings found corrupt (and emptied) */
     uint64_t threads;       /* threads sampled during the run */
     uint64_t add_failed;    /* threads whose timer could not be created */
@@ -119,18 +124,77 @@ static uint64_t ticks_to_filetime(uint64_t ticks)
     return back < anchor_filetime ? anchor_filetime - back : 0;
 }
 
+/* ---- frames left out at the root ---------------------------------------------- */
+
+/* The ignore set (etwtrace's own files, threading, the CLI's runner) as a
+ * tuple, taken outside any drain: a drain may not allocate objects (that
+ * could start a garbage collection, i.e. Python code). Frames of these
+ * files are left out where they form the root of a stack: they are the
+ * CLI or thread bootstrap that ran the program's code. */
+static PyObject *hidden_files;
+
+static void refresh_hidden_files(void)
+{
+    PyObject *t = PySequence_Tuple(etw_ignored_files());
+    if (t == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    Py_XSETREF(hidden_files, t);
+}
+
+static int in_hidden_files(PyObject *filename)
+{
+    if (hidden_files == NULL || filename == NULL || !PyUnicode_CheckExact(filename))
+        return 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(hidden_files); i++) {
+        PyObject *name = PyTuple_GET_ITEM(hidden_files, i);
+        if (PyUnicode_CheckExact(name) && PyUnicode_Compare(name, filename) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int is_hidden(struct etw_func *f, PyObject *code)
+{
+    if (f->sampler_decided != run_id) {
+        f->sampler_decided = run_id;
+        f->sampler_hidden = (uint8_t)in_hidden_files(((PyCodeObject *)code)->co_filename);
+    }
+    return f->sampler_hidden;
+}
+
 static void write_record(int32_t tid, const sampler_record *r)
 {
+    stats.drained++;
     uint32_t depth = r->depth <= config.max_depth ? r->depth : config.max_depth;
+    uint32_t kept = 0;
     for (uint32_t i = 0; i < depth; i++) {
         PyObject *code = (PyObject *)(uintptr_t)r->frames[i].code;
-        uint64_t id = etw_registry_sampled_id(code, run_id);
-        ids_buf[i] = id;
-        lines_buf[i] = id != 0 ? frame_line(code, id, r->frames[i].lasti) : 0;
+        struct etw_func *f = etw_registry_sampled_func(code);
+        funcs_buf[i] = f;
+        if (f != NULL && !is_hidden(f, code))
+            kept = i + 1; /* frames beyond the last kept one are the hidden root */
     }
-    int heard = etw_event_on(5, ETW_KW_SAMPLE);
+    if (depth > 0 && kept == 0) {
+        stats.hidden++; /* only the CLI's or a thread bootstrap's own frames */
+        return;
+    }
+    for (uint32_t i = 0; i < kept; i++) {
+        PyObject *code = (PyObject *)(uintptr_t)r->frames[i].code;
+        struct etw_func *f = funcs_buf[i];
+        if (f == NULL) {
+            ids_buf[i] = 0;
+            lines_buf[i] = 0;
+            continue;
+        }
+        etw_registry_announce_sampled(f, code, run_id);
+        ids_buf[i] = f->id;
+        lines_buf[i] = frame_line(code, f->id, r->frames[i].lasti);
+    }
+    int heard = etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_SAMPLE);
     int rc = etw_write_sample(tid, ticks_to_filetime(r->ticks), r->weight, (uint8_t)config.clock, r->flags, ids_buf,
-                              lines_buf, (uint16_t)depth);
+                              lines_buf, (uint16_t)kept);
     if (rc != 0)
         stats.write_failed++;
     else if (heard)
@@ -301,6 +365,7 @@ static void *drain_main(void *arg)
             break;
         PyEval_RestoreThread(ts);
         if (!atomic_load(&drain_stop) && active) {
+            refresh_hidden_files();
             find_threads();
             drain_all();
         }
@@ -410,6 +475,11 @@ PyObject *etw_sampler_start_py(PyObject *module, PyObject *args, PyObject *kwarg
     if (lines == NULL)
         return PyErr_NoMemory();
     lines_buf = lines;
+    struct etw_func **funcs = realloc(funcs_buf, (size_t)(max_depth ? max_depth : 1) * sizeof *funcs);
+    if (funcs == NULL)
+        return PyErr_NoMemory();
+    funcs_buf = funcs;
+    refresh_hidden_files();
 
     sampler_config cfg = {
         .clock = clock,
@@ -474,6 +544,7 @@ PyObject *etw_sampler_stop_py(PyObject *module, PyObject *unused)
         return PyErr_Format(PyExc_RuntimeError, "the sampler is not running");
     sampler_stop();       /* no timer, no handler in flight */
     stop_drain_thread();
+    refresh_hidden_files();
     drain_all();          /* the last records */
     active = 0;
     sampler_counts c;
@@ -496,7 +567,8 @@ PyObject *etw_sampler_stop_py(PyObject *module, PyObject *unused)
         return NULL;
     if (set_count(d, "samples", c.taken) < 0 || set_count(d, "weight", c.weight) < 0 ||
         set_count(d, "written", stats.written) < 0 || set_count(d, "unheard", stats.unheard) < 0 ||
-        set_count(d, "write_failed", stats.write_failed) < 0 || set_count(d, "dropped", c.dropped) < 0 ||
+        set_count(d, "write_failed", stats.write_failed) < 0 || set_count(d, "hidden", stats.hidden) < 0 ||
+        set_count(d, "drained", stats.drained) < 0 || set_count(d, "dropped", c.dropped) < 0 ||
         set_count(d, "unreadable", c.unreadable) < 0 || set_count(d, "corrupt", stats.corrupt) < 0 ||
         set_count(d, "threads", stats.threads) < 0 || set_count(d, "thread_add_failed", stats.add_failed) < 0 ||
         set_count(d, "drains", stats.drains) < 0 || set_count(d, "rate", config.rate_hz) < 0 ||

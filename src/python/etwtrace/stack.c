@@ -26,22 +26,62 @@
  * hook (CPython's own perf trampoline on 3.12+, a debugger, a JIT) makes
  * enable() fail instead of silently replacing it, and disable() only
  * removes the hook if it is still ours.
+ *
+ * Deep recursion. With the hook installed, each Python call nests a C call
+ * (hook, thunk, evaluator), so a recursion that plain Python runs in one C
+ * frame would overflow the C stack (or, on 3.12/3.13, exhaust the C
+ * recursion count). When a traced thread's stack pointer falls below its
+ * guard (the last eighth of its stack, at least 64 KiB) or the count runs
+ * low, the hook parks itself: it removes itself from the interpreter and
+ * evaluates that frame directly, so deeper calls are inlined again and use
+ * no more C stack. When the outermost such frame returns, the hook is put
+ * back (unless tracing was disabled meanwhile). While parked, new frames of
+ * every thread run without thunks: samples taken then show the deep part
+ * of the stack inside the thunk of the frame where the hook parked.
  */
 #include "etwtrace.h"
+
+#include "stack.h"
 
 #include <stdio.h>
 
 ETW_TLS uint64_t etw_tls_thread;
+/* Below this stack address the hook parks itself (0: not yet computed). */
+ETW_TLS uintptr_t etw_tls_stack_guard;
 
 static int trace_new_threads;
 static uint64_t thread_id_floor;
 static int layout_checked;
+static int parked_depth;       /* frames evaluated directly because their thread was deep (GIL) */
+static int hook_parked;        /* the hook removed itself for them and must come back */
+uint64_t etw_deep_recursion_parks;
+
+/* Sets the calling thread's guard: the last eighth of its stack, at least
+ * 64 KiB and at most half of it. */
+static void set_stack_guard(void)
+{
+    uintptr_t low, high;
+    if (tld_thread_stack_bounds(&low, &high) != 0 || high <= low) {
+        etw_tls_stack_guard = 0;
+        return;
+    }
+    uintptr_t size = high - low;
+    uintptr_t reserve = size / 8 < 64 * 1024 ? 64 * 1024 : size / 8;
+    if (reserve > size / 2)
+        reserve = size / 2;
+    etw_tls_stack_guard = low + reserve;
+}
+
+static inline int thread_is_deep(PyThreadState *ts)
+{
+    return (uintptr_t)__builtin_frame_address(0) < etw_tls_stack_guard || etw_c_recursion_nearly_exhausted(ts);
+}
 
 static PyObject *stack_eval_slow(PyThreadState *ts, etw_frame *fr, int throwflag);
 
 static PyObject *stack_eval(PyThreadState *ts, etw_frame *fr, int throwflag)
 {
-    if (ETW_LIKELY(etw_tls_thread == etw_thread_traced_key())) {
+    if (ETW_LIKELY(etw_tls_thread == etw_thread_traced_key() && !thread_is_deep(ts))) {
         PyObject *code = etw_frame_code(fr);
         if (ETW_LIKELY(code != NULL)) {
             struct etw_func *f = etw_code_func(code);
@@ -59,10 +99,11 @@ static PyObject *run_new_thread(PyThreadState *ts, etw_frame *fr, int throwflag)
     uint64_t key = etw_thread_traced_key();
     int32_t tid = (int32_t)PyThread_get_thread_native_id();
     etw_tls_thread = key;
-    etw_write_thread(1, tid);
+    set_stack_guard();
+    etw_write_thread(TLD_OPCODE_START, tid);
     PyObject *result = stack_eval(ts, fr, throwflag);
     if (etw_tls_thread == key && etw_active_mode == ETW_MODE_STACK)
-        etw_write_thread(2, tid);
+        etw_write_thread(TLD_OPCODE_STOP, tid);
     etw_tls_thread = etw_thread_untraced_key();
     return result;
 }
@@ -78,8 +119,30 @@ static void layout_mismatch(PyThreadState *ts)
         etw_set_eval_func(interp, etw_default_eval);
 }
 
+/* Evaluates a frame of a thread near the end of its C stack with the hook
+ * parked (header comment). */
+static PyObject *eval_parked(PyThreadState *ts, etw_frame *fr, int throwflag)
+{
+    PyInterpreterState *interp = PyThreadState_GetInterpreter(ts);
+    if (etw_get_eval_func(interp) == stack_eval) {
+        etw_set_eval_func(interp, etw_default_eval);
+        hook_parked = 1;
+        etw_deep_recursion_parks++;
+    }
+    parked_depth++;
+    PyObject *result = etw_default_eval(ts, fr, throwflag);
+    if (--parked_depth == 0 && hook_parked) {
+        hook_parked = 0;
+        if (etw_active_mode == ETW_MODE_STACK && etw_get_eval_func(interp) == etw_default_eval)
+            etw_set_eval_func(interp, stack_eval);
+    }
+    return result;
+}
+
 static PyObject *stack_eval_slow(PyThreadState *ts, etw_frame *fr, int throwflag)
 {
+    if (ETW_UNLIKELY(etw_tls_thread == etw_thread_traced_key() && thread_is_deep(ts)))
+        return eval_parked(ts, fr, throwflag);
     if (etw_tls_thread != etw_thread_traced_key()) {
         if (etw_tls_thread != etw_thread_untraced_key() && trace_new_threads &&
             PyThreadState_GetID(ts) > thread_id_floor)
@@ -128,6 +191,8 @@ int etw_stack_enable(int with_threads)
     thread_id_floor = floor;
     trace_new_threads = with_threads;
     etw_tls_thread = etw_thread_traced_key();
+    set_stack_guard();
+    hook_parked = 0;
     etw_set_eval_func(interp, stack_eval);
     return 0;
 }
@@ -137,6 +202,7 @@ void etw_stack_disable(void)
     PyInterpreterState *interp = PyInterpreterState_Get();
     if (etw_get_eval_func(interp) == stack_eval)
         etw_set_eval_func(interp, etw_default_eval);
+    hook_parked = 0;
     trace_new_threads = 0;
     etw_tls_thread = 0;
 }

@@ -10,6 +10,10 @@
 
 #include "tracelogging/tld.h"
 
+/* A macro's value as a string literal (for docstrings). */
+#define TLDPY_STR_(x) #x
+#define TLDPY_STR(x) TLDPY_STR_(x)
+
 /* ---- types ----
  * Both have an instance __dict__ like the reference's Python classes (see
  * TLDPY_EAGER_INSTANCE_DICT for why it may be created up front). */

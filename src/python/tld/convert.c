@@ -12,6 +12,7 @@
 #include "binding.h"
 
 #include "byteorder.h"
+#include "utf16.h"
 
 #include <math.h>
 #include <string.h>
@@ -388,33 +389,7 @@ Py_ssize_t tldpy_utf16_size(PyObject *s, Py_ssize_t len)
 
 void tldpy_utf16_write(PyObject *s, Py_ssize_t len, uint8_t *dst)
 {
-    int kind = PyUnicode_KIND(s);
-    const void *data = PyUnicode_DATA(s);
-    if (kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *u = data;
-        for (Py_ssize_t i = 0; i < len; i++) {
-            dst[2 * i] = u[i];
-            dst[2 * i + 1] = 0;
-        }
-    } else if (kind == PyUnicode_2BYTE_KIND) {
-        const Py_UCS2 *u = data;
-        for (Py_ssize_t i = 0; i < len; i++)
-            store_le16(dst + 2 * i, u[i]);
-    } else {
-        const Py_UCS4 *u = data;
-        for (Py_ssize_t i = 0; i < len; i++) {
-            Py_UCS4 c = u[i];
-            if (c > 0xFFFF) {
-                c -= 0x10000;
-                store_le16(dst, (uint16_t)(0xD800 | (c >> 10)));
-                store_le16(dst + 2, (uint16_t)(0xDC00 | (c & 0x3FF)));
-                dst += 4;
-            } else {
-                store_le16(dst, (uint16_t)c);
-                dst += 2;
-            }
-        }
-    }
+    tld_utf16le_from_chars(PyUnicode_DATA(s), (size_t)len, (unsigned)PyUnicode_KIND(s), dst, SIZE_MAX);
 }
 
 /* ---- UUIDs and provider ids ---- */

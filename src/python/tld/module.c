@@ -7,7 +7,8 @@
  */
 #include "binding.h"
 #include "tld_capi.h"
-#include "provider_state.h"
+#include "tracelogging/tld_enable_state.h"
+#include "tracelogging/tld_session.h"
 
 int tldpy_eventbuilder_prepare(void);
 
@@ -79,13 +80,6 @@ static PyMethodDef module_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef tld_module = {
-    PyModuleDef_HEAD_INIT,
-    .m_name = "traceloggingdynamic._tld",
-    .m_doc = "C core of traceloggingdynamic: TraceLogging event encoding, providers, sessions, .etl decoding.",
-    .m_size = -1,
-    .m_methods = module_methods,
-};
 
 /* atexit.register(module._stop_all_sessions): sessions left running are
  * stopped (their files completed) before the interpreter shuts down. */
@@ -105,27 +99,46 @@ static int register_atexit(PyObject *module)
 /* Providers and sessions for the other extensions of this distribution
  * (see tld_capi.h). */
 static const tld_capi capi = {
-    TLD_CAPI_VERSION, tld_provider_open, tld_provider_close, tld_provider_is_enabled, tld_provider_write,
+    TLD_CAPI_VERSION, tld_provider_open, tld_provider_close, tld_provider_write,
     tld_prepared_event_create, tld_prepared_event_write, tld_prepared_event_destroy, tld_provider_enable_state,
 };
 
-PyMODINIT_FUNC PyInit__tld(void)
+static int exec_module(PyObject *m)
 {
-    if (tldpy_convert_init() < 0 || tldpy_eventbuilder_prepare() < 0 || PyType_Ready(&Provider_Type) < 0 ||
-        PyType_Ready(&Session_Type) < 0 || tldpy_decode_prepare() < 0)
-        return NULL;
-    PyObject *m = PyModule_Create(&tld_module);
-    if (m == NULL)
-        return NULL;
+    if (pyc_require_main_interpreter("traceloggingdynamic._tld") < 0 || tldpy_convert_init() < 0 ||
+        tldpy_eventbuilder_prepare() < 0 || PyType_Ready(&Provider_Type) < 0 || PyType_Ready(&Session_Type) < 0 ||
+        tldpy_decode_prepare() < 0)
+        return -1;
     if (tldpy_errors_init(m) < 0 ||
         PyModule_AddObject(m, "EventBuilder", pyc_new_ref((PyObject *)&EventBuilder_Type)) < 0 ||
         PyModule_AddObject(m, "Provider", pyc_new_ref((PyObject *)&Provider_Type)) < 0 ||
         PyModule_AddObject(m, "Session", pyc_new_ref((PyObject *)&Session_Type)) < 0 ||
         register_atexit(m) < 0 ||
         PyModule_AddObject(m, "_C_API", PyCapsule_New((void *)&capi, TLD_CAPI_NAME, NULL)) < 0 ||
-        PyModule_AddIntConstant(m, "POINTER_SIZE", (long)sizeof(void *)) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
-    return m;
+        PyModule_AddIntConstant(m, "POINTER_SIZE", (long)sizeof(void *)) < 0 ||
+        PyModule_AddIntConstant(m, "DEFAULT_BUFFER_SIZE", TLD_SESSION_DEFAULT_BUFFER_SIZE) < 0)
+        return -1;
+    return 0;
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, (void *)exec_module},
+    PYC_SLOT_MAIN_INTERPRETER_ONLY
+    {0, NULL},
+};
+
+/* The state is process-wide (the provider registry and its sessions), so
+ * the module object holds none (pycompat.h: main interpreter only). */
+static struct PyModuleDef tld_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "traceloggingdynamic._tld",
+    .m_doc = "C core of traceloggingdynamic: TraceLogging event encoding, providers, sessions, .etl decoding.",
+    .m_size = 0,
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+};
+
+PyMODINIT_FUNC PyInit__tld(void)
+{
+    return PyModuleDef_Init(&tld_module);
 }

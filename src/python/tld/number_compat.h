@@ -81,7 +81,7 @@ static inline int tldpy_compact_long(PyObject *v, long long *out)
  * Instance __dict__ of our types. On 3.11 the interpreter specializes
  * `obj.method()` only when the type has no dict slot or the dict already
  * exists; a slot left NULL until first use keeps every call on the slow
- * generic path (~15% per event). 3.12+ specializes the lazy case
+ * generic path. 3.12+ specializes the lazy case
  * (LOAD_ATTR_METHOD_LAZY_DICT) and handles a materialized dict worse, so
  * the dict is created eagerly only before 3.12.
  */

@@ -268,9 +268,11 @@ static PyObject *Provider_write(PyObject *op, PyObject *const *args, Py_ssize_t 
     }
     int status = tld_provider_write(self->provider, &eb->builder, have_activity ? &activity : NULL,
                                     have_related ? &related : NULL);
-    if (status < 0)
+    /* Like ETW's EventWrite, a failure the system reports is a status (an
+     * errno here), not an exception. */
+    if (status <= TLD_E_END)
         return tldpy_raise(status);
-    return PyLong_FromLong(status);
+    return PyLong_FromLong(-status);
 }
 
 static PyObject *Provider_get_traits(PyObject *op, PyObject *unused)

@@ -106,10 +106,13 @@ static PyObject *stats_tuple(const tld_session_stats *st)
                                  (unsigned long long)st->events_lost, (unsigned long long)st->buffers_written);
 }
 
-/* OSError(errno, strerror, path), which Python turns into FileNotFoundError etc. */
-static void raise_os_error(SessionObject *self, int err, const char *doing)
+/* OSError(errno, message, path), which Python turns into FileNotFoundError
+ * etc. `why` is the core's sentence when it gave one, else `doing` plus the
+ * system's words. */
+static void raise_os_error(SessionObject *self, int err, const char *why, const char *doing)
 {
-    PyObject *msg = PyUnicode_FromFormat("%s: %s", doing, strerror(err));
+    PyObject *msg = why != NULL && why[0] ? PyUnicode_FromString(why)
+                                          : PyUnicode_FromFormat("%s: %s", doing, strerror(err));
     if (msg == NULL)
         return;
     PyObject *exc = PyObject_CallFunction(PyExc_OSError, "iOO", err, msg, self->path);
@@ -131,12 +134,12 @@ static int warn_lost(SessionObject *self, const tld_session_stats *st)
                                 "trace session %R lost %llu event%s: writing the file failed (%s); "
                                 "check the free space and permissions where it is written",
                                 self->path, (unsigned long long)st->events_lost, st->events_lost == 1 ? "" : "s",
-                                strerror(st->write_error));
+                                tld_strerror(st->write_error));
     return PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
                             "trace session %R lost %llu event%s: too large for one buffer "
                             "(%u bytes; at most 64 KiB per event); raise buffer_size or write smaller events",
                             self->path, (unsigned long long)st->events_lost, st->events_lost == 1 ? "" : "s",
-                            (unsigned)(self->buffer_size ? self->buffer_size : 65536));
+                            (unsigned)(self->buffer_size ? self->buffer_size : TLD_SESSION_DEFAULT_BUFFER_SIZE));
 }
 
 /* Stops the session if it runs (stats in self->last). Returns 1 if it was
@@ -245,7 +248,7 @@ static int Session_init(PyObject *op, PyObject *args, PyObject *kwds)
     self->stacks = 0;
     if (stacks != NULL && parse_u64(stacks, &self->stacks, "stacks (a keyword mask)") < 0)
         return -1;
-    uint64_t bs = 65536;
+    uint64_t bs = TLD_SESSION_DEFAULT_BUFFER_SIZE;
     if (buffer_size != NULL && parse_u64(buffer_size, &bs, "buffer_size") < 0)
         return -1;
     if (bs > UINT32_MAX) {
@@ -394,13 +397,13 @@ static PyObject *Session_start(PyObject *op, PyObject *unused)
         live_add(self);
     }
     PyThread_release_lock(self->lock);
-    if (rc > 0)
-        raise_os_error(self, rc, "cannot create the trace file");
+    if (rc < 0 && rc > TLD_E_END)
+        raise_os_error(self, -rc, why, "cannot create the trace file");
     else if (rc == TLD_E_NO_MEMORY)
         PyErr_NoMemory();
     else if (rc < 0)
         PyErr_Format(PyExc_ValueError, "cannot start the trace session: %s",
-                     why[0] ? why : tld_session_strerror(rc));
+                     why[0] ? why : tld_strerror(rc));
     else
         result = pyc_new_ref(Py_None);
 done:
@@ -443,8 +446,13 @@ static PyObject *Session_flush(PyObject *op, PyObject *unused)
         PyErr_SetString(PyExc_RuntimeError, "the trace session is not running; start() it before flush()");
         return NULL;
     }
+    if (rc == TLD_E_NOT_OURS) {
+        PyErr_SetString(PyExc_RuntimeError, "the trace session was started by the parent process (this process "
+                                            "is a forked child); start a session of its own to record here");
+        return NULL;
+    }
     if (rc != 0) {
-        raise_os_error(self, rc > 0 ? rc : EIO, "cannot write the trace file");
+        raise_os_error(self, rc < 0 && rc > TLD_E_END ? -rc : EIO, NULL, "cannot write the trace file");
         return NULL;
     }
     Py_RETURN_NONE;
@@ -609,7 +617,8 @@ PyTypeObject Session_Type = {
     .tp_name = "traceloggingdynamic.Session",
     .tp_basicsize = sizeof(SessionObject),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "Session(path, providers, *, stacks=0, buffer_size=65536, flush_interval=1.0, logger_name=None)\n"
+    .tp_doc = "Session(path, providers, *, stacks=0, buffer_size=" TLDPY_STR(TLD_SESSION_DEFAULT_BUFFER_SIZE)
+              ", flush_interval=1.0, logger_name=None)\n"
               "--\n\n"
               "An in-process trace session: records the events of the given providers into the .etl\n"
               "file `path` (created or truncated) on any platform, without administrator rights.\n\n"

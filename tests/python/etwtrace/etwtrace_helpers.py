@@ -83,16 +83,20 @@ def _remove(path):
         pass
 
 
-def capture(tmp_path, script, *script_args, mode=None, extra=(), name=None, check=True, perf=False):
+def capture(tmp_path, script, *script_args, mode=None, extra=(), name=None, check=True, perf=False, thunks=True):
     """`python -m etwtrace [--MODE] --capture FILE -- SCRIPT ARGS`; returns
     (events of the Python provider, CompletedProcess). perf=False adds
-    --no-perf (the perf pipeline has its own test)."""
+    --no-perf (the perf pipeline has its own test); thunks=True adds
+    --thunks in stack mode (these tests check the thunks; the built-in
+    sampler's captures have tests of their own)."""
     etl = tmp_path / (name or Path(script).with_suffix('.etl').name)
     args = ['-m', 'etwtrace']
     if mode:
         args.append(f'--{mode}')
     if not perf:
         args.append('--no-perf')
+    if thunks and mode in (None, 'stack'):
+        args.append('--thunks')
     args += [*extra, '--capture', etl, '--', SCRIPTS / script, *script_args]
     proc = run(args, check=check)
     return python_events(etl), proc

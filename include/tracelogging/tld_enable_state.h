@@ -1,18 +1,21 @@
 /*
- * enable_state.h — a provider's combined enable state (the most verbose
+ * tld_enable_state.h — a provider's combined enable state (the most verbose
  * level and the keyword masks any listening sink asked for), and the test
- * "would anyone take an event of this level and keyword" on it.
+ * "would anyone take an event of this level and keyword" on it, inline.
  *
- * tld_provider_is_enabled() runs this test; hot paths in other extension
- * modules (etwtrace's Push, through tld_capi.h) run it inline on the
- * provider's state, because a call across shared objects cost a measurable
- * share of a Push. The state lives as long as its provider.
+ * tld_provider_is_enabled() runs this test. Code on a hot path that lives
+ * in another shared object than the core (etwtrace's Push, through the
+ * _tld capsule) can run it inline on the provider's state and save a call
+ * across shared objects per event. The state lives as long as its
+ * provider; only the core writes it.
  */
-#ifndef TLD_ENABLE_STATE_H
-#define TLD_ENABLE_STATE_H
+#ifndef TRACELOGGING_TLD_ENABLE_STATE_H
+#define TRACELOGGING_TLD_ENABLE_STATE_H
 
 #include <stdatomic.h>
 #include <stdint.h>
+
+#include "tracelogging/tld.h"
 
 typedef struct tld_enable_state {
     atomic_uint level_plus1;            /* 0: nobody listens; else the most verbose level + 1 */
@@ -31,5 +34,8 @@ static inline int tld_enable_state_allows(const tld_enable_state *s, uint8_t lev
     uint64_t all = atomic_load_explicit(&s->all_keyword, memory_order_relaxed);
     return (keyword & any) != 0 && (keyword & all) == all;
 }
+
+/* The state tld_provider_is_enabled(p, ...) reads. Valid while p is open. */
+const tld_enable_state *tld_provider_enable_state(const tld_provider *p);
 
 #endif
