@@ -90,6 +90,7 @@ struct expect {
     int slot;
     uint64_t base;
     uint64_t drained, weight, unreadable, truncated;
+    uint64_t shared, frames; /* frames not repeated in records, frames in all */
     uint64_t bad;
 };
 
@@ -101,13 +102,17 @@ static void drain(struct expect *e, int n)
         const sampler_record *r;
         int corrupt = 0;
         while ((r = sampler_slot_peek(e[k].slot, &corrupt)) != NULL) {
-            int ok = r->depth <= MAX_DEPTH && r->weight >= 1 && r->ticks != 0;
-            for (uint32_t i = 0; ok && i < r->depth; i++)
-                ok = r->frames[i].code == e[k].base + i && r->frames[i].lasti == (int32_t)i;
+            uint32_t depth = 0;
+            const sampler_frame *stack = sampler_slot_stack(e[k].slot, r, &depth); /* outermost first */
+            int ok = stack != NULL && depth <= MAX_DEPTH && r->weight >= 1 && r->ticks != 0;
+            for (uint32_t i = 0; ok && i < depth; i++) /* frame i from the innermost */
+                ok = stack[depth - 1 - i].code == e[k].base + i && stack[depth - 1 - i].lasti == (int32_t)i;
+            e[k].shared += r->shared;
+            e[k].frames += depth;
             if (r->flags & SAMPLER_FLAG_UNREADABLE)
-                ok = ok && r->depth == 0, e[k].unreadable++;
+                ok = ok && depth == 0, e[k].unreadable++;
             if (r->flags & SAMPLER_FLAG_TRUNCATED)
-                ok = ok && r->depth == MAX_DEPTH, e[k].truncated++;
+                ok = ok && depth == MAX_DEPTH, e[k].truncated++;
             e[k].bad += !ok;
             e[k].drained++;
             e[k].weight += r->weight;
@@ -357,6 +362,46 @@ static void test_retire_and_reuse(void)
     my_stack = NULL;
 }
 
+/* A deep stack that does not change is not copied again: records carry
+ * only what changed, and the consumer still gets every whole stack. A code
+ * object freed in between (sampler_code_freed) makes the next one whole. */
+static void test_unchanged_frames_are_shared(void)
+{
+    struct fake_stack s = {.base = 11ull << 40};
+    atomic_store(&s.depth, 60);
+    my_stack = &s;
+    sampler_config cfg = config_of(SAMPLER_CLOCK_CPU, 1000);
+    CHECK_EQ_INT(sampler_start(&cfg, NULL, 0), 0);
+    struct expect e = {.slot = sampler_thread_add(gettid_(), (unsigned long)pthread_self(), 0), .base = s.base};
+    CHECK(e.slot >= 0);
+    burn_cpu(0.15, NULL);
+    sampler_block_signal(1); /* no sample between the drain and the code freed */
+    drain(&e, 1);
+    CHECK(e.drained > 1);
+    CHECK_EQ_INT(e.frames, e.drained * 60);
+    CHECK(e.shared >= (e.drained - 1) * 60); /* all but the first shared everything */
+    sampler_code_freed();
+    sampler_block_signal(0);
+    uint64_t before = e.drained;
+    burn_cpu(0.05, NULL);
+    const sampler_record *r;
+    int corrupt = 0, first = 1;
+    while ((r = sampler_slot_peek(e.slot, &corrupt)) != NULL) {
+        uint32_t depth;
+        const sampler_frame *stack = sampler_slot_stack(e.slot, r, &depth);
+        CHECK(stack != NULL && depth == 60);
+        if (first)
+            CHECK_EQ_INT(r->shared, 0);
+        first = 0;
+        e.drained++;
+        sampler_slot_consume(e.slot, r);
+    }
+    CHECK(e.drained > before);
+    CHECK_EQ_INT(sampler_stop(), 0);
+    sampler_release_all();
+    my_stack = NULL;
+}
+
 static void *exit_quickly(void *arg)
 {
     __atomic_store_n((int32_t *)arg, gettid_(), __ATOMIC_RELEASE);
@@ -484,6 +529,7 @@ int main(void)
     test_thread_blocking_faults_is_not_walked();
     test_other_faults_pass_through();
     test_retire_and_reuse();
+    test_unchanged_frames_are_shared();
     test_thread_exits_with_live_timer();
     test_too_many_slots();
     test_fork_while_sampling();

@@ -86,14 +86,22 @@ enum {
     SAMPLER_FLAG_NO_THREAD_STATE = 0x8, /* the thread had no Python thread state then */
 };
 
-/* A sample in a ring: this header, then `depth` frames, innermost first. */
+/*
+ * A sample in a ring: this header, then `depth` frames, innermost first.
+ * The stack's outermost `shared` frames are not repeated: they are those of
+ * the thread's previous sample (its last record), the same code objects at
+ * the same instructions; sampler_slot_stack() puts the whole stack back
+ * together. Deep stacks cost a ring only what changed between two samples.
+ */
 typedef struct sampler_record {
     uint32_t size;   /* bytes of the whole record; a multiple of 8 */
     uint16_t kind;   /* SAMPLER_RECORD_SAMPLE */
     uint16_t flags;  /* SAMPLER_FLAG_* */
-    uint32_t depth;
+    uint32_t depth;  /* frames in this record */
     uint32_t weight; /* 1 + timer overruns: how many periods this sample stands for */
     uint64_t ticks;  /* tld_clock_ticks() when the sample was taken */
+    uint32_t shared; /* outermost frames shared with the previous record */
+    uint32_t reserved;
     sampler_frame frames[];
 } sampler_record;
 
@@ -218,6 +226,24 @@ void sampler_slot_counts(int slot, sampler_counts *out);
 /* Consumer: records of a slot (see sampler_ring_peek/consume). */
 const sampler_record *sampler_slot_peek(int slot, int *corrupt);
 void sampler_slot_consume(int slot, const sampler_record *rec);
+
+/*
+ * Consumer: the whole stack of record `rec` (just peeked from `slot`),
+ * OUTERMOST first, in the slot's own buffer (valid until the next call for
+ * this slot), and its depth in *depth. Its first rec->shared frames are
+ * those of the slot's previous record. Call it for every record, in order.
+ * NULL (and the producer told to send whole stacks again) when the record
+ * claims more shared frames than the previous one had: a corrupt ring.
+ */
+const sampler_frame *sampler_slot_stack(int slot, const sampler_record *rec, uint32_t *depth);
+
+/*
+ * Called before a code object is freed (after the samples naming it are
+ * drained): a sample taken after this shares no frame with one taken
+ * before, so a new code object at a freed one's address is never taken
+ * for it. Thread-safe, async-signal-safe.
+ */
+void sampler_code_freed(void);
 
 /* A descriptor that becomes readable when some ring is a quarter full
  * (an eventfd); read it to reset. -1 when not running. */

@@ -71,7 +71,6 @@ static uint64_t anchor_ticks, anchor_filetime, frequency;
 
 static uint64_t *ids_buf;
 static uint32_t *lines_buf;
-static struct etw_func **funcs_buf;
 
 static uint32_t seen_epoch[SAMPLER_MAX_SLOTS];
 static uint32_t epoch;
@@ -164,33 +163,70 @@ static int is_hidden(struct etw_func *f, PyObject *code)
     return f->sampler_hidden;
 }
 
-static void write_record(int32_t tid, const sampler_record *r)
+/* ---- records to events ---------------------------------------------------------- */
+
+/* A frame as resolved for the events; per slot, the last record's whole
+ * stack, outermost first: the frames a record shares with the previous one
+ * (sampler.h) are not resolved again. */
+struct resolved {
+    struct etw_func *func; /* NULL when memory ran out */
+    PyObject *code;
+    uint32_t line;
+    uint8_t hidden;
+};
+static struct resolved *resolved[SAMPLER_MAX_SLOTS];
+
+static void free_resolved(void)
+{
+    for (int i = 0; i < SAMPLER_MAX_SLOTS; i++) {
+        free(resolved[i]);
+        resolved[i] = NULL;
+    }
+}
+
+static void write_record(int slot, int32_t tid, const sampler_record *r)
 {
     stats.drained++;
-    uint32_t depth = r->depth <= config.max_depth ? r->depth : config.max_depth;
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < depth; i++) {
-        PyObject *code = (PyObject *)(uintptr_t)r->frames[i].code;
-        struct etw_func *f = etw_registry_sampled_func(code);
-        funcs_buf[i] = f;
-        if (f != NULL && !is_hidden(f, code))
-            kept = i + 1; /* frames beyond the last kept one are the hidden root */
-    }
-    if (depth > 0 && kept == 0) {
-        stats.hidden++; /* only the CLI's or a thread bootstrap's own frames */
+    uint32_t depth = 0;
+    const sampler_frame *stack = sampler_slot_stack(slot, r, &depth); /* outermost first */
+    if (stack == NULL || depth > config.max_depth) {
+        stats.corrupt++;
         return;
     }
-    for (uint32_t i = 0; i < kept; i++) {
-        PyObject *code = (PyObject *)(uintptr_t)r->frames[i].code;
-        struct etw_func *f = funcs_buf[i];
-        if (f == NULL) {
+    if (resolved[slot] == NULL &&
+        (resolved[slot] = malloc((size_t)(config.max_depth ? config.max_depth : 1) * sizeof **resolved)) == NULL) {
+        stats.write_failed++;
+        return;
+    }
+    struct resolved *res = resolved[slot];
+    for (uint32_t j = r->shared; j < depth; j++) {
+        PyObject *code = (PyObject *)(uintptr_t)stack[j].code;
+        struct etw_func *f = etw_registry_sampled_func(code);
+        res[j].func = f;
+        res[j].code = code;
+        res[j].hidden = f != NULL && is_hidden(f, code);
+        res[j].line = f != NULL ? frame_line(code, f->id, stack[j].lasti) : 0;
+    }
+    /* The outermost frames of files in the ignore set are the CLI's or a
+     * thread bootstrap's: left out. */
+    uint32_t root = 0;
+    while (root < depth && res[root].hidden)
+        root++;
+    if (depth > 0 && root == depth) {
+        stats.hidden++;
+        return;
+    }
+    uint32_t kept = depth - root;
+    for (uint32_t i = 0; i < kept; i++) { /* the event lists them innermost first */
+        struct resolved *x = &res[depth - 1 - i];
+        if (x->func == NULL) {
             ids_buf[i] = 0;
             lines_buf[i] = 0;
             continue;
         }
-        etw_registry_announce_sampled(f, code, run_id);
-        ids_buf[i] = f->id;
-        lines_buf[i] = frame_line(code, f->id, r->frames[i].lasti);
+        etw_registry_announce_sampled(x->func, x->code, run_id);
+        ids_buf[i] = x->func->id;
+        lines_buf[i] = x->line;
     }
     int heard = etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_SAMPLE);
     int rc = etw_write_sample(tid, ticks_to_filetime(r->ticks), r->weight, (uint8_t)config.clock, r->flags, ids_buf,
@@ -213,7 +249,7 @@ static void drain_slot(int slot)
             stats.corrupt++;
         if (r == NULL)
             break;
-        write_record(tid, r);
+        write_record(slot, tid, r);
         sampler_slot_consume(slot, r);
     }
 }
@@ -245,8 +281,10 @@ static void drain_all(void)
 
 static void code_destroyed(void)
 {
-    if (active)
-        drain_all();
+    if (active) {
+        drain_all();          /* the samples naming it, while it is whole */
+        sampler_code_freed(); /* and no later sample shares a frame with them */
+    }
 }
 
 #if ETW_HAVE_CODE_WATCHERS
@@ -475,10 +513,6 @@ PyObject *etw_sampler_start_py(PyObject *module, PyObject *args, PyObject *kwarg
     if (lines == NULL)
         return PyErr_NoMemory();
     lines_buf = lines;
-    struct etw_func **funcs = realloc(funcs_buf, (size_t)(max_depth ? max_depth : 1) * sizeof *funcs);
-    if (funcs == NULL)
-        return PyErr_NoMemory();
-    funcs_buf = funcs;
     refresh_hidden_files();
 
     sampler_config cfg = {
@@ -550,6 +584,7 @@ PyObject *etw_sampler_stop_py(PyObject *module, PyObject *unused)
     sampler_counts c;
     sampler_total_counts(&c);
     sampler_release_all();
+    free_resolved();
     unwatch_code_destruction();
     struct etw_sampler_summary end = {
         .clock = (uint8_t)config.clock,

@@ -33,6 +33,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -60,9 +61,19 @@ struct slot {
     int32_t tid;
     uint64_t key;
     sampler_ring ring;
+    sampler_frame *consumer_stack; /* the last record's whole stack, outermost first */
+    uint32_t consumer_depth;
+    /* the handler's own */
+    sampler_frame *handler_stack;  /* the last committed record's whole stack, outermost first */
+    uint32_t handler_depth;
+    uint64_t handler_epoch;        /* code_epoch when it was taken */
+    uint32_t stacks_cap;           /* frames both stacks hold */
+    _Atomic int resync;            /* set by the consumer: send a whole stack next */
     /* written by the handler, read by the consumer */
     _Atomic uint64_t taken, dropped, unreadable, weight;
 };
+
+static _Atomic uint64_t code_epoch;
 
 static struct slot slots[SAMPLER_MAX_SLOTS];
 static int slot_limit;            /* highest index in use + 1 */
@@ -160,6 +171,7 @@ static void take_sample(struct slot *s, int overrun, int faults_blocked)
         wake_consumer(s);
         return;
     }
+    uint64_t epoch = atomic_load_explicit(&code_epoch, memory_order_seq_cst);
     uint16_t flags = SAMPLER_FLAG_UNREADABLE;
     uint32_t depth = 0;
     if (!faults_blocked) { /* else a fault could not be caught: the kernel would kill the process */
@@ -168,11 +180,28 @@ static void take_sample(struct slot *s, int overrun, int faults_blocked)
     }
     if (depth > config.max_depth)
         depth = config.max_depth;
+    /* The outermost frames equal to the previous record's are left out. */
+    uint32_t shared = 0;
+    int resync = atomic_exchange_explicit(&s->resync, 0, memory_order_relaxed);
+    if (!resync && epoch == s->handler_epoch) {
+        uint32_t limit = depth < s->handler_depth ? depth : s->handler_depth;
+        const sampler_frame *f = rec->frames, *prev = s->handler_stack;
+        while (shared < limit && f[depth - 1 - shared].code == prev[shared].code &&
+               f[depth - 1 - shared].lasti == prev[shared].lasti)
+            shared++;
+    }
+    for (uint32_t j = shared; j < depth; j++)
+        s->handler_stack[j] = rec->frames[depth - 1 - j];
+    s->handler_depth = depth;
+    s->handler_epoch = epoch;
+    uint32_t kept = depth - shared;
     uint32_t weight = overrun >= 0 && overrun < INT32_MAX ? (uint32_t)overrun + 1 : 1;
-    rec->size = (uint32_t)(sizeof(sampler_record) + depth * sizeof(sampler_frame));
+    rec->size = (uint32_t)(sizeof(sampler_record) + kept * sizeof(sampler_frame));
     rec->kind = SAMPLER_RECORD_SAMPLE;
     rec->flags = flags;
-    rec->depth = depth;
+    rec->depth = kept;
+    rec->shared = shared;
+    rec->reserved = 0;
     rec->weight = weight;
     rec->ticks = ticks;
     sampler_ring_commit(&s->ring, rec->size);
@@ -481,6 +510,21 @@ int sampler_thread_add(int32_t tid, unsigned long pthread_id, uint64_t key)
             return rc;
     }
     sampler_ring_reset(&s->ring);
+    if (s->stacks_cap < config.max_depth) {
+        sampler_frame *h = realloc(s->handler_stack, config.max_depth * sizeof *h);
+        if (h != NULL)
+            s->handler_stack = h;
+        sampler_frame *c = realloc(s->consumer_stack, config.max_depth * sizeof *c);
+        if (c != NULL)
+            s->consumer_stack = c;
+        if (h == NULL || c == NULL)
+            return -ENOMEM;
+        s->stacks_cap = config.max_depth;
+    }
+    s->handler_depth = 0;
+    s->consumer_depth = 0;
+    s->handler_epoch = atomic_load_explicit(&code_epoch, memory_order_relaxed);
+    atomic_store_explicit(&s->resync, 0, memory_order_relaxed);
     atomic_store_explicit(&s->taken, 0, memory_order_relaxed);
     atomic_store_explicit(&s->dropped, 0, memory_order_relaxed);
     atomic_store_explicit(&s->unreadable, 0, memory_order_relaxed);
@@ -571,8 +615,32 @@ void sampler_slot_counts(int i, sampler_counts *out)
 
 const sampler_record *sampler_slot_peek(int i, int *corrupt)
 {
-    return sampler_ring_peek(&slots[i].ring, corrupt);
+    const sampler_record *r = sampler_ring_peek(&slots[i].ring, corrupt);
+    if (*corrupt) { /* what follows may share frames with what was lost */
+        slots[i].consumer_depth = 0;
+        atomic_store_explicit(&slots[i].resync, 1, memory_order_relaxed);
+    }
+    return r;
 }
+
+const sampler_frame *sampler_slot_stack(int i, const sampler_record *rec, uint32_t *depth)
+{
+    struct slot *s = &slots[i];
+    uint64_t total = (uint64_t)rec->shared + rec->depth;
+    if (rec->shared > s->consumer_depth || total > s->stacks_cap) {
+        s->consumer_depth = 0;
+        atomic_store_explicit(&s->resync, 1, memory_order_relaxed);
+        *depth = 0;
+        return NULL;
+    }
+    for (uint32_t j = rec->shared; j < total; j++)
+        s->consumer_stack[j] = rec->frames[total - 1 - j];
+    s->consumer_depth = (uint32_t)total;
+    *depth = (uint32_t)total;
+    return s->consumer_stack;
+}
+
+void sampler_code_freed(void) { atomic_fetch_add_explicit(&code_epoch, 1, memory_order_seq_cst); }
 
 void sampler_slot_consume(int i, const sampler_record *rec) { sampler_ring_consume(&slots[i].ring, rec); }
 
@@ -603,8 +671,13 @@ void sampler_release_all(void)
 {
     for (int i = 0; i < SAMPLER_MAX_SLOTS; i++) {
         sampler_slot_release(i);
-        if (slots[i].ring.mem != NULL && !sampler_running())
+        if (slots[i].ring.mem != NULL && !sampler_running()) {
             sampler_ring_destroy(&slots[i].ring);
+            free(slots[i].handler_stack);
+            free(slots[i].consumer_stack);
+            slots[i].handler_stack = slots[i].consumer_stack = NULL;
+            slots[i].stacks_cap = 0;
+        }
     }
 }
 

@@ -65,3 +65,11 @@ int sampler_signal_number(void) { return 0; }
 int sampler_guard_replaced(void) { return 0; }
 int32_t sampler_tid_of_pthread(unsigned long pthread_id) { (void)pthread_id; return 0; }
 void sampler_block_signal(int block) { (void)block; }
+const sampler_frame *sampler_slot_stack(int slot, const sampler_record *rec, uint32_t *depth)
+{
+    (void)slot;
+    (void)rec;
+    *depth = 0;
+    return NULL;
+}
+void sampler_code_freed(void) {}
