@@ -197,7 +197,10 @@ def _option_name(arg):
 def _option_value(orig, arg, args):
     if '=' in arg:
         return orig.partition('=')[2]
-    return args.pop(0) if args else None
+    # Only --perf-args takes a value that starts with '-' (never '--' alone).
+    if not args or args[0] == '--' or (args[0].startswith('-') and _option_name(arg) != 'perf-args'):
+        return None
+    return args.pop(0)
 
 
 def _check_capture_option(name, value, opts):
