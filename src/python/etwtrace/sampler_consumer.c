@@ -337,11 +337,38 @@ static void unwatch_code_destruction(void) {}
 
 /* ---- threads ---------------------------------------------------------------- */
 
+/* Sampled threads by kernel id, rebuilt at each pass of find_threads():
+ * open addressing, twice as many places as slots. */
+#define TID_MAP_SIZE (2 * SAMPLER_MAX_SLOTS)
+static struct {
+    int32_t tid; /* 0: empty */
+    int slot;
+} tid_map[TID_MAP_SIZE];
+
+static size_t tid_place(int32_t tid) { return ((uint32_t)tid * 2654435761u) & (TID_MAP_SIZE - 1); }
+
+static void tid_map_add(int32_t tid, int slot)
+{
+    size_t i = tid_place(tid);
+    while (tid_map[i].tid != 0 && tid_map[i].tid != tid)
+        i = (i + 1) & (TID_MAP_SIZE - 1);
+    tid_map[i].tid = tid;
+    tid_map[i].slot = slot;
+}
+
+static void tid_map_rebuild(void)
+{
+    memset(tid_map, 0, sizeof tid_map);
+    for (int i = 0; i < sampler_slot_limit(); i++)
+        if (sampler_slot_sampling(i))
+            tid_map_add(sampler_slot_tid(i), i);
+}
+
 static int slot_of_tid(int32_t tid)
 {
-    for (int i = 0; i < sampler_slot_limit(); i++)
-        if (sampler_slot_sampling(i) && sampler_slot_tid(i) == tid)
-            return i;
+    for (size_t i = tid_place(tid); tid_map[i].tid != 0; i = (i + 1) & (TID_MAP_SIZE - 1))
+        if (tid_map[i].tid == tid)
+            return tid_map[i].slot;
     return -1;
 }
 
@@ -365,6 +392,7 @@ static void find_threads(void)
 {
     if (++epoch == 0)
         epoch = 1;
+    tid_map_rebuild();
     for (PyThreadState *t = PyInterpreterState_ThreadHead(interp); t != NULL; t = PyThreadState_Next(t)) {
         if (t == drain_tstate)
             continue;
@@ -378,6 +406,7 @@ static void find_threads(void)
                 stats.add_failed++;
                 continue;
             }
+            tid_map_add(tid, slot);
             stats.threads++;
         }
         seen_epoch[slot] = epoch;
