@@ -87,7 +87,7 @@ WORKLOADS = {
             for t in ts: t.join()
     ''',
 }
-ROUNDS_PER_SCALE = {'call-heavy': 30, 'loop-heavy': 12, 'deep': 12, 'threads': 25}
+ROUNDS_PER_SCALE = {'call-heavy': 100, 'loop-heavy': 12, 'deep': 150, 'threads': 100}
 
 PROGRAM = '''
 import time

@@ -198,8 +198,8 @@ int sampler_running(void);
 
 /*
  * Samples thread `tid` (kernel thread id; `pthread_id` its pthread_t, for
- * its CPU clock) from now on, under the caller's key (an id the caller uses
- * to recognize it). Returns the slot index (>= 0), SAMPLER_E_NOT_RUNNING,
+ * its CPU clock, or 0 to derive the clock from the kernel id) from now on,
+ * under the caller's key (an id the caller uses to recognize it). Returns the slot index (>= 0), SAMPLER_E_NOT_RUNNING,
  * SAMPLER_E_TOO_MANY_THREADS, or a negative errno (timer_create failed,
  * e.g. -ESRCH when the thread is gone, -EAGAIN at the timer limit).
  * Consumer side: one caller at a time.

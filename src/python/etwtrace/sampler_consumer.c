@@ -30,9 +30,9 @@
  * Threads are found by polling the interpreter's thread states: a thread
  * started between two drains is sampled from the next one (the first
  * drain-period of its life is missed). A thread state is matched to its
- * thread by the kernel id its pthread_t's CPU clock encodes (and, from
- * 3.11, the native id it records), so a state preallocated for a thread
- * that has not started yet is not mistaken for its creator.
+ * thread by kernel id (recorded from 3.11, read from the pthread's CPU
+ * clock before), one slot per kernel id, so a state preallocated for a
+ * thread that has not started yet is not mistaken for its creator.
  */
 #include "etwtrace.h"
 #include "sampler.h"
@@ -372,18 +372,24 @@ static int slot_of_tid(int32_t tid)
     return -1;
 }
 
-/* The kernel id of thread state `t`'s thread, 0 when unknown or not yet
- * its own (see etw_thread_state_native_id). */
-static int32_t thread_state_tid(PyThreadState *t)
+/* The kernel id of thread state `t`'s thread (0 when unknown), and in
+ * *pthread_id the pthread_t to take its CPU clock from, or 0 when the
+ * kernel id says it. From 3.11 the thread state records the kernel id, so
+ * no pthread_t (which may outlive its thread) is read at all; before, the
+ * id is read from the pthread's CPU clock. A thread state preallocated
+ * for a thread that has not started yet holds its creator's ids (or none),
+ * and the creator has its slot already (see find_threads). */
+static int32_t thread_state_tid(PyThreadState *t, unsigned long *pthread_id)
 {
-    unsigned long pthread_id = etw_thread_state_pthread(t);
-    if (pthread_id == 0)
-        return 0;
-    int32_t tid = sampler_tid_of_pthread(pthread_id);
     unsigned long native = etw_thread_state_native_id(t);
-    if (native != 0 && (unsigned long)tid != native)
-        return 0; /* half-way through its thread setting its ids: next time */
-    return tid;
+    *pthread_id = 0;
+    if (native != 0)
+        return native <= INT32_MAX ? (int32_t)native : 0;
+    unsigned long pt = etw_thread_state_pthread(t);
+    if (pt == 0)
+        return 0;
+    *pthread_id = pt;
+    return sampler_tid_of_pthread(pt);
 }
 
 /* Samples thread states that have no slot yet; retires slots whose thread
@@ -396,12 +402,13 @@ static void find_threads(void)
     for (PyThreadState *t = PyInterpreterState_ThreadHead(interp); t != NULL; t = PyThreadState_Next(t)) {
         if (t == drain_tstate)
             continue;
-        int32_t tid = thread_state_tid(t);
+        unsigned long pthread_id;
+        int32_t tid = thread_state_tid(t, &pthread_id);
         if (tid <= 0 || tid == drain_tid)
             continue;
         int slot = slot_of_tid(tid);
         if (slot < 0) {
-            slot = sampler_thread_add(tid, etw_thread_state_pthread(t), PyThreadState_GetID(t));
+            slot = sampler_thread_add(tid, pthread_id, PyThreadState_GetID(t));
             if (slot < 0) {
                 stats.add_failed++;
                 continue;

@@ -342,10 +342,13 @@ static int pick_signal(void)
 
 int sampler_signal_number(void) { return signo; }
 
+/* Linux encodes a thread's CPU-time clock as ~tid << 3 | CPUCLOCK_PERTHREAD
+ * (4) | CPUCLOCK_SCHED (2): the kernel's ABI, what glibc's
+ * pthread_getcpuclockid() returns. */
+static clockid_t thread_cpu_clock(int32_t tid) { return (clockid_t)((~(unsigned)tid << 3) | 6u); }
+
 int32_t sampler_tid_of_pthread(unsigned long pthread_id)
 {
-    /* Linux encodes a thread's CPU clock as ~tid << 3 | CPUCLOCK_PERTHREAD
-     * (4) | CPUCLOCK_SCHED (2): the kernel's ABI, what glibc returns. */
     clockid_t clock;
     if (pthread_getcpuclockid((pthread_t)pthread_id, &clock) != 0 || (clock & 7) != 6)
         return 0;
@@ -532,9 +535,13 @@ int sampler_thread_add(int32_t tid, unsigned long pthread_id, uint64_t key)
 
     clockid_t clock = CLOCK_MONOTONIC;
     if (config.clock == SAMPLER_CLOCK_CPU) {
-        int rc = pthread_getcpuclockid((pthread_t)pthread_id, &clock);
-        if (rc != 0)
-            return -rc;
+        if (pthread_id != 0) {
+            int rc = pthread_getcpuclockid((pthread_t)pthread_id, &clock);
+            if (rc != 0)
+                return -rc;
+        } else {
+            clock = thread_cpu_clock(tid);
+        }
     }
     uint64_t gen = next_gen++;
     struct sigevent sev;
