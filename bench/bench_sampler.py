@@ -15,9 +15,10 @@ Workloads: call-heavy (recursive fib), loop-heavy (one tight loop), deep
 
 Truth. scripts/sampler_truth.py (tests/python/etwtrace/scripts): functions
 burning 50/30/20 % of the CPU in random bursts at depth 1 and 500, in 1
-and 4 threads, each burst measuring its own CPU time. Reported shares (by
-sample weight, innermost function) against the true ones, for the built-in
-sampler (CPU time) and for py-spy (its samples of running threads).
+and 4 threads, each burst measuring its own CPU time. Reported shares of
+the three together (by sample weight, innermost function) against the
+true ones, for the built-in sampler (CPU time) and for py-spy (its samples
+of running threads).
 
 Prints ratios and percentage points; no thresholds. The machine's load
 matters: run it when nothing else runs, and say when it did not.
@@ -162,8 +163,14 @@ NAMES = ('burn_a', 'burn_b', 'burn_c')
 
 
 def true_shares(result, clock='cpu'):
-    tot = {k: sum(v[clock][k] for v in result['threads'].values()) for k in (*NAMES, 'total')}
-    return {k: tot[k] / tot['total'] for k in NAMES}
+    """Each burning function's share of the three together."""
+    tot = {k: sum(v[clock][k] for v in result['threads'].values()) for k in NAMES}
+    return {k: tot[k] / sum(tot.values()) for k in NAMES}
+
+
+def split(weights):
+    total = sum(weights.values())
+    return {k: weights[k] / max(1, total) for k in NAMES}
 
 
 def ours(folder, depth, threads, seconds):
@@ -175,8 +182,7 @@ def ours(folder, depth, threads, seconds):
     result = json.loads(p.stdout.strip().splitlines()[-1])
     tids = {int(t) for t in result['threads']}
     samples = [s for s in samples_of(python_events(etl)) if s.tid in tids]
-    total = sum(s.weight for s in samples)
-    got = {k: sum(s.weight for s in samples if s.names and s.names[0] == k) / total for k in NAMES}
+    got = split({k: sum(s.weight for s in samples if s.names and s.names[0] == k) for k in NAMES})
     lines = {k: source_lines(TRUTH_SCRIPT, f'# BURN_{k[-1].upper()}') for k in NAMES}
     burning = [s for s in samples if s.names and s.names[0] in NAMES]
     right_lines = sum(1 for s in burning if s.frames[0][2] in lines[s.names[0]]) / max(1, len(burning))
@@ -206,7 +212,7 @@ def pyspy_truth(folder, pyspy, depth, threads, seconds):
             burning += n
             if names[names.index('worker') + 1:] == ['at_depth'] * depth + [names[-1]]:
                 whole += n
-    return ({k: counts[k] / max(1, total) for k in NAMES}, true_shares(result), total, whole / max(1, burning))
+    return split(counts), true_shares(result), total, whole / max(1, burning)
 
 
 def truth(args, pyspy):

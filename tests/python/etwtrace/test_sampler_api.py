@@ -21,7 +21,7 @@ pytestmark = [
 ]
 
 BURN = '''
-def burn(seconds):
+def burn(seconds):  # BURN
     end = time.thread_time() + seconds
     n = 0
     while time.thread_time() < end:  # BURN
@@ -347,7 +347,7 @@ from traceloggingdynamic import Session
 s = Session(sys.argv[1], [_etwtrace.PROVIDER_ID + ':5'])
 s.start()
 _etwtrace.sampler_start(rate=1000, clock='cpu', drain_ms=10000)
-def burn(seconds):
+def burn(seconds):  # BURN
     end = time.thread_time() + seconds
     while time.thread_time() < end:
         pass

@@ -2,8 +2,9 @@
 (scripts/sampler_truth.py: three functions burning about 50/30/20 % in
 random bursts, each burst measuring its own CPU and elapsed time) within 3
 percentage points, at recursion depths 1 and 500, in 1 and 4 threads;
-every sample in a burning function names one of its lines (nearly all the
-loop's) and the whole recursion below it.
+every sample in a burning function names one of its lines (its `def` line
+while it waits to start, and nearly always one of its loop's) and the
+whole recursion below it.
 
 Wall-time sampling is checked against elapsed time (on a shared machine a
 thread's elapsed time is not its CPU time: it waits for the GIL and for a
@@ -42,12 +43,16 @@ def measure(tmp_path, clock, rate, depth, threads, seconds):
     samples = [s for s in samples_of(python_events(etl)) if s.tid in tids]
     stats = result['stats']
     assert stats['dropped'] == 0 and stats['unreadable'] == 0 and stats['samples'] == stats['drained'], stats
-    return samples, {**{k: true[k] / true['total'] for k in NAMES}, 'seconds': true['total']}
+    burnt = sum(true[k] for k in NAMES)
+    return samples, {**{k: true[k] / burnt for k in NAMES}, 'seconds': true['total']}
 
 
 def shares(samples):
-    total = sum(s.weight for s in samples)
-    return {k: sum(s.weight for s in samples if s.names and s.names[0] == k) / total for k in NAMES}
+    """Each burning function's share of the three together (the harness's
+    own frames, warm-up and recursion, are in neither side)."""
+    weights = {k: sum(s.weight for s in samples if s.names and s.names[0] == k) for k in NAMES}
+    total = sum(weights.values())
+    return {k: weights[k] / total for k in NAMES}
 
 
 def check_stacks_and_lines(samples, depth):
@@ -68,7 +73,8 @@ def check_stacks_and_lines(samples, depth):
 def test_known_split_within_3_points(tmp_path, depth, threads):
     rate, seconds = (4000, 1.0) if threads == 1 else (2000, 0.5)
     samples, truth = measure(tmp_path, 'wall', rate, depth, threads, seconds)
-    assert len(samples) >= 3000, f'{len(samples)} samples: too few for the check to mean anything'
+    burning = sum(1 for s in samples if s.names and s.names[0] in NAMES)
+    assert burning >= 3000, f'{burning} samples: too few for the check to mean anything'
     got = shares(samples)
     for k in NAMES:
         assert abs(got[k] - truth[k]) <= 0.03, (k, f'reported {got[k]:.1%}', f'true {truth[k]:.1%}')
@@ -89,4 +95,4 @@ def test_cpu_time_split_has_no_bias(tmp_path):
     # limited timers fire less often than asked): together never more than
     # the thread's CPU time holds (its timer starts when the thread is found).
     assert all(s.weight >= 1 for s in samples)
-    assert sum(s.weight for s in samples) <= truth['seconds'] * 1000 + 1
+    assert sum(s.weight for s in samples) <= (truth['seconds'] + 0.15) * 1000 + 1   # with the warm-up

@@ -22,7 +22,7 @@ import time
 SHARES = {'burn_a': 0.5, 'burn_b': 0.3, 'burn_c': 0.2}
 
 
-def burn_a(seconds):
+def burn_a(seconds):  # BURN_A
     start, wall = time.thread_time(), time.perf_counter()  # BURN_A
     end = start + seconds             # BURN_A
     n = 0                             # BURN_A
@@ -32,7 +32,7 @@ def burn_a(seconds):
     return time.thread_time() - start, time.perf_counter() - wall  # BURN_A
 
 
-def burn_b(seconds):
+def burn_b(seconds):  # BURN_B
     start, wall = time.thread_time(), time.perf_counter()  # BURN_B
     end = start + seconds             # BURN_B
     n = 0                             # BURN_B
@@ -42,7 +42,7 @@ def burn_b(seconds):
     return time.thread_time() - start, time.perf_counter() - wall  # BURN_B
 
 
-def burn_c(seconds):
+def burn_c(seconds):  # BURN_C
     start, wall = time.thread_time(), time.perf_counter()  # BURN_C
     end = start + seconds             # BURN_C
     n = 0                             # BURN_C
@@ -61,7 +61,16 @@ def at_depth(depth, fn, seconds):
     return at_depth(depth - 1, fn, seconds)
 
 
+def warm_up(seconds):
+    """Runs before the measured bursts, while the sampler finds the thread
+    (its first drain period): not part of the split."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
 def worker(depth, seconds, seed, out):
+    warm_up(0.15)
     rng = random.Random(seed)
     names = list(SHARES)
     weights = [SHARES[n] for n in names]
