@@ -1,5 +1,8 @@
 """The built-in sampler: overhead and truth, side by side with py-spy.
 
+The sampler alone. Each workload in one process, the sampler started and
+stopped around it or not, alternating: CPU time and elapsed time, on/off.
+
 Overhead. Each workload runs as a program in its own interpreter, in
 interleaved rounds (one run of every variant per round, medians over the
 rounds), and reports its own elapsed time (perf_counter around its work)
@@ -31,6 +34,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -125,14 +129,21 @@ def variants(folder, pyspy):
     return out
 
 
+def _children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_once(cmd):
-    t0 = time.perf_counter()
+    """(work seconds inside the program, the process's elapsed seconds, CPU
+    seconds of the process and its children: the profiler's own included)."""
+    cpu0, t0 = _children_cpu(), time.perf_counter()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
     if p.returncode != 0:
         raise SystemExit(f'{cmd} failed ({p.returncode}):\n{p.stderr}')
     m = re.search(r'ELAPSED (\S+)', p.stdout)
-    return float(m.group(1)), wall
+    return float(m.group(1)), wall, cpu
 
 
 def overhead(args, pyspy):
@@ -141,20 +152,69 @@ def overhead(args, pyspy):
         paths = write_workloads(folder, args.scale)
         vs = variants(folder, pyspy)
         print(f'overhead: {args.rounds} interleaved rounds, medians; ratio = variant / none '
-              f'(work: elapsed inside the program; total: the process end to end)')
-        print(f'{"workload":12} {"variant":14} {"work s":>8} {"ratio":>7} {"total s":>8} {"ratio":>7}')
+              f'(work: elapsed inside the program; total: the process end to end; cpu: CPU time of the '
+              f'process and its children, the profiler\'s own included)')
+        print(f'{"workload":12} {"variant":14} {"work s":>8} {"ratio":>7} {"total s":>8} {"ratio":>7} '
+              f'{"cpu s":>8} {"ratio":>7}')
         for name, path in paths.items():
             times = {v: [] for v in vs}
             for _ in range(args.rounds):
                 for v, cmd in vs.items():
                     times[v].append(run_once(cmd(path)))
-            base_work = statistics.median(t[0] for t in times['none'])
-            base_total = statistics.median(t[1] for t in times['none'])
+            base = [statistics.median(t[i] for t in times['none']) for i in range(3)]
             for v in vs:
-                work = statistics.median(t[0] for t in times[v])
-                total = statistics.median(t[1] for t in times[v])
-                print(f'{name:12} {v:14} {work:8.3f} {work / base_work:7.3f} {total:8.3f} {total / base_total:7.3f}')
+                m = [statistics.median(t[i] for t in times[v]) for i in range(3)]
+                print(f'{name:12} {v:14} ' + ' '.join(f'{m[i]:8.3f} {m[i] / base[i]:7.3f}' for i in range(3)))
             sys.stdout.flush()
+
+
+# ---- the sampler alone, in one process ----
+
+IN_PROCESS = '''
+import json, statistics, sys, time
+import etwtrace
+from traceloggingdynamic import Session
+{body}
+session = Session(sys.argv[1], [etwtrace._etwtrace.PROVIDER_ID + ':5'])
+session.start()
+rounds, clock, rate = int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+out = {{'off': [], 'on': []}}
+for _ in range(rounds):
+    for mode in ('off', 'on'):
+        sampler = etwtrace.Sampler(rate=rate, clock=clock) if mode == 'on' else None
+        c0, w0 = time.process_time(), time.perf_counter()
+        if sampler: sampler.start()
+        work()
+        if sampler: sampler.stop()
+        out[mode].append((time.process_time() - c0, time.perf_counter() - w0))
+session.stop()
+print(json.dumps(out))
+'''
+
+
+def in_process(args):
+    """The sampler's own cost, without the CLI around it: the same work in
+    one process with the sampler on and off, alternating; CPU time of the
+    process (the handler and the drain thread included) and elapsed."""
+    print(f'\nthe sampler alone: {args.rounds * 2} alternating rounds in one process, medians, ratio on/off '
+          f'(start and stop included)')
+    print(f'{"workload":12} {"clock":6} {"rate":>5} {"cpu ratio":>10} {"elapsed ratio":>14}')
+    with tempfile.TemporaryDirectory(prefix='bench-sampler-inproc-') as tmp:
+        folder = Path(tmp)
+        for name, body in WORKLOADS.items():
+            rounds = max(1, int(ROUNDS_PER_SCALE[name] * args.scale))
+            script = folder / 'inproc.py'
+            script.write_text(IN_PROCESS.format(body=textwrap.dedent(body).replace('ROUNDS', str(rounds))))
+            for clock, rate in (('cpu', 1000), ('wall', 1000)):
+                p = subprocess.run([sys.executable, str(script), str(folder / 'i.etl'), str(args.rounds * 2), clock,
+                                    str(rate)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                if p.returncode != 0:
+                    raise SystemExit(p.stderr)
+                out = json.loads(p.stdout.strip().splitlines()[-1])
+                ratio = [statistics.median(x[i] for x in out['on']) / statistics.median(x[i] for x in out['off'])
+                         for i in range(2)]
+                print(f'{name:12} {clock:6} {rate:5} {ratio[0]:10.3f} {ratio[1]:14.3f}')
+                sys.stdout.flush()
 
 
 # ---- truth ----
@@ -253,6 +313,7 @@ def main():
         print('py-spy not found (pip install py-spy): measured without it')
     print(f'python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start')
     if not args.no_overhead:
+        in_process(args)
         overhead(args, pyspy)
     if not args.no_truth:
         truth(args, pyspy)
