@@ -2,8 +2,9 @@
 #   make demo   set up, build, and run the demo
 #   make test   set up, build, and run every test: `make check` on this
 #               machine's python3, a short fuzzing run, the thunk tests
-#               on aarch64 under qemu, then the C tests and pytest again
-#               inside Debian chroots on CPython 3.13 (trixie) and 3.14 (sid)
+#               on aarch64 under qemu, the Windows build under Wine, then the
+#               C tests and pytest again inside Debian chroots on CPython
+#               3.13 (trixie) and 3.14 (sid)
 # `make check` alone is the suite on one interpreter (C tests, pytest, both
 # again built with ASan+UBSan, the C tests with TSan). Everything lands in .venv*, build/ and
 # .cache/ inside the checkout (chroots in /var/tmp/pytrace-chroots).
@@ -19,11 +20,13 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 REFERENCE := .cache/reference/traceloggingdynamic/__init__.py
 # Third-party .etl readers the interop tests check our files with.
 INTEROP_PARSERS := etl-parser==1.0.1 dissect.etl==3.14
+# Drives Debian's chromium in the HTML report test (its own browser download is not used).
+BROWSER_DRIVER := playwright
 SANITIZE_ARGS := -Csetup-args=-Db_sanitize=address,undefined -Csetup-args=-Db_lundef=false \
                  -Csetup-args=-Dc_args=-fno-sanitize-recover=all -Csetup-args=-Dbuildtype=debugoptimized -Csetup-args=-Db_lto=false
 SANITIZER_RUNTIME = $(shell gcc -print-file-name=libasan.so):$(shell gcc -print-file-name=libubsan.so)
 
-.PHONY: demo test check test-c test-python test-sanitize test-tsan test-aarch64 fuzz-smoke test-versions bench install clean
+.PHONY: demo test check test-c test-python test-sanitize test-tsan test-aarch64 test-windows fuzz-smoke test-versions bench install clean
 
 demo: install build/dev/build.ninja
 	$(VENV)/bin/ninja -C build/dev simple_event
@@ -31,7 +34,7 @@ demo: install build/dev/build.ninja
 	@echo; echo "--- the same kind of event from C (examples/simple_event.c):"
 	build/dev/simple_event
 
-test: check fuzz-smoke test-aarch64 test-versions
+test: check fuzz-smoke test-aarch64 test-windows test-versions
 
 check: test-c test-python test-sanitize test-tsan
 
@@ -45,6 +48,7 @@ test-versions:
 $(VENV)/.tools:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_QUIET) meson meson-python ninja pytest $(INTEROP_PARSERS)
+	$(PY) -m pip install $(PIP_QUIET) $(BROWSER_DRIVER) || echo "$(BROWSER_DRIVER) not installed: the HTML report's browser test needs it"
 	touch $@
 
 install: $(VENV)/.tools
@@ -84,6 +88,14 @@ test-tsan: $(VENV)/.tools
 # qemu-aarch64-static (Debian gcc-aarch64-linux-gnu, qemu-user-static).
 test-aarch64:
 	bash tests/c/run_aarch64_thunk_test.sh
+
+# The Windows x64 build from Linux: the C core, ETW sink, thunk arena and
+# their C tests cross-compiled with mingw-w64 and run under Wine, the ETW
+# descriptors compared with the Linux build's, and the two Python extension
+# DLLs built against CPython's Windows headers (scripts/test-windows.sh;
+# Debian gcc-mingw-w64-x86-64, wine64, wine).
+test-windows: build/dev/build.ninja
+	bash scripts/test-windows.sh
 
 # A short libFuzzer run over the .etl reader and decoder (needs clang).
 FUZZ_SECONDS ?= 30

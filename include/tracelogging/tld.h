@@ -328,6 +328,37 @@ const uint8_t *tld_provider_traits(const tld_provider *p, size_t *len);
 const tld_guid *tld_provider_id(const tld_provider *p);
 
 /*
+ * The names of the providers open in this process, joined by ", ", most
+ * recently opened first, as text for messages ("known: Python, MyApp").
+ * Writes at most size - 1 bytes and a NUL (when size > 0); returns the
+ * length the whole text has, as snprintf does. Thread-safe.
+ */
+size_t tld_provider_list_names(char *buf, size_t size);
+
+/*
+ * What happened to the listeners of a provider: TLD_LISTENER_ADDED after a
+ * trace session that names the provider started, TLD_LISTENER_REMOVED after
+ * one stopped; TLD_LISTENER_FLUSH before such a session starts, stops or
+ * flushes, while every session that listens still does: a provider that
+ * buffers events of its own writes them then.
+ */
+enum { TLD_LISTENER_ADDED = 1, TLD_LISTENER_REMOVED = 2, TLD_LISTENER_FLUSH = 3 };
+typedef void (*tld_provider_enable_callback)(int change, void *context);
+
+/*
+ * Sets the function called when sessions that name `p` start or stop (NULL:
+ * none), as ETW calls a provider's EnableCallback: a provider may then write
+ * what a new listener needs to understand later events (ETW's "rundown",
+ * e.g. the names behind ids it will use). It is called after the session is
+ * live (so events written from it reach the new session) and after all of
+ * the core's locks are released, in the thread that started or stopped the
+ * session; it may write events. Earlier sessions see what it writes too.
+ * The owner must not close `p` while a session may be starting or stopping.
+ * Returns 0, or TLD_E_INVALID_ARG when p is NULL.
+ */
+int tld_provider_set_enable_callback(tld_provider *p, tld_provider_enable_callback fn, void *context);
+
+/*
  * True when some listener may want events of this level and keyword (ETW
  * rules: level passes when level <= the listener's level or either is 0;
  * keyword passes when 0, or when it has a bit of MatchAny and every bit of
@@ -375,6 +406,20 @@ int tld_prepared_event_create(tld_prepared_event **out, tld_provider *p, tld_eve
 /* tld_provider_write() of the prepared event with this data and no activity
  * ids (same return values). Thread-safe. */
 int tld_prepared_event_write(tld_prepared_event *e, const void *data, size_t data_len);
+
+/*
+ * tld_prepared_event_write() with the event's time given, in ticks of the
+ * clock sessions stamp events with (tld_clock_ticks(); 0 means now): for
+ * events that describe something that happened earlier, such as a batch of
+ * records whose first one is at `timestamp`. A session never lets time go
+ * back within one of its buffers: an earlier time than the buffer's last
+ * is stored as that one. ETW stamps events itself and ignores it.
+ */
+int tld_prepared_event_write_at(tld_prepared_event *e, const void *data, size_t data_len, uint64_t timestamp);
+
+/* The current time in the ticks sessions stamp events with (the file
+ * header's PerfFreq per second). */
+uint64_t tld_clock_now(void);
 
 /* NULL is allowed. No write may be running on it. */
 void tld_prepared_event_destroy(tld_prepared_event *e);

@@ -49,6 +49,7 @@ enum {
     /* Sessions (tld_session.h). */
     TLD_E_SESSION_CONFIG = -1101, /* unusable configuration; the error message says which part */
     TLD_E_NOT_OURS = -1102,       /* the session was started by another process (fork) */
+    TLD_E_SIZE_LIMIT = -1103,     /* the trace file reached its size limit; recording stopped */
 
     /* .etl reading (src/core/etl/etl_reader.h). */
     TLD_E_NOT_ETL = -1201,        /* first buffer header unusable: not an .etl file */
@@ -57,6 +58,9 @@ enum {
 
     /* Decoding (src/core/decoder/). */
     TLD_E_DECODE_PARTIAL = -1301, /* the event decoded only in part; the output says where it stopped */
+
+    /* Windows and ETW (src/core/session/etw_sink*.c). */
+    TLD_E_ETW_NOT_REGISTERED = -1701, /* the ETW sink holds no registration for this provider */
 };
 
 /* A sentence for any code above or any -errno (never NULL, never freed). */

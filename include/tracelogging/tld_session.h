@@ -93,6 +93,10 @@ typedef struct tld_session_config {
     uint32_t buffer_count;       /* buffers held in memory; 0 = default
                                     (TLD_SESSION_DEFAULT_MEMORY worth). Writers wait when all
                                     of them are waiting for the disk. */
+    uint64_t max_file_size;      /* 0 = no limit; else the file stops growing at
+                                    this many bytes (whole buffers, at least two):
+                                    recording stops and later events are counted
+                                    as lost (stats.stop_reason TLD_E_SIZE_LIMIT) */
     uint32_t flush_interval_ms;  /* 0 = the default: at least this often, events
                                     reach the file (and survive a crash) */
     const tld_session_provider *providers;
@@ -102,12 +106,19 @@ typedef struct tld_session_config {
     size_t error_message_size;
 } tld_session_config;
 
+/* Counters never decrease, except events_pending. A failed write (e.g. a
+ * full disk) stops recording: the file keeps what was written before and
+ * stays readable; stop_reason says why, and later events count as lost. */
 typedef struct tld_session_stats {
     uint64_t events_written;     /* events stored in the file */
-    uint64_t events_lost;        /* events dropped: too large, or a failed
-                                    file write (also in the file's EventsLost) */
+    uint64_t events_pending;     /* recorded, in memory, not yet in the file */
+    uint64_t events_lost;        /* events dropped: too large, a failed file write,
+                                    the size limit, or offered after recording
+                                    stopped (also in the file's EventsLost) */
     uint64_t buffers_written;    /* buffers in the file, header buffer included */
     int write_error;             /* first -errno from writing the file, 0 if none */
+    int stop_reason;             /* 0 while recording, else why it stopped early:
+                                    -errno of a failed write, or TLD_E_SIZE_LIMIT */
 } tld_session_stats;
 
 typedef struct tld_session tld_session;
@@ -144,6 +155,16 @@ int tld_session_flush(tld_session *s);
 
 /* Current counters of a live session (zero in a forked child). Thread-safe. */
 void tld_session_get_stats(tld_session *s, tld_session_stats *stats);
+
+/*
+ * The session's provider entries (indexes into cfg->providers) that no
+ * provider of this process has matched, by name or id, since the session
+ * started: a misspelled name or a wrong id records nothing, and this says
+ * which. Writes up to `capacity` indexes, in order, and returns how many
+ * entries are unmatched (may exceed capacity). Call it before
+ * tld_session_stop(). Thread-safe; 0 in a forked child.
+ */
+size_t tld_session_unmatched_providers(tld_session *s, size_t *indexes, size_t capacity);
 
 #ifdef __cplusplus
 }

@@ -40,23 +40,26 @@ __version__ = _etwtrace.__version__
 _tracer = None  # the active tracer, if any (one per process)
 
 # The package's own files and threading never get thunks or events (and
-# are left out at the root of the built-in sampler's stacks).
+# the built-in sampler leaves them out at the root of its stacks).
 _OWN_FILES = frozenset(f for f in (__file__, _etwtrace.__file__, _threading.__file__,
                                    *(_os.path.join(_os.path.dirname(__file__), name)
                                      for name in ('__main__.py', '_sampler.py', '_capture.py'))) if f)
-_etwtrace.get_ignored_files().update(_OWN_FILES)
 
 if hasattr(_os, 'register_at_fork'):
     _os.register_at_fork(after_in_child=_etwtrace._after_fork_child)
 
 
 def get_ignored_files():
-    """The live set of source file names whose functions are never traced."""
+    """The active tracer's live set of source file names whose functions are
+    never traced (a throwaway empty set when no tracer is active: filters
+    belong to a tracer, see ``_Tracer.ignore``)."""
     return _etwtrace.get_ignored_files()
 
 
 def get_include_prefixes():
-    """The live list of path prefixes; when not empty, only files under them are traced."""
+    """The active tracer's live list of path prefixes; when not empty, only
+    files under them are traced (a throwaway empty list when no tracer is
+    active)."""
     return _etwtrace.get_include_prefixes()
 
 
@@ -94,6 +97,9 @@ class _Tracer:
     def __init__(self, with_threads=True):
         self._with_threads = bool(with_threads)
         self._token = None
+        # This tracer's filters: in force while it is enabled, and only then.
+        self._ignored_files = set()
+        self._include_prefixes = []
 
     def __enter__(self):
         self.enable()
@@ -114,7 +120,7 @@ class _Tracer:
         """
         global _tracer
         self.ignore(*_OWN_FILES)
-        self._token = _etwtrace.enable(self._mode, self._with_threads)
+        self._token = _etwtrace.enable(self._mode, self._with_threads, self._ignored_files, self._include_prefixes)
         _tracer = self
 
     def disable(self):
@@ -128,24 +134,41 @@ class _Tracer:
         _etwtrace.disable(token)
 
     def ignore(self, *files):
-        """Never trace functions whose source file is one of `files`."""
-        _etwtrace.get_ignored_files().update(files)
+        """Never trace functions whose source file is one of `files`, while
+        this tracer is enabled (other tracers have their own filters; a
+        function already seen keeps its decision until the next enable)."""
+        self._ignored_files.update(files)
 
     def include(self, *prefixes):
-        """Trace only files under these prefixes (all files while the list is empty)."""
-        _etwtrace.get_include_prefixes().extend(prefixes)
+        """While this tracer is enabled, trace only files under these
+        prefixes (all files while the list is empty)."""
+        self._include_prefixes.extend(prefixes)
+
+    def _active(self):
+        """True when this tracer is the enabled one; else warns as the
+        module-level marks do, and marks write nothing."""
+        if self._token is not None and _tracer is self:
+            return True
+        _warn_inactive(stacklevel=4)
+        return False
 
     def mark(self, mark):
-        """Writes a PythonMark event with this text."""
-        _etwtrace.write_mark(mark, 0)
+        """Writes a PythonMark event with this text (a RuntimeWarning and
+        nothing written when this tracer is not enabled)."""
+        _check_text(mark)
+        if self._active():
+            _etwtrace.write_mark(mark, 0)
 
     def mark_range(self, mark):
         """Context manager: PythonMark start on entry, stop on exit."""
-        return _RangeMark(mark)
+        _check_text(mark)
+        return _RangeMark(mark) if self._active() else _NullRange()
 
     def _mark_stack(self, mark):
         """Writes a PythonStackSample event (sessions attach the native stack)."""
-        _etwtrace.write_mark(mark, 3)
+        _check_text(mark)
+        if self._active():
+            _etwtrace.write_mark(mark, 3)
 
     def _get_technical_info(self):
         return _etwtrace.info()
@@ -204,12 +227,19 @@ class tracing:
 
 
 def custom_mark(text):
-    """Writes a PythonMark event with this text."""
-    _etwtrace.write_mark(text, 0)
+    """Writes a PythonMark event with this text through the active tracer
+    (or while the built-in sampler runs); without either, a RuntimeWarning
+    and nothing is written (as mark())."""
+    _check_text(text)
+    if _tracer is not None or _etwtrace.sampler_active():
+        _etwtrace.write_mark(text, 0)
+    else:
+        _warn_inactive()
 
 
 # PythonStackSample from C directly: no frame of ours between the caller and
-# the event (instrumented mode reports it as the builtin "_stack_mark").
+# the event (instrumented mode reports it as the builtin "_stack_mark"). With
+# no trace active it warns and writes nothing, as mark() does.
 _stack_mark = _etwtrace._stack_mark
 
 
@@ -258,7 +288,8 @@ def enable_if(enable_var, type_var=None, *, with_threads=None):
     trace_type = (_os.environ.get(type_var, '') if type_var else '').strip().lower()
     cls = _TRACE_TYPES.get(trace_type)
     if cls is None:
-        raise ValueError(f"'{trace_type}' is not a supported trace type. Use 'stack' or 'instrumented'.")
+        raise ValueError(f"'{trace_type}' (from {type_var}) is not a supported trace type. "
+                         "Use 'stack' or 'instrumented'.")
     tracer = cls(with_threads=True if with_threads is None else with_threads)
     tracer.enable()
     return tracer
@@ -271,14 +302,20 @@ def is_active():
     return _tracer is not None or _etwtrace.sampler_active()
 
 
-def _warn_inactive():
+def _warn_inactive(stacklevel=3):
     import warnings
-    warnings.warn('Unable to mark when global tracer is not enabled', RuntimeWarning, stacklevel=3)
+    warnings.warn('Unable to mark when global tracer is not enabled', RuntimeWarning, stacklevel=stacklevel)
+
+
+def _check_text(text):
+    if not isinstance(text, str):
+        raise TypeError(f'mark text must be a str, not {type(text).__name__}')
 
 
 def mark(name):
     """Writes a PythonMark event with this text (while a tracer is enabled or
     the built-in sampler runs)."""
+    _check_text(name)
     if _tracer is not None:
         _tracer.mark(name)
     elif _etwtrace.sampler_active():
@@ -289,6 +326,7 @@ def mark(name):
 
 def mark_range(name):
     """Context manager writing PythonMark start/stop events around a block."""
+    _check_text(name)
     if _tracer is not None:
         return _tracer.mark_range(name)
     if _etwtrace.sampler_active():
@@ -299,6 +337,7 @@ def mark_range(name):
 
 def _mark_stack(name):
     """Writes a PythonStackSample event through the active tracer."""
+    _check_text(name)
     if _tracer is not None:
         _tracer._mark_stack(name)
     elif _etwtrace.sampler_active():

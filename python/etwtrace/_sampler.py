@@ -18,7 +18,7 @@ untraced but for the signals.
 
 import atexit
 import os
-from typing import NamedTuple, Optional
+from typing import Iterable, NamedTuple, Optional
 
 from . import _etwtrace
 
@@ -65,12 +65,17 @@ class Sampler:
     most once per kernel tick (``CONFIG_HZ``, often 250): above that rate
     each sample weighs the periods it stands for instead.
     ``max_depth``: frames kept per sample (the innermost ones).
+    ``root_files``: source files whose frames are left out where they form
+    the root of a stack (what ran the program, not the program), besides
+    etwtrace's own files and threading's (a thread's bootstrap).
     """
 
-    def __init__(self, rate: int = DEFAULT_RATE, clock: str = 'cpu', max_depth: int = 2048):
+    def __init__(self, rate: int = DEFAULT_RATE, clock: str = 'cpu', max_depth: int = 2048,
+                 root_files: Iterable[str] = ()):
         if clock not in CLOCKS:
             raise ValueError(f"clock must be 'cpu' or 'wall', not {clock!r}")
         self.rate, self.clock, self.max_depth = int(rate), clock, int(max_depth)
+        self.root_files = set(root_files)
         self.stats: Optional[SamplerStats] = None
         self._running = False
 
@@ -97,7 +102,9 @@ class Sampler:
         cannot be read; ValueError for settings out of range; OSError when
         the system refuses timers or signals.
         """
-        _etwtrace.sampler_start(rate=self.rate, clock=self.clock, max_depth=self.max_depth)
+        from . import _OWN_FILES
+        _etwtrace.sampler_start(rate=self.rate, clock=self.clock, max_depth=self.max_depth,
+                                root_files=frozenset(self.root_files | _OWN_FILES))
         self._running = True
         _track(self)
 

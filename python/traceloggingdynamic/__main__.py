@@ -6,9 +6,12 @@ trace session live, then says on stderr where the trace went and how many
 events it holds. The program's exit status is ours.
 
 ``decode FILE.etl [--format json|text] [--summary]`` prints one JSON object
-(or text line) per event, or a summary. Damage goes to stderr; the exit
-status is 0 when the file decoded fully, 1 when damage was reported, 2 for
-usage errors and files that cannot be read.
+(or text line) per record, or a summary (counted in C, without a line per
+event). The file is read as it is decoded, never held whole. Damage goes to
+stderr; the exit status is 0 when the file decoded fully, 1 when damage was
+reported (a session that was never stopped counts: its last events are
+missing), 2 for usage errors and files that cannot be read (including
+devices and other non-regular files).
 
 ``id NAME...`` prints the provider id ETW tools derive from each name
 (what ``tracelog -guid *NAME`` enables).
@@ -16,16 +19,16 @@ usage errors and files that cannot be read.
 
 import argparse
 import collections
-import json
 import os
 import runpy
+import signal
 import sys
 import threading
 import traceback
 
 from . import Session, _tld, providerid_from_name
 from .etl import EtlFile
-from .sessions import ProviderSpec, _parse_keyword
+from .sessions import ProviderSpec, _parse_keyword, stop_for_cli
 
 EXIT_OK, EXIT_DAMAGED, EXIT_USAGE = 0, 1, 2
 
@@ -103,7 +106,8 @@ def _decode(args):
 
     try:
         if args.summary:
-            _print_summary(etl, report_damage)
+            _print_summary(etl)   # says whether the session was stopped
+            report_damage()
         else:
             out = sys.stdout
             for line in etl.lines(args.format):
@@ -113,46 +117,53 @@ def _decode(args):
                     out.flush()
                     report_damage()
             out.flush()
+            report_damage()
+            for note in etl.notes:
+                print(f'{args.file}: {note}', file=sys.stderr)
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, as cat does.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-    report_damage()
-    return EXIT_DAMAGED if etl.errors else EXIT_OK
+    more = etl.error_count - len(etl.errors)
+    if more > 0:
+        print(f'{args.file}: ... and {more} more problems not listed', file=sys.stderr)
+    # Damage, or a session never stopped (its last events are missing): 1.
+    return EXIT_DAMAGED if etl.error_count or etl.notes else EXIT_OK
 
 
-def _print_summary(etl, report_damage):
-    per_event = collections.Counter()
-    first = last = None
-    for line in etl.lines('json'):
-        ev = json.loads(line)
-        provider = ev.get('provider') or '{%s}' % ev.get('provider_id')
-        name = ev.get('event') or f'id {ev.get("id")}'
-        per_event[provider, name] += 1
-        t = ev.get('time')
-        if t is not None:
-            first = t if first is None or t < first else first
-            last = t if last is None or t > last else last
-        report_damage()
+def _print_summary(etl):
+    s = etl.summary()
     header, counts = etl.header, etl.counts
-    total = sum(per_event.values())
     print(f'file: {etl.path}')
-    print(f'events: {total}')
-    print(f'time span: {first or "-"} .. {last or "-"}')
+    print(f'events: {s["events"] + s["messages"]}')
+    system = s['system_records']
+    parts = []
+    if s['system_listed']:
+        parts.append('kernel records, by class below')
+    if system - s['system_listed']:
+        parts.append(f'{system - s["system_listed"]} EventTrace records of the file itself, not listed')
+    print(f'system records: {system}' + (f' ({"; ".join(parts)})' if parts else ''))
+    print(f'time span: {s["first_time"] or "-"} .. {s["last_time"] or "-"}')
     lost = header.get('events_lost') if header.get('present') else None
     print(f'lost events (header EventsLost): {lost if lost is not None else "unknown (no logfile header)"}')
     print(f'damaged: {counts["damaged_records"]} records, {counts["damaged_buffers"]} buffers, '
           f'{counts["undecodable_events"]} events not fully decoded')
-    if per_event:
+    if counts['compressed_buffers']:
+        print(f'compressed buffers: {counts["compressed_buffers"]} of {counts["buffer_count"]}')
+    if etl.notes:
+        print(f'session: not stopped (still running, or killed): events after its last flush, at '
+              f'{etl.last_flush}, are missing')
+    rows = s['rows']
+    if rows:
         print()
-        width = max(len(str(n)) for n in per_event.values())
+        width = max(len(str(r[2])) for r in rows)
         by_provider = collections.Counter()
-        for (provider, _), n in per_event.items():
+        for provider, _, n, _ in rows:
             by_provider[provider] += n
         for provider, n in sorted(by_provider.items(), key=lambda kv: (-kv[1], kv[0])):
             print(f'{n:>{width}}  {provider}')
-            for (p, name), m in sorted(per_event.items(), key=lambda kv: (-kv[1], kv[0])):
+            for p, name, m, _ in sorted(rows, key=lambda r: (-r[2], r[1])):
                 if p == provider:
                     print(f'{m:>{width}}    {name}')
 
@@ -185,17 +196,24 @@ def _record(parser, args):
     try:
         status = _run_target(target)
     finally:
-        stats = session.stop()
+        stats, losses = stop_for_cli(session)
         print(f'trace written to {args.output}: {stats.events_written} events, '
               f'{stats.events_lost} lost, {stats.buffers_written} buffers', file=sys.stderr)
+        for text in losses:
+            _error(f'record: WARNING: {text}')
+        for line in session.unmatched_providers():
+            _error(f'record: {line}')
     return status
+
 
 
 def _run_target(target):
     """Runs `script.py args` or `-m module args` like the interpreter would.
 
     Returns the exit status: SystemExit's code, 1 after an uncaught exception
-    (printed as Python prints it), else 0. KeyboardInterrupt propagates.
+    (printed as Python prints it), else 0. After KeyboardInterrupt (Ctrl-C)
+    the traceback is printed the same way and the status is -SIGINT:
+    `exit_like` then ends the process by SIGINT, as Python does.
     """
     saved_argv, saved_path0 = sys.argv[:], sys.path[0] if sys.path else None
     try:
@@ -214,19 +232,11 @@ def _run_target(target):
     except SystemExit as e:
         _join_threads()
         return _exit_status(e.code)
-    except KeyboardInterrupt:
-        raise
     except BaseException as e:  # the target's uncaught exception, shown as Python shows it
-        # Drop our frames and runpy's, which `python script.py` would not show.
-        tb = e.__traceback__
-        ours = {__file__, runpy.__file__, '<frozen runpy>'}
-        while tb is not None and tb.tb_frame.f_code.co_filename in ours:
-            tb = tb.tb_next
-        e.__traceback__ = tb  # the default hook prints the exception's own traceback
-        try:
-            sys.excepthook(type(e), e, tb)
-        except Exception:
-            traceback.print_exception(type(e), e, tb)
+        _print_program_exception(e)
+        if isinstance(e, KeyboardInterrupt):
+            _join_threads()
+            return -signal.SIGINT
         return 1
     finally:
         sys.argv = saved_argv
@@ -234,23 +244,65 @@ def _run_target(target):
             sys.path[0] = saved_path0
 
 
+def _print_program_exception(e):
+    """Prints the program's uncaught exception as `python script.py` would:
+    without our frames and runpy's, which plain Python would not show."""
+    tb = e.__traceback__
+    ours = {__file__, runpy.__file__, '<frozen runpy>'}
+    while tb is not None and tb.tb_frame.f_code.co_filename in ours:
+        tb = tb.tb_next
+    e.__traceback__ = tb  # the default hook prints the exception's own traceback
+    try:
+        sys.excepthook(type(e), e, tb)
+    except Exception:
+        traceback.print_exception(type(e), e, tb)
+
+
 def _join_threads():
     """Waits for the program's non-daemon threads, as the interpreter does
-    before exiting, so their events are recorded before the session stops."""
-    for t in threading.enumerate():
-        if t is not threading.current_thread() and not t.daemon:
-            t.join()
+    before exiting, so their events are recorded before the session stops.
+    A second Ctrl-C stops waiting."""
+    try:
+        for t in threading.enumerate():
+            if t is not threading.current_thread() and not t.daemon:
+                t.join()
+    except KeyboardInterrupt:
+        pass
 
 
 def _exit_status(code):
-    """What the interpreter makes of sys.exit(code)."""
+    """What the interpreter makes of sys.exit(code): the low 8 bits of an
+    int on POSIX (sys.exit(-1) is 255 there), 1 after printing anything else."""
     if code is None:
         return 0
     if isinstance(code, int):
-        return code
+        return code & 0xFF if os.name == 'posix' else code
     print(code, file=sys.stderr)
     return 1
 
 
+def exit_like(status):
+    """Leaves the process with `status` as Python would: a negative status
+    means the program was ended by that signal (Ctrl-C: SIGINT), and the
+    process ends by the same signal, so a shell sees 130 and stops a
+    script it runs, as after Ctrl-C under plain `python`."""
+    if status >= 0:
+        sys.exit(status)
+    signum = -status
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    if sys.platform == 'win32':
+        os._exit(0xC000013A if signum == signal.SIGINT else 1)  # STATUS_CONTROL_C_EXIT, as python.exe
+    try:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+    except (OSError, ValueError):
+        pass
+    os._exit(128 + signum)
+
+
 if __name__ == '__main__':
-    sys.exit(main())
+    exit_like(main())

@@ -14,16 +14,18 @@ interpreter started without it pays nothing. Variables:
 - ``TRACELOGGING_SESSION_STACKS`` (optional): keyword mask (decimal or 0x
   hex) of the events that carry the writing thread's stack.
 
-The session is stopped at interpreter exit. If a variable is malformed or
-the file cannot be created, one warning line goes to stderr and the program
-runs without a session; nothing here may stop it from starting.
+The session is stopped at interpreter exit; then one line on stderr names
+each provider of PROVIDERS that no provider of the process had (a typo
+records nothing). If a variable is malformed or the file cannot be
+created, one warning line goes to stderr and the program runs without a
+session; nothing here may stop it from starting.
 """
 
 import os
 import sys
 
 from . import Session
-from .sessions import ProviderSpec, _parse_keyword
+from .sessions import ProviderSpec, _parse_keyword, stop_quietly
 
 FILE_VAR = 'TRACELOGGING_SESSION_FILE'
 PROVIDERS_VAR = 'TRACELOGGING_SESSION_PROVIDERS'
@@ -54,12 +56,25 @@ def _session_from_environment(environ):
     return s
 
 
+def _stop_at_exit():
+    """Stops the session (before _tld's own atexit hook, registered earlier)
+    and says which providers it never saw."""
+    if session is None or not session.running:
+        return
+    stop_quietly(session)
+    for line in session.unmatched_providers():
+        sys.stderr.write(f'traceloggingdynamic: trace session {session.path}: {line}\n')
+
+
 def _autostart():
     global session
     try:
         session = _session_from_environment(os.environ)
     except Exception as e:  # never keep the program from starting
         sys.stderr.write(f'traceloggingdynamic: no trace session started from the environment: {e}\n')
+        return
+    import atexit
+    atexit.register(_stop_at_exit)
 
 
 _autostart()

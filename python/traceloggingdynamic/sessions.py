@@ -29,6 +29,10 @@ from ._tld import providerid_from_name
 __all__ = ('ProviderSpec', 'SessionStats')
 
 _GUID = re.compile(r'\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?\Z')
+# A mistyped GUID (a digit too many or too few, braces): hex digits and
+# dashes only, with a dash and at least 16 digits, or anything in braces.
+# It must not silently become a provider name that nothing has.
+_LOOKS_LIKE_GUID = re.compile(r'(\{.*\}?|\{?(?=(?:-*[0-9a-fA-F]){16})[0-9a-fA-F]*-[0-9a-fA-F-]*\}?)\Z')
 _DECIMAL = re.compile(r'[0-9]+\Z')
 _KEYWORD = re.compile(r'(0[xX][0-9a-fA-F]+|[0-9]+)\Z')
 _U64_MAX = (1 << 64) - 1
@@ -45,6 +49,8 @@ class SessionStats(NamedTuple):
     """Events dropped (larger than a buffer, or the file could not be written)."""
     buffers_written: int
     """Buffers in the file, the header buffer included."""
+    events_pending: int = 0
+    """Events recorded but still in memory (0 after ``stop()``)."""
 
 
 class ProviderSpec(NamedTuple):
@@ -80,6 +86,9 @@ class ProviderSpec(NamedTuple):
         guid = _GUID.match(target)
         if guid is not None and (target.startswith('{') == target.endswith('}')):
             pid = uuid.UUID(guid.group(1))
+        elif _LOOKS_LIKE_GUID.match(target):
+            raise ValueError(f'provider spec {text!r}: {target!r} is not a GUID; a GUID is 32 hex digits '
+                             'grouped 8-4-4-4-12, such as 99a10640-320d-4b37-9e26-c311d86da7ab')
         elif target.startswith('*'):
             if len(target) == 1:
                 raise ValueError(f'provider spec {text!r}: "*" must be followed by a provider name')
@@ -127,6 +136,43 @@ def _check_spec(spec: ProviderSpec, shown: object) -> ProviderSpec:
                              if top > 255 else
                              f'provider spec {shown!r}: {field} must be an int from 0 to {top}')
     return spec
+
+
+def _describe_unmatched(spec: ProviderSpec, given: object, known: str) -> str:
+    """The sentence for a provider spec that no provider of the process
+    matched (Session.unmatched_providers, stop()'s warning); `known` is
+    the open providers' names, joined by ", "."""
+    if spec.id is None:
+        what = f'no provider named {spec.name!r} was seen'
+    else:
+        what = f'no provider with id {spec.id} was seen'
+        if isinstance(given, str) and given.strip().startswith('*'):
+            what += f" (the id of {given.strip().split(':')[0][1:]!r})"
+    return f'{what}; known: {known}' if known else f'{what}; no provider is open in this process'
+
+
+def stop_for_cli(session):
+    """Stops `session` for a command-line tool: returns its SessionStats and
+    the sentences of its RuntimeWarnings about lost events (what was lost and
+    why), which the tool says last and loudly instead of as a Python warning.
+    Warnings about providers nobody had are left to unmatched_providers()."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        stats = session.stop()
+    losses = [str(w.message) for w in caught
+              if issubclass(w.category, RuntimeWarning) and ' lost ' in str(w.message)]
+    return stats, losses
+
+
+def stop_quietly(session) -> SessionStats:
+    """session.stop() without its RuntimeWarnings about providers nobody
+    had: the CLIs and the environment's session say those in one line each,
+    from session.unmatched_providers()."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message=r'.*: no provider (named|with id) ', category=RuntimeWarning)
+        return session.stop()
 
 
 def _coerce_spec(item: Union[str, ProviderSpec]) -> ProviderSpec:

@@ -4,6 +4,10 @@
  */
 #include "tracelogging/tld_errors.h"
 
+/* TODO(lead): the codes of these two headers move to tld_errors.h. */
+#include "etl/etl_reader_errors.h"
+#include "decoder/tl_decoder_errors.h"
+
 #include <string.h>
 
 const char *tld_strerror(int code)
@@ -30,11 +34,22 @@ const char *tld_strerror(int code)
     case TLD_E_TRAITS_TOO_LONG: return "provider name too long: the provider traits (name + 3 bytes, + 19 with a group) must fit in 65535 bytes";
     case TLD_E_INVALID_ARG: return "invalid argument (NULL pointer or unusable value)";
     case TLD_E_SESSION_CONFIG: return "invalid trace session configuration";
+    case TLD_E_SIZE_LIMIT: return "the trace file reached its size limit; recording stopped";
     case TLD_E_NOT_OURS: return "the trace session belongs to the process that started it (this is a forked child)";
     case TLD_E_NOT_ETL: return "not an .etl file";
     case TLD_E_DAMAGED: return "the trace file is damaged";
     case TLD_E_TRUNCATED: return "the trace file is cut short";
     case TLD_E_DECODE_PARTIAL: return "the event could only be decoded in part";
+    case TLD_E_NOT_REGULAR_FILE: return "not a regular file (a device, pipe or directory); .etl files are regular files";
+    case TLD_E_FILE_TOO_LARGE: return "the file is larger than the .etl reader handles";
+    case TLD_E_TOO_MANY_BUFFERS: return "the .etl file has more buffers than the reader walks in bounded memory";
+    case TLD_E_NOT_STOPPED: return "the session that wrote the .etl file was not stopped; events after its last flush are missing";
+    case TLD_E_LZ77_DAMAGED: return "compressed data is damaged (the LZ77 stream does not decode)";
+    case TLD_E_LZ77_OUTPUT_FULL: return "compressed data expands beyond the space given";
+    case TLD_E_KERNEL_PAYLOAD: return "a kernel record's payload is too short for its class and version";
+    case TLD_E_DECODE_NAMES: return "the event's TraceLogging provider or event name is missing or malformed";
+    case TLD_E_ETW_NOT_REGISTERED: return "the provider is not registered with ETW (not on Windows, ETW turned off "
+                                          "with TRACELOGGING_ETW=0, or the provider is closed)";
     default: break;
     }
     if (code < 0 && code > TLD_E_END)

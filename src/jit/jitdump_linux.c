@@ -251,14 +251,17 @@ static int open_locked(void)
     rc = jitdump_path(path, sizeof path);
     if (rc != 0)
         return rc;
-    fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* O_NONBLOCK: a FIFO planted at the path must not block the open. */
+    fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
     if (fd < 0)
         return -errno;
+    int flags;
     if (fstat(fd, &st) != 0)
         rc = -errno;
-    else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+    else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077) != 0)
         rc = -EPERM;
-    else if (ftruncate(fd, 0) != 0)
+    else if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
+             ftruncate(fd, 0) != 0)
         rc = -errno;
     if (rc == 0) {
         h.magic = JITDUMP_MAGIC;

@@ -90,17 +90,24 @@ static int open_locked(void)
     rc = perfmap_path(path, sizeof path);
     if (rc != 0)
         return rc;
-    f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* O_NONBLOCK: a FIFO planted at the path must not block the open. */
+    f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
     if (f < 0)
-        return -errno;
+        return errno == ENXIO ? -EPERM : -errno;
     if (fstat(f, &st) != 0) {
         rc = -errno;
         close(f);
         return rc;
     }
-    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077) != 0) {
         close(f);
         return -EPERM;
+    }
+    int flags = fcntl(f, F_GETFL);
+    if (flags < 0 || fcntl(f, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        rc = -errno;
+        close(f);
+        return rc;
     }
     fd = f;
     return 0;
@@ -206,6 +213,11 @@ int perfmap_add(const void *code, size_t size, const char *name)
     pthread_once(&map_once, init_once);
     pthread_mutex_lock(&map_mutex);
     rc = pending ? write_copy_locked() : 0;
+    /* Opened (created) by us with our checks even when CPython's writer
+     * appends the lines: its own open would block on a planted FIFO, and
+     * once the file is ours, the sticky /tmp keeps others from swapping it. */
+    if (rc == 0)
+        rc = open_locked();
     if (rc == 0) {
         if (writer != NULL) {
             line[len - 1] = '\0';

@@ -22,8 +22,10 @@
  *   - Never reused: arenas are never unmapped and slots never recycled, so
  *     an address seen in a stack or a perf map names one function for the
  *     life of the process.
- *   - Unwindable: each arena's .eh_frame is registered when it is created
- *     (unwind_linux.h), so in-process unwinders walk through thunks.
+ *   - Unwindable: each arena's unwind data is registered when it is created
+ *     (Linux: its .eh_frame, unwind_linux.h; Windows: a growable function
+ *     table, grown as thunks are handed out, unwind_windows.h), so
+ *     in-process unwinders walk through thunks.
  *   - Arena size: 64 KiB of code by default (thunk_arena_set_size), 512
  *     thunks of THUNK_TEMPLATE_STRIDE = 128 bytes. The stride is the code
  *     (12 bytes on x86-64, 24 on aarch64) rounded to 8 plus the ~80 bytes of
@@ -38,9 +40,10 @@
  * Lookups are the caller's business (a co_extra slot): creating a thunk
  * takes a mutex, calling one takes nothing.
  *
- * Implementations: thunk_arena_linux.c (mmap/mprotect, __register_frame);
- * a Windows one (VirtualAlloc, RtlAddGrowableFunctionTable) fits the same
- * interface.
+ * Implementation: thunk_arena.c (arenas, slots, lookups, errors) over the
+ * operating system's part, thunk_arena_os.h: thunk_arena_linux.c (mmap,
+ * mprotect, __register_frame) or thunk_arena_windows.c (VirtualAlloc,
+ * VirtualProtect, RtlAddGrowableFunctionTable).
  */
 #ifndef ETW_THUNK_ARENA_H
 #define ETW_THUNK_ARENA_H
@@ -73,13 +76,15 @@ int thunk_arena_set_size(size_t bytes);
  * Thread-safe. Returns 0, or:
  *   -EACCES / -EPERM  the system refuses executable memory (SELinux
  *                     execmem, systemd MemoryDenyWriteExecute, prctl
- *                     PR_SET_MDWE); sticky: later calls fail the same way
- *                     without retrying. thunk_arena_error() has a sentence.
- *   -ENOMEM           mmap failed for lack of memory (may succeed later).
+ *                     PR_SET_MDWE; on Windows Arbitrary Code Guard);
+ *                     sticky: later calls fail the same way without
+ *                     retrying. thunk_arena_error() has a sentence.
+ *   -ENOMEM           mapping failed for lack of memory (may succeed later).
  * On failure nothing is left mapped and *out is untouched.
  *
  * Testing: ETWTRACE_TEST_DENY_EXEC=1 in the environment (read at the first
- * call) makes every arena creation behave as if mprotect were refused.
+ * call) makes every arena creation behave as if making its code executable
+ * (mprotect, VirtualProtect) were refused.
  */
 int thunk_arena_create(uintptr_t owner_key, struct thunk *out);
 
@@ -99,12 +104,12 @@ const char *thunk_arena_error(void);
 
 /* What `--info` reports. */
 struct thunk_arena_info {
-    const char *backend;       /* "linux-mmap" */
+    const char *backend;       /* "linux-mmap", "windows-virtualalloc" */
     const char *arch;          /* "x86_64", "aarch64" */
     size_t thunk_size;         /* bytes of code per thunk */
     size_t stride;             /* bytes between thunks */
     size_t arena_size;         /* bytes of code per arena */
-    size_t unwind_size;        /* bytes of .eh_frame mapped after each arena */
+    size_t unwind_size;        /* bytes of unwind data mapped after each arena */
     size_t thunks_per_arena;
     size_t arenas_used;        /* mapped by this process and its ancestors */
     uint64_t thunks_created;   /* by this process and its ancestors */

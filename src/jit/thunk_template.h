@@ -12,12 +12,20 @@
  *
  * The evaluator arrives as an argument, so the code has no address in it and
  * every copy is byte-identical: an arena is filled with copies once, made
- * executable, and never patched (see thunk_arena_linux.c).
+ * executable, and never patched (see thunk_arena.c).
  *
- * Exactly one implementation is linked, chosen by the build:
- *   thunk_template_x86_64.c    endbr64; push rbp; mov rbp,rsp; call *rcx; pop rbp; ret
- *   thunk_template_aarch64.c   bti c; stp x29,x30,[sp,-16]!; mov x29,sp; blr x3;
- *                              ldp x29,x30,[sp],16; ret
+ * thunk_template.c joins the template of the build from two halves
+ * (thunk_template_parts.h), one of each linked, chosen by the build:
+ *   the CPU's      thunk_cpu_x86_64.c, thunk_cpu_aarch64.c: the padding
+ *                  instruction, the DWARF rules at function entry;
+ *   the target's   the instructions and how the frame changes as they run:
+ *     thunk_template_x86_64.c           (Linux) endbr64; push rbp; mov rbp,rsp;
+ *                                       call *rcx; pop rbp; ret
+ *     thunk_template_x86_64_windows.c   push rbp; mov rbp,rsp; sub rsp,32;
+ *                                       call *r9; mov rsp,rbp; pop rbp; ret
+ *     thunk_template_aarch64.c          (Linux) bti c; stp x29,x30,[sp,-16]!;
+ *                                       mov x29,sp; blr x3; ldp x29,x30,[sp],16; ret
+ *     thunk_template_aarch64_windows.c  the same without bti c
  *
  * The call-frame description is data, not bytes of a finished .eh_frame:
  * eh_frame.c turns it into CIE/FDE records for any placement (in-process

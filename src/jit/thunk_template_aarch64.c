@@ -1,6 +1,7 @@
 /*
- * thunk_template_aarch64.c — the AArch64 (AAPCS64) thunk and its call-frame
- * rules (see thunk_template.h).
+ * thunk_template_aarch64.c — the AArch64 thunk for Linux (AAPCS64)
+ * and how its frame changes as it runs (the FDE); what every AArch64 thunk
+ * shares is in thunk_cpu_aarch64.c (see thunk_template.h).
  *
  * The real evaluator is the 4th argument, so it arrives in x3; x0-x2 are
  * passed on untouched. Instructions are little-endian 32-bit words.
@@ -28,7 +29,7 @@
  * The arena must run __builtin___clear_cache over the copies before
  * executing them (instruction and data caches are not coherent).
  */
-#include "thunk_template.h"
+#include "thunk_template_parts.h"
 
 static const uint8_t code[] = {
     0x5f, 0x24, 0x03, 0xd5, /* bti c */
@@ -39,13 +40,7 @@ static const uint8_t code[] = {
     0xc0, 0x03, 0x5f, 0xd6, /* ret */
 };
 
-static const uint8_t fill[] = {0x00, 0x00, 0x20, 0xd4}; /* brk #0 */
-
-/* DWARF AArch64 register numbers: x29 (fp) 29, x30 (lr) 30, sp 31. */
-static const uint8_t cie_program[] = {
-    0x0c, 0x1f, 0x00, /* DW_CFA_def_cfa sp, 0 */
-};
-
+/* DWARF register numbers: thunk_cpu_aarch64.c. */
 static const uint8_t fde_program[] = {
     0x42,             /* DW_CFA_advance_loc 2*4: after stp */
     0x0e, 0x10,       /* DW_CFA_def_cfa_offset 16 */
@@ -59,24 +54,8 @@ static const uint8_t fde_program[] = {
     0xde,             /* DW_CFA_restore x30 */
 };
 
-static const struct thunk_template aarch64_template = {
-    .arch = "aarch64",
-    .elf_machine = 183, /* EM_AARCH64 */
-    .code = code,
-    .code_size = sizeof code,
-    .fill = fill,
-    .fill_size = sizeof fill,
-    .code_align = 4,
-    .data_align = -8,
-    .return_address_reg = 30,
-    .cie_program = cie_program,
-    .cie_program_size = sizeof cie_program,
-    .fde_program = fde_program,
-    .fde_program_size = sizeof fde_program,
+const struct thunk_code thunk_code_of_build = {
+    .code = code, .code_size = sizeof code,
+    .fde_program = fde_program, .fde_program_size = sizeof fde_program,
     .return_offset = 16,
 };
-
-const struct thunk_template *thunk_template_get(void)
-{
-    return &aarch64_template;
-}

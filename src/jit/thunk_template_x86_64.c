@@ -1,6 +1,8 @@
 /*
- * thunk_template_x86_64.c — the x86-64 (System V) thunk and its call-frame
- * rules (see thunk_template.h).
+ * thunk_template_x86_64.c — the x86-64 thunk for the System V calling
+ * convention (Linux) and how its frame changes as it runs (the FDE); what
+ * every x86-64 thunk shares is in thunk_cpu_x86_64.c (see
+ * thunk_template.h).
  *
  * The real evaluator is the 4th integer argument, so it arrives in rcx; the
  * first three (rdi, rsi, edx) are passed on untouched.
@@ -26,7 +28,7 @@
  * indirect-call target. The stack is 16-byte aligned at the call (entry
  * rsp = 8 mod 16, the push makes it 0), as the ABI requires.
  */
-#include "thunk_template.h"
+#include "thunk_template_parts.h"
 
 static const uint8_t code[] = {
     0xf3, 0x0f, 0x1e, 0xfa, /* endbr64 */
@@ -37,14 +39,7 @@ static const uint8_t code[] = {
     0xc3,                   /* ret */
 };
 
-static const uint8_t fill[] = {0xcc}; /* int3 */
-
-/* DWARF x86-64 register numbers: rbp 6, rsp 7, return address 16. */
-static const uint8_t cie_program[] = {
-    0x0c, 0x07, 0x08, /* DW_CFA_def_cfa rsp, 8 */
-    0x90, 0x01,       /* DW_CFA_offset r16 (ra), 1 * -8 */
-};
-
+/* DWARF register numbers: thunk_cpu_x86_64.c. */
 static const uint8_t fde_program[] = {
     0x45,             /* DW_CFA_advance_loc 5: after push */
     0x0e, 0x10,       /* DW_CFA_def_cfa_offset 16 */
@@ -56,24 +51,8 @@ static const uint8_t fde_program[] = {
     0xc6,             /* DW_CFA_restore rbp */
 };
 
-static const struct thunk_template x86_64_template = {
-    .arch = "x86_64",
-    .elf_machine = 62, /* EM_X86_64 */
-    .code = code,
-    .code_size = sizeof code,
-    .fill = fill,
-    .fill_size = sizeof fill,
-    .code_align = 1,
-    .data_align = -8,
-    .return_address_reg = 16,
-    .cie_program = cie_program,
-    .cie_program_size = sizeof cie_program,
-    .fde_program = fde_program,
-    .fde_program_size = sizeof fde_program,
+const struct thunk_code thunk_code_of_build = {
+    .code = code, .code_size = sizeof code,
+    .fde_program = fde_program, .fde_program_size = sizeof fde_program,
     .return_offset = 10,
 };
-
-const struct thunk_template *thunk_template_get(void)
-{
-    return &x86_64_template;
-}

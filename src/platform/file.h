@@ -27,6 +27,9 @@ int tld_file_create_private(tld_file *out, const char *path, char *why, size_t w
 /* Writes all `len` bytes at `offset` (retrying short writes). */
 int tld_file_write_at(tld_file f, const void *buf, size_t len, uint64_t offset);
 
+/* Cuts the file to `size` bytes. */
+int tld_file_truncate(tld_file f, uint64_t size);
+
 /* Closes the file; the first error met while closing is returned. */
 int tld_file_close(tld_file f);
 

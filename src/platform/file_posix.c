@@ -78,6 +78,11 @@ int tld_file_write_at(tld_file f, const void *buf, size_t len, uint64_t offset)
     return 0;
 }
 
+int tld_file_truncate(tld_file f, uint64_t size)
+{
+    return ftruncate((int)f, (off_t)size) == 0 ? 0 : -errno;
+}
+
 int tld_file_close(tld_file f)
 {
     return close((int)f) == 0 ? 0 : -errno;

@@ -32,7 +32,7 @@ static int check_count;
     } while (0)
 
 /* Compares a byte range with a hex string like "0a 1b 2c" (spaces and '|' ignored). */
-static int check_hex(const char *file, int line, const unsigned char *got, size_t got_len, const char *hex)
+__attribute__((unused)) static int check_hex(const char *file, int line, const unsigned char *got, size_t got_len, const char *hex)
 {
     unsigned char want[70000];
     size_t n = 0;
@@ -59,7 +59,7 @@ static int check_hex(const char *file, int line, const unsigned char *got, size_
 }
 #define CHECK_HEX(got, len, hex) check_hex(__FILE__, __LINE__, (got), (len), (hex))
 
-static int check_report(const char *name)
+__attribute__((unused)) static int check_report(const char *name)
 {
     printf("%s: %d checks, %d failed\n", name, check_count, check_failures);
     return check_failures ? 1 : 0;

@@ -22,14 +22,19 @@ for tool in "$CC" "$QEMU"; do
     fi
 done
 
+# The thunk arenas as meson.build builds them for Linux on aarch64, and the
+# platform layer's threads they lock with.
+THUNK_SOURCES=(src/jit/thunk_arena.c src/jit/thunk_arena_linux.c src/jit/thunk_template.c
+    src/jit/thunk_cpu_aarch64.c src/jit/thunk_template_aarch64.c
+    src/jit/eh_frame.c src/jit/unwind_linux.c src/platform/thread_posix.c)
+
 mkdir -p "$OUT"
 set -x
 "$CC" -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -static -pthread \
     -mbranch-protection=standard -fno-omit-frame-pointer \
     -Isrc/platform -Isrc/jit -Itests/c \
     -o "$OUT/test_thunks" \
-    tests/c/test_thunks.c src/jit/thunk_arena_linux.c src/jit/thunk_template_aarch64.c \
-    src/jit/eh_frame.c src/jit/unwind_linux.c
+    tests/c/test_thunks.c "${THUNK_SOURCES[@]}"
 file "$OUT/test_thunks" || true
 "$QEMU" "$OUT/test_thunks"
 # The refusal path (the test cannot re-execute itself under qemu-user).
@@ -38,6 +43,5 @@ ETWTRACE_TEST_DENY_EXEC=1 "$QEMU" "$OUT/test_thunks" --deny-exec-child
 "$CC" -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -static -pthread \
     -Isrc/platform -Isrc/jit -Itests/c \
     -o "$OUT/test_jitdump" \
-    tests/c/test_jitdump.c src/jit/jitdump_linux.c src/jit/thunk_arena_linux.c \
-    src/jit/thunk_template_aarch64.c src/jit/eh_frame.c src/jit/unwind_linux.c
+    tests/c/test_jitdump.c src/jit/jitdump_linux.c "${THUNK_SOURCES[@]}"
 "$QEMU" "$OUT/test_jitdump"

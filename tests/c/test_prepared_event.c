@@ -20,9 +20,7 @@
 #include "etl_test_parse.h"
 #include "check.h"
 #include "test_tmpdir.h"
-
-#include <pthread.h>
-#include <unistd.h>
+#include "thread.h"
 
 #define NAME(s) s, (sizeof s - 1)
 
@@ -217,8 +215,8 @@ static void test_same_as_generic(void)
     for (size_t i = 0; i + 1 < f.count; i += 2) {
         CHECK(same_record_but_time(&f.events[i], &f.events[i + 1]));
         CHECK(f.events[i + 1].timestamp >= f.events[i].timestamp);
-        CHECK_EQ_INT(f.events[i + 1].tid, (uint32_t)gettid());
-        CHECK_EQ_INT(f.events[i + 1].pid, (uint32_t)getpid());
+        CHECK_EQ_INT(f.events[i + 1].tid, test_os_thread_id());
+        CHECK_EQ_INT(f.events[i + 1].pid, test_os_process_id());
     }
     tp_free(&f);
     tld_provider_close(p);
@@ -298,15 +296,14 @@ typedef struct thread_arg {
     uint32_t index, count, tid;
 } thread_arg;
 
-static void *thread_main(void *argp)
+static void thread_main(void *argp)
 {
     thread_arg *a = argp;
-    a->tid = (uint32_t)gettid();
+    a->tid = test_os_thread_id();
     for (uint32_t i = 0; i < a->count; i++) {
         uint32_t data[2] = {a->index, i};
         tld_prepared_event_write(a->e, data, sizeof data);
     }
-    return NULL;
 }
 
 /*
@@ -330,15 +327,15 @@ static void test_threads(void)
     tld_builder_destroy(&b);
     char path[300];
     tld_session *s = start(tmp_path(path, sizeof path, "threads.etl"), "Prep.Threads", 0, 8192, 8);
-    pthread_t th[THREADS];
+    tld_thread th[THREADS];
     thread_arg args[THREADS];
     for (unsigned wave = 0; wave < 2; wave++) {
         for (unsigned t = wave * WAVE; t < (wave + 1) * WAVE; t++) {
             args[t] = (thread_arg){.e = e, .index = t, .count = EACH};
-            pthread_create(&th[t], NULL, thread_main, &args[t]);
+            CHECK_EQ_INT(tld_thread_start(&th[t], thread_main, &args[t]), 0);
         }
         for (unsigned t = wave * WAVE; t < (wave + 1) * WAVE; t++)
-            pthread_join(th[t], NULL);
+            tld_thread_join(&th[t]);
     }
     tp_file f;
     load(s, path, &f);

@@ -5,8 +5,9 @@
  * starts, is_enabled flipping back), stacks and activity ids in the file,
  * many threads with exact per-thread counts and order, sessions starting
  * and stopping while 4 threads write, a file that cannot be created, and a
- * writer process killed with SIGKILL (started with posix_spawn, no fork)
- * whose file must stay readable up to its last flush.
+ * writer process killed with SIGKILL / TerminateProcess (started anew, not
+ * forked) whose file must stay readable up to its last flush. Runs on
+ * Windows (under Wine) too; only the fork test is POSIX's alone.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -17,28 +18,21 @@
 #include "etl_test_parse.h"
 #include "check.h"
 #include "test_tmpdir.h"
+#include "thread.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdatomic.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
 
-extern char **environ;
+#if TEST_HAVE_FORK
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 #define NAME(s) s, (sizeof s - 1)
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+#define sleep_ms test_sleep_ms
 
 /* Writes one event "E" with fields thread (u32) and seq (u32). */
 static int write_seq(tld_provider *p, tld_event_builder *b, uint8_t level, uint64_t keyword,
@@ -267,7 +261,7 @@ typedef struct writer_arg {
     uint32_t tid;
 } writer_arg;
 
-static void *writer_main(void *argp)
+static void writer_main(void *argp)
 {
     writer_arg *a = argp;
     tld_event_builder b;
@@ -280,11 +274,10 @@ static void *writer_main(void *argp)
             write_seq(a->p, &b, 4, 1, a->index, seq);
         seq++;
         if (a->count == 0 && seq % 32 == 0)
-            sleep_ms(0), sched_yield();
+            sleep_ms(0), tld_thread_yield();
     }
     a->written = seq;
     tld_builder_destroy(&b);
-    return NULL;
 }
 
 /* Every thread's events appear in order; `contiguous`: without gaps. */
@@ -329,14 +322,14 @@ static void test_many_threads(void)
                               .error_message = why, .error_message_size = sizeof why};
     tld_session *s;
     CHECK_EQ_INT(tld_session_start(&s, &cfg), 0);
-    pthread_t th[THREADS];
+    tld_thread th[THREADS];
     writer_arg args[THREADS];
     for (unsigned t = 0; t < THREADS; t++) {
         args[t] = (writer_arg){.p = p, .index = t, .count = EACH};
-        pthread_create(&th[t], NULL, writer_main, &args[t]);
+        CHECK_EQ_INT(tld_thread_start(&th[t], writer_main, &args[t]), 0);
     }
     for (unsigned t = 0; t < THREADS; t++)
-        pthread_join(th[t], NULL);
+        tld_thread_join(&th[t]);
     tld_session_stats st;
     tp_file f;
     stop_and_load(s, path, &f, &st);
@@ -349,7 +342,7 @@ static void test_many_threads(void)
     for (unsigned t = 0; t < THREADS; t++)
         CHECK_EQ_INT(counts[t], EACH);
     tp_free(&f);
-    unlink(path);
+    remove(path);
     tld_provider_close(p);
 }
 
@@ -395,15 +388,15 @@ static void test_lanes(void)
                               .flush_interval_ms = 2, .error_message = why, .error_message_size = sizeof why};
     tld_session *s;
     CHECK_EQ_INT(tld_session_start(&s, &cfg), 0);
-    pthread_t th[THREADS];
+    tld_thread th[THREADS];
     writer_arg args[THREADS];
     for (unsigned wave = 0; wave < 2; wave++) {
         for (unsigned t = wave * WAVE; t < (wave + 1) * WAVE; t++) {
             args[t] = (writer_arg){.p = p, .index = t, .count = EACH};
-            pthread_create(&th[t], NULL, writer_main, &args[t]);
+            CHECK_EQ_INT(tld_thread_start(&th[t], writer_main, &args[t]), 0);
         }
         for (unsigned t = wave * WAVE; t < (wave + 1) * WAVE; t++)
-            pthread_join(th[t], NULL);
+            tld_thread_join(&th[t]);
     }
     tld_session_stats st;
     tp_file f;
@@ -417,7 +410,7 @@ static void test_lanes(void)
         CHECK_EQ_INT(counts[t], EACH);
     check_timestamps(&f, THREADS);
     tp_free(&f);
-    unlink(path);
+    remove(path);
     tld_provider_close(p);
 }
 
@@ -429,20 +422,22 @@ static void test_start_stop_while_writing(void)
     tld_provider *p;
     CHECK_EQ_INT(tld_provider_open(&p, NAME("SessTest.Churn"), NULL, NULL), 0);
     atomic_int stop = 0;
-    pthread_t th[THREADS];
+    tld_thread th[THREADS];
     writer_arg args[THREADS];
     for (unsigned t = 0; t < THREADS; t++) {
         args[t] = (writer_arg){.p = p, .index = t, .stop = &stop};
-        pthread_create(&th[t], NULL, writer_main, &args[t]);
+        CHECK_EQ_INT(tld_thread_start(&th[t], writer_main, &args[t]), 0);
     }
     /* Identical filters, so the enable state never changes while some
      * session is live, and each file holds a gap-free run per thread. */
     tld_session_provider prov[] = {{.name = "SessTest.Churn", .name_len = 14, .level = 4}};
     uint64_t total = 0;
     for (int c = 0; c < CYCLES; c++) {
-        char pa[300], pb[300];
-        snprintf(pa, sizeof pa, "%s/churn-a-%d.etl", tmpdir, c);
-        snprintf(pb, sizeof pb, "%s/churn-b-%d.etl", tmpdir, c);
+        char pa[300], pb[300], name[32];
+        snprintf(name, sizeof name, "churn-a-%d.etl", c);
+        tmp_path(pa, sizeof pa, name);
+        snprintf(name, sizeof name, "churn-b-%d.etl", c);
+        tmp_path(pb, sizeof pb, name);
         tld_session *a = start(pa, prov, 1, 8192);
         sleep_ms(3);
         tld_session *b2 = start(pb, prov, 1, 8192);
@@ -462,7 +457,7 @@ static void test_start_stop_while_writing(void)
             check_thread_order(&f, THREADS, 1, counts);
             total += f.count;
             tp_free(&f);
-            unlink(paths[k]);
+            remove(paths[k]);
             if (k == 0)
                 sleep_ms(2);
         }
@@ -471,7 +466,7 @@ static void test_start_stop_while_writing(void)
     }
     atomic_store(&stop, 1);
     for (unsigned t = 0; t < THREADS; t++)
-        pthread_join(th[t], NULL);
+        tld_thread_join(&th[t]);
     CHECK(total > 0);
     CHECK_EQ_INT(tld_provider_is_enabled(p, 0, 0), 0);
     printf("start/stop while writing: %d cycles, %llu events recorded, %u+%u+%u+%u written\n", CYCLES,
@@ -530,9 +525,9 @@ static void test_errors(void)
     CHECK_EQ_INT(tld_session_stop(NULL, NULL), 0);
 }
 
-/* ---- SIGKILL ------------------------------------------------------------------------ */
+/* ---- a killed writer (SIGKILL, TerminateProcess) -------------------------- */
 
-static void *kill_child_writer(void *arg)
+static void kill_child_writer(void *arg)
 {
     writer_arg *a = arg;
     tld_event_builder b;
@@ -542,7 +537,6 @@ static void *kill_child_writer(void *arg)
         if (seq % 16 == 15)
             sleep_ms(1);
     }
-    return NULL;
 }
 
 /* Writes until killed from `threads` threads (thread 0 is this one), each
@@ -559,10 +553,10 @@ static int kill_child(const char *path, unsigned threads)
     if (tld_session_start(&s, &cfg) != 0)
         return 3;
     static writer_arg args[8];
+    static tld_thread th[8];
     for (unsigned t = 0; t < threads && t < 8; t++) {
         args[t] = (writer_arg){.p = p, .index = t};
-        pthread_t th;
-        if (t > 0 && pthread_create(&th, NULL, kill_child_writer, &args[t]) != 0)
+        if (t > 0 && tld_thread_start(&th[t], kill_child_writer, &args[t]) != 0)
             return 4;
     }
     kill_child_writer(&args[0]);
@@ -576,14 +570,12 @@ static void test_sigkill(unsigned threads)
     char path[300], nthreads[8];
     tmp_path(path, sizeof path, "killed.etl");
     snprintf(nthreads, sizeof nthreads, "%u", threads);
-    char *argv[] = {(char *)"/proc/self/exe", (char *)"--kill-child", path, nthreads, NULL};
-    pid_t pid;
-    CHECK_EQ_INT(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ), 0);
+    const char *args[] = {"--kill-child", path, nthreads, NULL};
+    intptr_t child;
+    CHECK_EQ_INT(test_spawn(test_self_path(), args, NULL, &child), 0);
     sleep_ms(400);
-    kill(pid, SIGKILL);
-    int status;
-    waitpid(pid, &status, 0);
-    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    test_kill(child);
+    CHECK_EQ_INT(test_wait(child), -1); /* killed, not exited */
 
     tp_file f;
     CHECK_EQ_INT(tp_load(&f, path, 2), 0);
@@ -610,11 +602,12 @@ static void test_sigkill(unsigned threads)
     printf("SIGKILL, %u writer thread%s: %zu events in %u buffers readable (file %zu bytes)\n", threads,
            threads > 1 ? "s" : "", f.count, f.buffers_written, f.len);
     tp_free(&f);
-    unlink(path);
+    remove(path);
 }
 
 /* ---- fork: the child starts without the parent's sessions ------------------- */
 
+#if TEST_HAVE_FORK
 static void test_fork(void)
 {
     tld_provider *p;
@@ -656,10 +649,11 @@ static void test_fork(void)
     for (size_t i = 0; i < f.count; i++)
         CHECK_EQ_INT(ev_thread(&f.events[i]), 0);
     tp_free(&f);
-    unlink(path);
+    remove(path);
     tld_builder_destroy(&b);
     tld_provider_close(p);
 }
+#endif
 
 /* ---- a second session may not truncate a live session's file ------------ */
 
@@ -691,8 +685,88 @@ static void test_same_path_refused(void)
     CHECK(again != NULL);
     if (again)
         tld_session_stop(again, &st);
-    unlink(path);
+    remove(path);
     tld_builder_destroy(&b);
+    tld_provider_close(p);
+}
+
+/* ---- unmatched entries and enable callbacks ---------------------------------- */
+
+struct callback_log {
+    int added, removed;
+    int enabled_when_added; /* the provider was enabled when the callback ran */
+    tld_provider *p;
+};
+
+static void on_listeners(int change, void *context)
+{
+    struct callback_log *log = context;
+    if (change == TLD_LISTENER_ADDED) {
+        log->added++;
+        log->enabled_when_added = tld_provider_is_enabled(log->p, 5, 1);
+        /* events written here reach the new session */
+        tld_event_builder b;
+        tld_builder_init(&b, 0, 0);
+        write_seq(log->p, &b, 5, 1, 0, 99);
+        tld_builder_destroy(&b);
+    } else if (change == TLD_LISTENER_REMOVED) {
+        log->removed++;
+    }
+}
+
+static void test_unmatched_and_callbacks(void)
+{
+    tld_provider *p;
+    CHECK_EQ_INT(tld_provider_open(&p, NAME("SessTest.Known"), NULL, NULL), 0);
+    char names[512];
+    size_t need = tld_provider_list_names(names, sizeof names);
+    CHECK(need == strlen(names) && strstr(names, "SessTest.Known") != NULL);
+    char tiny[5];
+    CHECK_EQ_INT(tld_provider_list_names(tiny, sizeof tiny), need); /* cut, NUL-terminated, full length */
+    CHECK_EQ_INT(strlen(tiny), 4);
+
+    struct callback_log log = {.p = p};
+    CHECK_EQ_INT(tld_provider_set_enable_callback(p, on_listeners, &log), 0);
+    CHECK_EQ_INT(tld_provider_set_enable_callback(NULL, on_listeners, &log), TLD_E_INVALID_ARG);
+
+    static const tld_guid nobody = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
+    tld_session_provider prov[] = {
+        {.name = "SessTest.Known", .name_len = 14},
+        {.name = "SessTest.Typo", .name_len = 13},
+        {.id = &nobody},
+        {.name = "SessTest.Later", .name_len = 14},
+    };
+    char path[300];
+    tld_session *s = start(tmp_path(path, sizeof path, "unmatched.etl"), prov, 4, 4096);
+    CHECK_EQ_INT(log.added, 1);
+    CHECK_EQ_INT(log.enabled_when_added, 1);
+    size_t idx[4] = {0};
+    CHECK_EQ_INT(tld_session_unmatched_providers(s, idx, 4), 3);
+    CHECK(idx[0] == 1 && idx[1] == 2 && idx[2] == 3);
+    CHECK_EQ_INT(tld_session_unmatched_providers(s, idx, 1), 3); /* count beyond capacity */
+    tld_provider *later;
+    CHECK_EQ_INT(tld_provider_open(&later, NAME("SessTest.Later"), NULL, NULL), 0);
+    tld_provider_close(later); /* it was seen while the session ran */
+    CHECK_EQ_INT(tld_session_unmatched_providers(s, idx, 4), 2);
+    CHECK(idx[0] == 1 && idx[1] == 2);
+
+    /* A session that does not name the provider: no callback. */
+    tld_session_provider other[] = {{.name = "SessTest.Other", .name_len = 14}};
+    char path2[300];
+    tld_session *s2 = start(tmp_path(path2, sizeof path2, "other.etl"), other, 1, 4096);
+    CHECK_EQ_INT(log.added, 1);
+    tld_session_stats st;
+    CHECK_EQ_INT(tld_session_stop(s2, &st), 0);
+    CHECK_EQ_INT(log.removed, 0);
+
+    tp_file f;
+    stop_and_load(s, path, &f, &st);
+    CHECK_EQ_INT(log.removed, 1);
+    CHECK_EQ_INT(f.count, 1); /* the event the callback wrote */
+    tp_free(&f);
+    unlink(path);
+    unlink(path2);
+    CHECK_EQ_INT(tld_provider_set_enable_callback(p, NULL, NULL), 0);
     tld_provider_close(p);
 }
 
@@ -712,7 +786,10 @@ int main(int argc, char **argv)
     test_start_stop_while_writing();
     test_sigkill(1);
     test_sigkill(4);
+#if TEST_HAVE_FORK
     test_fork();
+#endif
     test_same_path_refused();
+    test_unmatched_and_callbacks();
     return tmpdir_finish(check_report("test_session"));
 }

@@ -1,5 +1,5 @@
-"""Both extensions run in the main interpreter only (process-wide state:
-one provider registry, one eval hook); importing them in a subinterpreter
+"""The extensions run in the main interpreter only (process-wide state:
+one provider registry, one eval hook; static types); importing them in a subinterpreter
 fails with an ImportError that says so, instead of sharing that state."""
 import subprocess
 import sys
@@ -38,17 +38,18 @@ def have_subinterpreters():
 
 @pytest.mark.skipif(not have_subinterpreters(), reason='this CPython has no subinterpreter module')
 def test_extensions_refuse_subinterpreters():
-    proc = subprocess.run([sys.executable, '-c', PROBE, 'json', 'traceloggingdynamic._tld', 'etwtrace._etwtrace'],
+    proc = subprocess.run([sys.executable, '-c', PROBE, 'json', 'traceloggingdynamic._tld', 'etwtrace._etwtrace',
+                           'etwtrace._report'],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = dict(line.split(' | ', 1) for line in proc.stdout.splitlines())
     assert lines['json'] in ('None', ''), lines['json']   # the probe itself works
-    for name in ('traceloggingdynamic._tld', 'etwtrace._etwtrace'):
+    for name in ('traceloggingdynamic._tld', 'etwtrace._etwtrace', 'etwtrace._report'):
         assert 'main interpreter' in lines[name] or 'does not support loading in subinterpreters' in lines[name], \
             lines[name]
 
 
 def test_main_interpreter_imports_both():
-    proc = subprocess.run([sys.executable, '-c', 'import traceloggingdynamic._tld, etwtrace._etwtrace'],
+    proc = subprocess.run([sys.executable, '-c', 'import traceloggingdynamic._tld, etwtrace._etwtrace, etwtrace._report'],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -17,7 +17,7 @@ void jw_init(jw_buf *b)
 {
     b->data = NULL;
     b->len = b->cap = 0;
-    b->failed = 0;
+    b->error = 0;
 }
 
 void jw_free(jw_buf *b)
@@ -29,26 +29,26 @@ void jw_free(jw_buf *b)
 void jw_clear(jw_buf *b)
 {
     b->len = 0;
-    b->failed = 0;
+    b->error = 0;
 }
 
 int jw_reserve(jw_buf *b, size_t n)
 {
-    if (b->failed)
+    if (b->error)
         return TLD_E_NO_MEMORY;
     if (b->cap - b->len > n)
         return 0;
     size_t want = b->cap ? b->cap : 256;
     while (want - b->len <= n) {
         if (want > ((size_t)-1) / 2) {
-            b->failed = 1;
+            b->error = TLD_E_NO_MEMORY;
             return TLD_E_NO_MEMORY;
         }
         want *= 2;
     }
     char *p = realloc(b->data, want);
     if (!p) {
-        b->failed = 1;
+        b->error = TLD_E_NO_MEMORY;
         return TLD_E_NO_MEMORY;
     }
     b->data = p;
@@ -56,9 +56,9 @@ int jw_reserve(jw_buf *b, size_t n)
     return 0;
 }
 
-int jw_failed(const jw_buf *b)
+int jw_error(const jw_buf *b)
 {
-    return b->failed ? TLD_E_NO_MEMORY : 0;
+    return b->error;
 }
 
 const char *jw_cstr_view(jw_buf *b)
@@ -182,7 +182,7 @@ void jw_escape_utf8(jw_buf *b, const uint8_t *s, size_t n)
 {
     /* Worst case: every byte becomes U+FFFD (3 bytes) or \u00XX (6 bytes). */
     if (n > ((size_t)-1) / 8 || jw_reserve(b, n * 6) != 0) {
-        b->failed = 1;
+        b->error = TLD_E_NO_MEMORY;
         return;
     }
     char *out = b->data + b->len;
@@ -218,7 +218,7 @@ void jw_escape_utf16le(jw_buf *b, const uint8_t *s, size_t nbytes)
     size_t units = nbytes / 2;
     /* Worst case per unit: \u00XX (6) or 3 bytes; a trailing odd byte adds U+FFFD. */
     if (units > ((size_t)-1) / 8 || jw_reserve(b, units * 6 + 3) != 0) {
-        b->failed = 1;
+        b->error = TLD_E_NO_MEMORY;
         return;
     }
     char *out = b->data + b->len;
@@ -259,7 +259,7 @@ static const uint16_t cp1252_high[32] = {
 void jw_escape_cp1252(jw_buf *b, const uint8_t *s, size_t n)
 {
     if (n > ((size_t)-1) / 8 || jw_reserve(b, n * 6) != 0) {
-        b->failed = 1;
+        b->error = TLD_E_NO_MEMORY;
         return;
     }
     char *out = b->data + b->len;
@@ -411,7 +411,7 @@ void jw_hex_u64(jw_buf *b, uint64_t v)
 void jw_hex_bytes(jw_buf *b, const uint8_t *p, size_t n)
 {
     if (n > ((size_t)-1) / 4 || jw_reserve(b, 2 * n + 2) != 0) {
-        b->failed = 1;
+        b->error = TLD_E_NO_MEMORY;
         return;
     }
     char *out = b->data + b->len;

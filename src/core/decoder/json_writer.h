@@ -4,9 +4,10 @@
  * (always valid UTF-8 out; invalid input becomes U+FFFD), exact 64-bit
  * integers, round-trippable floats, hex strings, GUIDs and ISO 8601 times.
  *
- * Errors are sticky: when an allocation fails, `failed` is set, later calls
- * do nothing, and the caller checks jw_failed() once at the end. That keeps
- * the emitting code free of error plumbing on every value.
+ * Errors are a sticky code: when an allocation fails, `error` is set to
+ * TLD_E_NO_MEMORY, later calls do nothing, and the caller checks
+ * jw_error() once at the end. That keeps the emitting code free of error
+ * plumbing on every value.
  */
 #ifndef TLD_JSON_WRITER_H
 #define TLD_JSON_WRITER_H
@@ -18,17 +19,17 @@ typedef struct jw_buf {
     char *data;     /* not NUL-terminated; see jw_cstr_view() */
     size_t len;
     size_t cap;
-    int failed;     /* an allocation failed; contents are incomplete */
+    int error;      /* 0, or TLD_E_NO_MEMORY once an append failed (contents incomplete) */
 } jw_buf;
 
 void jw_init(jw_buf *b);
 void jw_free(jw_buf *b);
-/* Empties the buffer (keeps its memory) and clears the failed flag. */
+/* Empties the buffer (keeps its memory) and clears the error. */
 void jw_clear(jw_buf *b);
-/* Makes room for n more bytes; returns 0 or TLD_E_NO_MEMORY (and sets failed). */
+/* Makes room for n more bytes; returns 0 or TLD_E_NO_MEMORY (and sets error). */
 int jw_reserve(jw_buf *b, size_t n);
 /* 0, or TLD_E_NO_MEMORY when some append failed since the last jw_clear(). */
-int jw_failed(const jw_buf *b);
+int jw_error(const jw_buf *b);
 /* NUL-terminates the contents (not counted in len) and returns them. */
 const char *jw_cstr_view(jw_buf *b);
 

@@ -29,6 +29,7 @@
 #include "tl_decoder.h"
 
 #include "byteorder.h"
+#include "etl_kernel.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,6 +78,9 @@ struct tl_decoder {
     int64_t budget;     /* values still allowed in this event */
     jw_buf *out;
     char err[256];
+    /* Names for stack addresses, learnt from the events formatted so far. */
+    tl_address_names *names;
+    jw_buf scratch;     /* throwaway output while reading a PythonFunction's fields */
 };
 
 static int derr(tl_decoder *d, const char *fmt, ...)
@@ -97,8 +101,11 @@ int tl_decoder_new(tl_decoder **out)
     if (d) {
         d->fields = malloc(TL_MAX_FIELDS * sizeof *d->fields);
         d->keys = malloc(TL_MAX_FIELDS * sizeof *d->keys);
+        jw_init(&d->scratch);
+        if (tl_names_new(&d->names) < 0)
+            d->names = NULL;
     }
-    if (!d || !d->fields || !d->keys) {
+    if (!d || !d->fields || !d->keys || !d->names) {
         tl_decoder_free(d);
         *out = NULL;
         return TLD_E_NO_MEMORY;
@@ -113,6 +120,8 @@ void tl_decoder_free(tl_decoder *d)
         return;
     free(d->fields);
     free(d->keys);
+    tl_names_free(d->names);
+    jw_free(&d->scratch);
     free(d);
 }
 
@@ -359,7 +368,8 @@ static void emit_int(tl_decoder *d, const tl_field *f, uint64_t v, unsigned size
     }
 }
 
-static void emit_sid(tl_decoder *d, const uint8_t *p, unsigned subs)
+/* A SID (8 + 4 * subs bytes at p) as a quoted "S-1-5-..." string. */
+static void emit_sid_to(jw_buf *o, const uint8_t *p, unsigned subs)
 {
     char s[32];
     uint64_t auth = 0;
@@ -367,12 +377,17 @@ static void emit_sid(tl_decoder *d, const uint8_t *p, unsigned subs)
         auth = (auth << 8) | p[i];
     int k = auth < 0x100000000ull ? snprintf(s, sizeof s, "\"S-%u-%llu", p[0], (unsigned long long)auth)
                                   : snprintf(s, sizeof s, "\"S-%u-0x%012llx", p[0], (unsigned long long)auth);
-    jw_raw(d->out, s, (size_t)k);
+    jw_raw(o, s, (size_t)k);
     for (unsigned i = 0; i < subs; i++) {
-        jw_char(d->out, '-');
-        jw_u64(d->out, load_le32(p + 8 + 4 * i));
+        jw_char(o, '-');
+        jw_u64(o, load_le32(p + 8 + 4 * i));
     }
-    jw_char(d->out, '"');
+    jw_char(o, '"');
+}
+
+static void emit_sid(tl_decoder *d, const uint8_t *p, unsigned subs)
+{
+    emit_sid_to(d->out, p, subs);
 }
 
 static void emit_systemtime(tl_decoder *d, const uint8_t *p)
@@ -620,7 +635,7 @@ static int walk(tl_decoder *d, uint32_t from, uint32_t to, int text)
             jw_char(d->out, ',');
         emit_key(d, i, level, text);
         if (emit_value(d, i) < 0) {
-            if (!d->out->failed)
+            if (!d->out->error)
                 d->out->len = mark; /* drop the half-written field */
             d->nkeys = level;
             return -1;
@@ -652,9 +667,9 @@ int tl_decode_fields_json(tl_decoder *d, const uint8_t *meta, size_t meta_len,
     if (!bad)
         bad = decode_data(d, data, data_len, pointer_size, out, 0) < 0;
     jw_char(out, '}');
-    if (jw_failed(out))
+    if (jw_error(out))
         return TLD_E_NO_MEMORY;
-    return bad ? TL_DECODED_WITH_ERROR : 0;
+    return bad ? TLD_E_DECODE_PARTIAL : 0;
 }
 
 /* ---- names -------------------------------------------------------------- */
@@ -682,7 +697,7 @@ int tl_event_get_names(const etl_event *ev, tl_event_names *names)
         return TLD_E_INVALID_ARG;
     int rc = 0;
     if (ev->prov_traits && traits_name(ev->prov_traits, ev->prov_traits_len, &names->provider, &names->provider_len) < 0)
-        rc = ETL_E_DAMAGED;
+        rc = TLD_E_DECODE_NAMES;
     if (ev->event_schema) {
         const uint8_t *m = ev->event_schema;
         size_t len = ev->event_schema_len, pos = 2;
@@ -691,18 +706,25 @@ int tl_event_get_names(const etl_event *ev, tl_event_names *names)
         if (len >= 2 && end <= len && end >= 3 && read_tag(m, end, &pos, &names->event_tag) == 0)
             n = name_at(m, pos, end);
         if (n < 0) {
-            rc = ETL_E_DAMAGED;
+            rc = TLD_E_DECODE_NAMES;
         } else {
             names->event = m + pos;
             names->event_len = (size_t)n;
         }
     }
     if (rc == 0 && (!names->provider || !names->event))
-        rc = ETL_E_DAMAGED;
+        rc = TLD_E_DECODE_NAMES;
     return rc;
 }
 
 /* ---- event lines -------------------------------------------------------- */
+
+/* Provider "Python" of etwtrace (a fixed id, not derived from the name),
+ * whose PythonFunction events name the thunk address ranges. */
+static const uint8_t python_provider_id[16] = {0x40, 0x06, 0xa1, 0x99, 0x0d, 0x32, 0x37, 0x4b,
+                                               0x9e, 0x26, 0xc3, 0x11, 0xd8, 0x6d, 0xa7, 0xab};
+
+#define KERNEL_PROVIDER "MSNT_SystemTrace"
 
 static int guid_is_zero(const tld_guid *g)
 {
@@ -720,14 +742,60 @@ static void key(jw_buf *o, const char *k)
     jw_raw(o, "\":", 2);
 }
 
-static void emit_stack(jw_buf *o, const etl_event *ev)
+/* A process or thread id, null (JSON) or "-" (text) when the record has none. */
+static void emit_id(jw_buf *o, uint32_t id, int text)
+{
+    if (id == ETL_ID_NONE) {
+        if (text)
+            jw_char(o, '-');
+        else
+            jw_null(o);
+    } else {
+        jw_u64(o, id);
+    }
+}
+
+/* Unquoted 0x-prefixed hex. */
+static void emit_hex_text(jw_buf *o, uint64_t v)
+{
+    char s[24];
+    int n = snprintf(s, sizeof s, "0x%llx", (unsigned long long)v);
+    jw_raw(o, s, (size_t)n);
+}
+
+/* JSON: addresses as exact decimal numbers. Text: quoted hex strings, each
+ * followed by what the trace so far says the address is inside of (a
+ * Python function: "name (file:line)"; an image: "module+0xoffset"). */
+static void emit_addresses(tl_decoder *d, jw_buf *o, const uint8_t *a, uint32_t count, uint32_t size, uint32_t pid,
+                           int text)
 {
     jw_char(o, '[');
-    for (uint32_t i = 0; i < ev->stack_count; i++) {
+    for (uint32_t i = 0; i < count; i++, a += size) {
+        uint64_t v = size == 8 ? load_le64(a) : load_le32(a);
         if (i)
             jw_char(o, ',');
-        const uint8_t *a = ev->stack + (size_t)i * ev->stack_addr_size;
-        jw_u64(o, ev->stack_addr_size == 8 ? load_le64(a) : load_le32(a));
+        if (!text) {
+            jw_u64(o, v);
+            continue;
+        }
+        jw_char(o, '"');
+        emit_hex_text(o, v);
+        tl_address_name nm;
+        if (pid != ETL_ID_NONE && tl_names_lookup(d->names, pid, v, size, &nm) == 0) {
+            jw_char(o, ' ');
+            jw_escape_utf16le(o, nm.name, nm.name_bytes);
+            if (nm.is_function) {
+                jw_raw(o, " (", 2);
+                jw_escape_utf16le(o, nm.file, nm.file_bytes);
+                jw_char(o, ':');
+                jw_i64(o, nm.line);
+                jw_char(o, ')');
+            } else {
+                jw_char(o, '+');
+                emit_hex_text(o, v - nm.begin);
+            }
+        }
+        jw_char(o, '"');
     }
     jw_char(o, ']');
 }
@@ -739,10 +807,379 @@ static void note_error(tl_decoder *d, char *first, size_t cap)
         snprintf(first, cap, "%s", d->err);
 }
 
+/* Opcode names of the Windows base schema (winmeta): 1 start, 2 stop, ... */
+static const char *opcode_name(uint8_t op)
+{
+    static const char *const names[] = {NULL, "start", "stop", "dc_start", "dc_stop", "extension",
+                                        "reply", "resume", "suspend", "send"};
+    if (op < sizeof names / sizeof names[0])
+        return names[op];
+    return op == 240 ? "receive" : NULL;
+}
+
+static void emit_text_opcode(jw_buf *o, uint8_t op)
+{
+    if (op == 0)
+        return;
+    jw_raw(o, " opcode=", 8);
+    const char *n = opcode_name(op);
+    if (n)
+        jw_cstr(o, n);
+    else
+        jw_u64(o, op);
+}
+
+/* ---- learning names: PythonFunction --------------------------------------------- */
+
+static int name_is(const tl_field *f, const char *s)
+{
+    size_t n = strlen(s);
+    return f->name_len == n && memcmp(f->name, s, n) == 0;
+}
+
+/* Reads the thunk range and names of a PythonFunction event (its metadata
+ * parsed into d->fields) and adds them to the address names. Fields are
+ * found by name; values are located by decoding each field into scratch
+ * space, so every in-type the decoder knows is stepped over correctly. */
+static void learn_python_function(tl_decoder *d, const etl_event *ev)
+{
+    jw_buf *saved = d->out;
+    d->out = &d->scratch;
+    d->data = ev->user_data;
+    d->data_len = ev->user_data_len;
+    d->pos = 0;
+    d->pointer_size = ev->pointer_size == 4 ? 4 : 8;
+    d->budget = 4096 + 4 * (int64_t)ev->user_data_len;
+    d->nkeys = 0;
+    uint64_t begin = 0, end = 0;
+    int have_begin = 0, have_end = 0;
+    int32_t line = 0;
+    const uint8_t *name = NULL, *file = NULL;
+    size_t name_len = 0, file_len = 0;
+    for (uint32_t i = 0; i < d->nfields; i = d->fields[i].end) {
+        const tl_field *f = &d->fields[i];
+        size_t at = d->pos;
+        jw_clear(&d->scratch);
+        if (emit_value(d, i) < 0)
+            break;
+        const uint8_t *v = d->data + at;
+        size_t n = d->pos - at;
+        if (f->count != COUNT_NONE)
+            continue;
+        int is_int = f->type == IN_POINTER || f->type == IN_HEXINT64 || f->type == IN_UINT64 ||
+                     f->type == IN_INT64 || f->type == IN_HEXINT32 || f->type == IN_UINT32 || f->type == IN_INT32;
+        uint64_t iv = n == 8 ? load_le64(v) : n == 4 ? load_le32(v) : 0;
+        if (is_int && name_is(f, "BeginAddress")) {
+            begin = iv;
+            have_begin = 1;
+        } else if (is_int && name_is(f, "EndAddress")) {
+            end = iv;
+            have_end = 1;
+        } else if (is_int && n == 4 && name_is(f, "LineNumber")) {
+            line = (int32_t)iv;
+        } else if (f->type == IN_UNICODESTRING || f->type == IN_COUNTEDSTRING) {
+            const uint8_t *sv = f->type == IN_UNICODESTRING ? v : v + 2;
+            size_t sn = n >= 2 ? n - 2 : 0; /* without the NUL, or the count */
+            if (name_is(f, "Name")) {
+                name = sv;
+                name_len = sn;
+            } else if (name_is(f, "SourceFile")) {
+                file = sv;
+                file_len = sn;
+            }
+        }
+    }
+    d->out = saved;
+    d->nkeys = 0;
+    if (have_begin && have_end && end > begin && name)
+        tl_names_add_function(d->names, ev->process_id, begin, end, name, name_len, file, file_len, line);
+}
+
+/* ---- kernel records ------------------------------------------------------------ */
+
+/* Field emitter for kernel payloads: JSON members or text name=value. */
+typedef struct kf {
+    jw_buf *o;
+    int text;
+    int n;
+} kf;
+
+static void kf_key(kf *k, const char *name)
+{
+    if (k->text) {
+        jw_char(k->o, ' ');
+        jw_cstr(k->o, name);
+        jw_char(k->o, '=');
+    } else {
+        if (k->n++)
+            jw_char(k->o, ',');
+        jw_char(k->o, '"');
+        jw_cstr(k->o, name);
+        jw_raw(k->o, "\":", 2);
+    }
+}
+
+static void kf_u64(kf *k, const char *name, uint64_t v)
+{
+    kf_key(k, name);
+    jw_u64(k->o, v);
+}
+
+static void kf_i64(kf *k, const char *name, int64_t v)
+{
+    kf_key(k, name);
+    jw_i64(k->o, v);
+}
+
+static void kf_hex(kf *k, const char *name, uint64_t v)
+{
+    kf_key(k, name);
+    jw_hex_u64(k->o, v);
+}
+
+static void kf_utf16(kf *k, const char *name, const uint8_t *s, size_t n)
+{
+    kf_key(k, name);
+    jw_string_utf16le(k->o, s, n);
+}
+
+/* Decodes the payload of the kernel classes reports need into fields;
+ * learns image ranges. Returns 1 when fields were written, 0 for a class
+ * not decoded (the caller shows the payload), -1 when the payload is too
+ * short for the class (d->err says so). `*pid`/`*tid` are updated from
+ * the payload where the header has none. */
+static int kernel_fields(tl_decoder *d, const etl_event *ev, kf *k, uint32_t *pid, uint32_t *tid,
+                         etl_stack_walk *stack)
+{
+    char name[64];
+    int rc;
+    switch (ev->hook_id) {
+    case ETL_HOOK_SAMPLED_PROFILE: {
+        etl_sampled_profile sp;
+        if ((rc = etl_kernel_sampled_profile(ev, &sp)) < 0)
+            break;
+        if (*tid == ETL_ID_NONE)
+            *tid = sp.thread_id;
+        kf_hex(k, "InstructionPointer", sp.instruction_pointer);
+        kf_u64(k, "ThreadId", sp.thread_id);
+        kf_u64(k, "Count", sp.count);
+        return 1;
+    }
+    case ETL_HOOK_STACK_WALK: {
+        if ((rc = etl_kernel_stack_walk(ev, stack)) < 0)
+            break;
+        *pid = stack->process_id;
+        *tid = stack->thread_id;
+        kf_u64(k, "EventTimeStamp", stack->event_timestamp);
+        kf_u64(k, "StackProcess", stack->process_id);
+        kf_u64(k, "StackThread", stack->thread_id);
+        return 1;
+    }
+    case ETL_HOOK_IMAGE_LOAD: case ETL_HOOK_IMAGE_UNLOAD: case ETL_HOOK_IMAGE_DC_START: case ETL_HOOK_IMAGE_DC_END: {
+        etl_image im;
+        if ((rc = etl_kernel_image(ev, &im)) < 0)
+            break;
+        if (ev->hook_id == ETL_HOOK_IMAGE_UNLOAD)
+            tl_names_remove_image(d->names, im.process_id, im.base, ev->pointer_size);
+        else if (ev->hook_id != ETL_HOOK_IMAGE_DC_END)
+            tl_names_add_image(d->names, im.process_id, im.base, im.size, im.file_name, im.file_name_bytes,
+                               ev->pointer_size);
+        kf_hex(k, "ImageBase", im.base);
+        kf_hex(k, "ImageSize", im.size);
+        kf_u64(k, "ProcessId", im.process_id);
+        if (ev->descriptor.version >= 2) {
+            kf_u64(k, "ImageChecksum", im.checksum);
+            kf_u64(k, "TimeDateStamp", im.time_date_stamp);
+            kf_hex(k, "DefaultBase", im.default_base);
+        }
+        kf_utf16(k, "FileName", im.file_name, im.file_name_bytes);
+        return 1;
+    }
+    case ETL_HOOK_PROCESS_START: case ETL_HOOK_PROCESS_END: case ETL_HOOK_PROCESS_DC_START:
+    case ETL_HOOK_PROCESS_DC_END: case ETL_HOOK_PROCESS_DEFUNCT: {
+        etl_process pr;
+        if ((rc = etl_kernel_process(ev, &pr)) < 0)
+            break;
+        if (ev->descriptor.version >= 2)
+            kf_hex(k, "UniqueProcessKey", pr.unique_process_key);
+        kf_u64(k, "ProcessId", pr.process_id);
+        kf_u64(k, "ParentId", pr.parent_id);
+        kf_u64(k, "SessionId", pr.session_id);
+        kf_i64(k, "ExitStatus", pr.exit_status);
+        if (ev->descriptor.version == 1 || ev->descriptor.version >= 3)
+            kf_hex(k, "DirectoryTableBase", pr.directory_table_base);
+        if (pr.has_flags)
+            kf_u64(k, "Flags", pr.flags);
+        if (pr.user_sid) {
+            kf_key(k, "UserSID");
+            emit_sid_to(k->o, pr.user_sid, pr.user_sid[1]);
+        }
+        kf_key(k, "ImageFileName");
+        jw_string_cp1252(k->o, pr.image_file_name, pr.image_file_name_len);
+        if (pr.command_line)
+            kf_utf16(k, "CommandLine", pr.command_line, pr.command_line_bytes);
+        if (pr.package_full_name)
+            kf_utf16(k, "PackageFullName", pr.package_full_name, pr.package_full_name_bytes);
+        if (pr.application_id)
+            kf_utf16(k, "ApplicationId", pr.application_id, pr.application_id_bytes);
+        return 1;
+    }
+    case ETL_HOOK_THREAD_START: case ETL_HOOK_THREAD_END: case ETL_HOOK_THREAD_DC_START: case ETL_HOOK_THREAD_DC_END: {
+        etl_thread th;
+        if ((rc = etl_kernel_thread(ev, &th)) < 0)
+            break;
+        kf_u64(k, "ProcessId", th.process_id);
+        kf_u64(k, "ThreadId", th.thread_id);
+        if (th.has_addresses) {
+            kf_hex(k, "StackBase", th.stack_base);
+            kf_hex(k, "StackLimit", th.stack_limit);
+            kf_hex(k, "UserStackBase", th.user_stack_base);
+            kf_hex(k, "UserStackLimit", th.user_stack_limit);
+            kf_hex(k, ev->descriptor.version >= 3 ? "Affinity" : "StartAddr", th.start_address);
+            kf_hex(k, "Win32StartAddr", th.win32_start_address);
+            if (ev->descriptor.version >= 2) {
+                kf_hex(k, "TebBase", th.teb_base);
+                kf_u64(k, "SubProcessTag", th.sub_process_tag);
+            }
+        }
+        if (th.has_priorities) {
+            kf_u64(k, "BasePriority", th.base_priority);
+            kf_u64(k, "PagePriority", th.page_priority);
+            kf_u64(k, "IoPriority", th.io_priority);
+            kf_u64(k, "ThreadFlags", th.thread_flags);
+        }
+        if (th.thread_name && th.thread_name_bytes)
+            kf_utf16(k, "ThreadName", th.thread_name, th.thread_name_bytes);
+        return 1;
+    }
+    default:
+        return 0;
+    }
+    etl_kernel_event_name(ev->hook_id, name, sizeof name);
+    derr(d, "%s (version %u): its %zu-byte payload is too short for the fields of that version", name,
+         ev->descriptor.version, ev->user_data_len);
+    return -1;
+}
+
+/* A kernel record: named by class and opcode, its payload decoded for the
+ * classes in kernel_fields(), else shown as hex. */
+static int format_system(tl_decoder *d, const etl_event *ev, int text, jw_buf *out)
+{
+    char name[64];
+    char error[256] = "";
+    etl_kernel_event_name(ev->hook_id, name, sizeof name);
+    uint32_t pid = ev->process_id, tid = ev->thread_id;
+    etl_stack_walk stack;
+    memset(&stack, 0, sizeof stack);
+    /* Fields first, into scratch space: they may say the pid and tid. */
+    jw_clear(&d->scratch);
+    kf k = {&d->scratch, text, 0};
+    int decoded = kernel_fields(d, ev, &k, &pid, &tid, &stack);
+    if (decoded < 0) {
+        note_error(d, error, sizeof error);
+        jw_clear(&d->scratch);
+    }
+    if (!text) {
+        jw_raw(out, "{\"time\":", 8);
+        jw_filetime(out, ev->filetime);
+        key(out, "provider");
+        jw_cstr(out, "\"" KERNEL_PROVIDER "\"");
+        key(out, "provider_id");
+        if (guid_is_zero(&ev->provider_id))
+            jw_null(out);
+        else
+            jw_guid(out, ev->provider_id.bytes_le);
+        key(out, "event");
+        jw_string_utf8(out, (const uint8_t *)name, strlen(name));
+        key(out, "level");
+        jw_u64(out, 0);
+        key(out, "keyword");
+        jw_hex_u64(out, 0);
+        key(out, "opcode");
+        jw_u64(out, ev->descriptor.opcode);
+        key(out, "id");
+        jw_u64(out, 0);
+        key(out, "version");
+        jw_u64(out, ev->descriptor.version);
+        key(out, "task");
+        jw_u64(out, 0);
+        key(out, "channel");
+        jw_u64(out, 0);
+        key(out, "pid");
+        emit_id(out, pid, 0);
+        key(out, "tid");
+        emit_id(out, tid, 0);
+        key(out, "activity_id");
+        jw_null(out);
+        key(out, "related_activity_id");
+        jw_null(out);
+        key(out, "hook");
+        {
+            char h[16];
+            int n = snprintf(h, sizeof h, "\"0x%04x\"", ev->hook_id);
+            jw_raw(out, h, (size_t)n);
+        }
+        key(out, "clock");
+        jw_u64(out, ev->timestamp);
+        if (decoded > 0) {
+            key(out, "fields");
+            jw_char(out, '{');
+            jw_raw(out, d->scratch.data, d->scratch.len);
+            jw_char(out, '}');
+        } else {
+            key(out, "payload");
+            jw_hex_bytes(out, ev->user_data, ev->user_data_len);
+        }
+        if (stack.addresses) {
+            key(out, "stack");
+            emit_addresses(d, out, stack.addresses, stack.count, stack.address_size, pid, 0);
+        }
+        if (error[0]) {
+            key(out, "error");
+            jw_string_utf8(out, (const uint8_t *)error, strlen(error));
+        }
+        jw_raw(out, "}\n", 2);
+    } else {
+        jw_filetime_text(out, ev->filetime);
+        jw_raw(out, " " KERNEL_PROVIDER "/", sizeof KERNEL_PROVIDER + 1);
+        jw_escape_utf8(out, (const uint8_t *)name, strlen(name));
+        jw_raw(out, " 0 ", 3);
+        emit_id(out, pid, 1);
+        jw_char(out, ' ');
+        emit_id(out, tid, 1);
+        if (decoded > 0) {
+            jw_raw(out, d->scratch.data, d->scratch.len);
+        } else {
+            jw_raw(out, " payload=", 9);
+            jw_hex_bytes(out, ev->user_data, ev->user_data_len);
+        }
+        if (stack.addresses) {
+            jw_raw(out, " stack=", 7);
+            emit_addresses(d, out, stack.addresses, stack.count, stack.address_size, pid, 1);
+        }
+        if (error[0]) {
+            jw_raw(out, " error=", 7);
+            jw_string_utf8(out, (const uint8_t *)error, strlen(error));
+        }
+        jw_char(out, '\n');
+    }
+    if (jw_error(&d->scratch))
+        return TLD_E_NO_MEMORY;
+    snprintf(d->err, sizeof d->err, "%s", error);
+    if (jw_error(out))
+        return TLD_E_NO_MEMORY;
+    return error[0] ? TLD_E_DECODE_PARTIAL : 0;
+}
+
+/* ---- event records --------------------------------------------------------------- */
+
 int tl_decoder_format_event(tl_decoder *d, const etl_event *ev, int format, jw_buf *out)
 {
-    char error[256] = "";
+    int text = format == TL_FORMAT_TEXT;
     d->err[0] = '\0';
+    if (ev->kind == ETL_KIND_SYSTEM)
+        return format_system(d, ev, text, out);
+    char error[256] = "";
     const uint8_t *prov = NULL;
     size_t prov_len = 0;
     int is_tl = ev->event_schema != NULL;
@@ -756,7 +1193,6 @@ int tl_decoder_format_event(tl_decoder *d, const etl_event *ev, int format, jw_b
         if (!meta_ok)
             note_error(d, error, sizeof error);
     }
-    int text = format == TL_FORMAT_TEXT;
     size_t unparsed_at = ev->user_data_len;
 
     if (!text) {
@@ -789,9 +1225,9 @@ int tl_decoder_format_event(tl_decoder *d, const etl_event *ev, int format, jw_b
         key(out, "channel");
         jw_u64(out, ev->descriptor.channel);
         key(out, "pid");
-        jw_u64(out, ev->process_id);
+        emit_id(out, ev->process_id, 0);
         key(out, "tid");
-        jw_u64(out, ev->thread_id);
+        emit_id(out, ev->thread_id, 0);
         key(out, "activity_id");
         if (guid_is_zero(&ev->activity_id))
             jw_null(out);
@@ -817,7 +1253,7 @@ int tl_decoder_format_event(tl_decoder *d, const etl_event *ev, int format, jw_b
             key(out, "payload");
             jw_hex_bytes(out, ev->user_data, ev->user_data_len);
             unparsed_at = ev->user_data_len;
-            if (ev->flags & ETL_EVENT_FLAG_STRING_ONLY) {
+            if (ev->kind == ETL_KIND_EVENT_HEADER && (ev->flags & ETL_EVENT_FLAG_STRING_ONLY)) {
                 key(out, "message");
                 size_t n = ev->user_data_len & ~(size_t)1;
                 for (size_t i = 0; i + 1 < ev->user_data_len; i += 2)
@@ -830,7 +1266,7 @@ int tl_decoder_format_event(tl_decoder *d, const etl_event *ev, int format, jw_b
         }
         if (ev->has_stack) {
             key(out, "stack");
-            emit_stack(out, ev);
+            emit_addresses(d, out, ev->stack, ev->stack_count, ev->stack_addr_size, ev->process_id, 0);
         }
         if (is_tl && meta_ok && !error[0] && unparsed_at < ev->user_data_len) {
             key(out, "unparsed");
@@ -863,9 +1299,11 @@ int tl_decoder_format_event(tl_decoder *d, const etl_event *ev, int format, jw_b
         jw_char(out, ' ');
         jw_u64(out, ev->descriptor.level);
         jw_char(out, ' ');
-        jw_u64(out, ev->process_id);
+        emit_id(out, ev->process_id, 1);
         jw_char(out, ' ');
-        jw_u64(out, ev->thread_id);
+        emit_id(out, ev->thread_id, 1);
+        if (ev->kind != ETL_KIND_MESSAGE)
+            emit_text_opcode(out, ev->descriptor.opcode);
         if (is_tl && meta_ok) {
             if (decode_data(d, ev->user_data, ev->user_data_len, ev->pointer_size, out, 1) < 0)
                 note_error(d, error, sizeof error);
@@ -875,7 +1313,7 @@ int tl_decoder_format_event(tl_decoder *d, const etl_event *ev, int format, jw_b
         }
         if (ev->has_stack) {
             jw_raw(out, " stack=", 7);
-            emit_stack(out, ev);
+            emit_addresses(d, out, ev->stack, ev->stack_count, ev->stack_addr_size, ev->process_id, 1);
         }
         if (error[0]) {
             jw_raw(out, " error=", 7);
@@ -883,8 +1321,45 @@ int tl_decoder_format_event(tl_decoder *d, const etl_event *ev, int format, jw_b
         }
         jw_char(out, '\n');
     }
+    /* After the line: a PythonFunction names addresses of later stacks. */
+    if (is_tl && meta_ok && !error[0] && memcmp(ev->provider_id.bytes_le, python_provider_id, 16) == 0 &&
+        d->event_name_len == 14 && memcmp(d->event_name, "PythonFunction", 14) == 0)
+        learn_python_function(d, ev);
     snprintf(d->err, sizeof d->err, "%s", error);
-    if (jw_failed(out))
+    if (jw_error(out))
         return TLD_E_NO_MEMORY;
-    return error[0] ? TL_DECODED_WITH_ERROR : 0;
+    return error[0] ? TLD_E_DECODE_PARTIAL : 0;
+}
+
+int tl_decoder_learn_names(tl_decoder *d, const etl_event *ev)
+{
+    if (ev->kind == ETL_KIND_SYSTEM) {
+        switch (ev->hook_id) {
+        case ETL_HOOK_IMAGE_LOAD: case ETL_HOOK_IMAGE_DC_START: case ETL_HOOK_IMAGE_UNLOAD: {
+            etl_image im;
+            if (etl_kernel_image(ev, &im) < 0)
+                return 0;
+            if (ev->hook_id == ETL_HOOK_IMAGE_UNLOAD)
+                tl_names_remove_image(d->names, im.process_id, im.base, ev->pointer_size);
+            else
+                return tl_names_add_image(d->names, im.process_id, im.base, im.size, im.file_name,
+                                          im.file_name_bytes, ev->pointer_size);
+            return 0;
+        }
+        default:
+            return 0;
+        }
+    }
+    if (!ev->event_schema || memcmp(ev->provider_id.bytes_le, python_provider_id, 16) != 0)
+        return 0;
+    if (parse_meta(d, ev->event_schema, ev->event_schema_len) < 0)
+        return 0;
+    if (d->event_name_len == 14 && memcmp(d->event_name, "PythonFunction", 14) == 0)
+        learn_python_function(d, ev);
+    return 0;
+}
+
+tl_address_names *tl_decoder_names(tl_decoder *d)
+{
+    return d->names;
 }

@@ -34,9 +34,29 @@
  * Invalid UTF-8/UTF-16 becomes U+FFFD. Arrays are lists, structs objects.
  * A repeated field name at one level gets a "#2", "#3", ... suffix.
  *
- * Text shape: "<time> <provider>/<event> <level> <pid> <tid> name=value ..."
- * with values written as in JSON (strings quoted), or, for non-TraceLogging
- * events, "<time> {<provider_id>}/<id> <level> <pid> <tid> payload="<hex>" (quoted like other string values).
+ * Kernel (system) records: "provider":"MSNT_SystemTrace", "provider_id" the
+ * class GUID (null when not known), "event" "Class/Opcode" (etl_kernel.h:
+ * "Process/Start", "PerfInfo/SampledProfile", "StackWalk/Stack", ...),
+ * "opcode" the record's type, "version" its version, "pid"/"tid" from the
+ * header or, where the header has none (PERFINFO records), from the
+ * payload, else null; then "hook":"0x0f2e" and "clock" (the raw
+ * timestamp: a StackWalk's EventTimeStamp equals its sample's clock), and
+ * "fields" for Process, Thread, Image, SampledProfile and StackWalk
+ * (whose addresses go to "stack"), "payload" (hex) for other classes.
+ * Records of WPP messages are shown like non-TraceLogging events.
+ *
+ * Text shape: "<time> <provider>/<event> <level> <pid> <tid> [opcode=<op>] name=value ..."
+ * with values written as in JSON (strings quoted); opcode= appears when
+ * the opcode is not 0 (start, stop, dc_start, dc_stop, ... or the number).
+ * Non-TraceLogging events: "<time> {<provider_id>}/<id> <level> <pid> <tid>
+ * payload="<hex>"". Kernel records: "<time> MSNT_SystemTrace/<Class>/<Opcode>
+ * 0 <pid> <tid> Field=value ...". A missing pid/tid is "-". Stacks are
+ * quoted hex addresses, each followed by what the trace so far says it is
+ * inside of: "0x7f1200001010 fib (x.py:3)" for the thunk range of an
+ * etwtrace PythonFunction event of the same process, "0x7ff61230 ntdll.dll+0x1230"
+ * for an image of a kernel Image event. Events stream in time order and
+ * the events that define ranges precede the stacks that use them, so the
+ * names known when a stack is printed are the ones available.
  */
 #ifndef TLD_TL_DECODER_H
 #define TLD_TL_DECODER_H
@@ -44,8 +64,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "address_names.h"
 #include "etl_reader.h"
 #include "json_writer.h"
+#include "tl_decoder_errors.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,8 +78,6 @@ enum tl_format {
     TL_FORMAT_TEXT = 1,
 };
 
-/* Return value of the decode calls when the output carries an "error". */
-#define TL_DECODED_WITH_ERROR 1
 
 typedef struct tl_decoder tl_decoder;
 
@@ -68,9 +88,10 @@ void tl_decoder_free(tl_decoder *d);
 
 /*
  * Appends one line describing `ev` to `out`, ending with '\n'. Returns 0
- * when everything decoded, TL_DECODED_WITH_ERROR when the line carries an
- * "error" (tl_decoder_error() repeats it), or TLD_E_NO_MEMORY (the output
- * is then incomplete).
+ * when everything decoded, TLD_E_DECODE_PARTIAL when the line carries
+ * an "error" (tl_decoder_error() repeats it), or TLD_E_NO_MEMORY (the
+ * output is then incomplete). PythonFunction and kernel Image events
+ * teach the decoder names for the addresses of later stacks.
  */
 int tl_decoder_format_event(tl_decoder *d, const etl_event *ev, int format, jw_buf *out);
 
@@ -100,10 +121,18 @@ typedef struct tl_event_names {
 } tl_event_names;
 
 /* Fills *names from the PROV_TRAITS / EVENT_SCHEMA_TL items. Returns 0 when
- * both names were found, ETL_E_DAMAGED when one is missing or malformed, or
+ * both names were found, TLD_E_DECODE_NAMES when one is missing or malformed, or
  * TLD_E_INVALID_ARG when `ev` carries neither item (not TraceLogging).
  * Pointers of names that were not found are NULL. */
 int tl_event_get_names(const etl_event *ev, tl_event_names *names);
+
+/* Learns address names from `ev` without formatting it (what
+ * tl_decoder_format_event() learns), for callers that skip lines.
+ * Returns 0 or TLD_E_NO_MEMORY. */
+int tl_decoder_learn_names(tl_decoder *d, const etl_event *ev);
+
+/* The names learnt so far (owned by the decoder). */
+tl_address_names *tl_decoder_names(tl_decoder *d);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "cpu.h"
 #include "etl_records.h"
+#include "portable.h"
 #include "stack.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@ typedef struct record_source {
     const etl_prepared_record *prepared;
     const uint8_t *data;
     size_t data_len;
+    uint64_t ticks;                       /* the event's time; 0: now */
 } record_source;
 
 static size_t source_size(const record_source *src)
@@ -170,7 +172,7 @@ typedef struct lane_cache_entry {
  * and the default model for a dlopen()ed module (the Python extension)
  * costs a call per access. 128 bytes of the static TLS surplus glibc keeps
  * for such modules. */
-static __thread __attribute__((tls_model("initial-exec"))) lane_cache_entry lane_cache[LANE_CACHE_SIZE];
+static TLD_TLS_FAST lane_cache_entry lane_cache[LANE_CACHE_SIZE];
 
 /* The calling thread's lane in `w`, creating it when there is room, or NULL
  * for the shared buffer. Slow path of lane_of_this_thread(). */
@@ -239,7 +241,7 @@ static int write_shared(etl_writer *w, const record_source *src, size_t size, si
     }
     /* A TSC read may run ahead of the lock acquisition before it: never
      * store a time earlier than the previous record's. */
-    uint64_t ticks = tld_clock_ticks();
+    uint64_t ticks = src->ticks ? src->ticks : tld_clock_ticks();
     if (ticks < w->shared_last_ticks)
         ticks = w->shared_last_ticks;
     w->shared_last_ticks = ticks;
@@ -252,6 +254,11 @@ static int write_shared(etl_writer *w, const record_source *src, size_t size, si
 
 static int write_record(etl_writer *w, const record_source *src)
 {
+    int stopped = atomic_load_explicit(&w->stop_reason, memory_order_relaxed);
+    if (TLD_UNLIKELY(stopped != 0)) {
+        atomic_fetch_add_explicit(&w->events_refused, 1, memory_order_relaxed);
+        return stopped;
+    }
     size_t size = source_size(src);
     size_t room = etl_align8(size);
     if (TLD_UNLIKELY(size > ETL_MAX_RECORD_SIZE || room > w->buffer_size - ETL_BUFFER_HEADER_SIZE)) {
@@ -263,7 +270,7 @@ static int write_record(etl_writer *w, const record_source *src)
     /* Read first: the counter takes tens of cycles, which the lane lookup
      * below can overlap; an event that then waits for a buffer keeps the
      * time it was written at. */
-    uint64_t ticks = tld_clock_ticks();
+    uint64_t ticks = src->ticks ? src->ticks : tld_clock_ticks();
     etl_lane *lane = lane_of_this_thread(w);
     if (TLD_UNLIKELY(lane == NULL))
         return write_shared(w, src, size, room);
@@ -298,13 +305,14 @@ static int write_record(etl_writer *w, const record_source *src)
 
 int etl_writer_write(etl_writer *w, const etl_writer_event *ev)
 {
-    record_source src = {.ev = ev};
+    record_source src = {.ev = ev, .ticks = ev->timestamp};
     return write_record(w, &src);
 }
 
-int etl_writer_write_prepared(etl_writer *w, const etl_prepared_record *r, const void *data, size_t data_len)
+int etl_writer_write_prepared(etl_writer *w, const etl_prepared_record *r, const void *data, size_t data_len,
+                              uint64_t ticks)
 {
-    record_source src = {.prepared = r, .data = data, .data_len = data_len};
+    record_source src = {.prepared = r, .data = data, .data_len = data_len, .ticks = ticks};
     return write_record(w, &src);
 }
 
@@ -372,6 +380,9 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
     w->process_id = tld_process_id();
     w->prefetch_for_store = tld_cpu_can_prefetch_for_store();
     w->max_lanes = w->buffer_count - 2;
+    w->max_slots = cfg->max_file_size / bs;
+    if (cfg->max_file_size != 0 && w->max_slots < 2)
+        w->max_slots = 2; /* buffer 0 and one buffer of events */
     w->wake_threshold = w->buffer_count / 4 ? w->buffer_count / 4 : 1;
     tld_mutex_init(&w->lock);
     tld_mutex_init(&w->io);
@@ -436,12 +447,20 @@ void etl_writer_get_stats(etl_writer *w, etl_writer_stats *st)
         accepted += atomic_load_explicit(&w->lanes[i].accepted, memory_order_relaxed);
     uint64_t too_large = w->events_too_large;
     tld_mutex_unlock(&w->lock);
+    /* Read the settled counts before `accepted`'s complement: an event is
+     * pending until a flush moves it to in_file or to a lost count. */
+    uint64_t in_file = atomic_load(&w->events_in_file);
     uint64_t lost_io = atomic_load(&w->events_lost_io);
-    st->events_written = accepted - lost_io;
-    st->events_lost = too_large + lost_io;
+    uint64_t lost_limit = atomic_load(&w->events_lost_limit);
+    uint64_t refused = atomic_load(&w->events_refused);
+    uint64_t settled = in_file + lost_io + lost_limit;
+    st->events_written = in_file;
+    st->events_pending = accepted > settled ? accepted - settled : 0;
+    st->events_lost = too_large + lost_io + lost_limit + refused;
     st->events_too_large = too_large;
     st->buffers_written = atomic_load(&w->buffers_written);
     st->write_error = atomic_load(&w->write_error);
+    st->stop_reason = atomic_load(&w->stop_reason);
 }
 
 int etl_writer_close(etl_writer *w, etl_writer_stats *st)

@@ -18,9 +18,11 @@
  * any moment leaves a file readable up to its last flush.
  *
  * Nothing is dropped for speed: when every buffer is waiting for the disk,
- * writers wait. Events are dropped only when they cannot be stored (larger
- * than a buffer, or the file write failed, e.g. disk full); they are counted
- * in the header's EventsLost and in the stats.
+ * writers wait. Events are dropped only when they cannot be stored: larger
+ * than a buffer, or the file cannot take more. The first failed write (e.g.
+ * a full disk) or reaching the size limit stops recording: the file keeps
+ * every buffer written before and stays readable, and later events are
+ * counted as lost. Losses are in the header's EventsLost and in the stats.
  */
 #ifndef TLD_ETL_WRITER_H
 #define TLD_ETL_WRITER_H
@@ -42,6 +44,8 @@ typedef struct etl_writer_config {
     uint32_t buffer_count;     /* in-memory buffers, >= 2 (allocated as needed) */
     uint32_t flush_interval_ms;/* > 0: how often the partial buffer reaches the file */
     uint16_t logger_id;        /* small number written in every buffer header */
+    uint64_t max_file_size;    /* bytes; 0: no limit. Rounded down to whole buffers
+                                  (at least buffer 0 and one more). */
 } etl_writer_config;
 
 /* One event to record. All pointers are borrowed for the call. */
@@ -60,14 +64,21 @@ typedef struct etl_writer_event {
     size_t stack_len;                      /* 0: no STACK_TRACE64 item */
     uint32_t process_id;
     uint32_t thread_id;
+    uint64_t timestamp;                    /* 0: now (see etl_writer_write_prepared) */
 } etl_writer_event;
 
+/* Counts never decrease, except events_pending: an accepted event is
+ * pending until its buffer reaches the file (events_written) or is lost. */
 typedef struct etl_writer_stats {
-    uint64_t events_written;   /* events in the file (or waiting in memory, before close) */
-    uint64_t events_lost;      /* too large + lost to write errors */
+    uint64_t events_written;   /* events stored in the file */
+    uint64_t events_pending;   /* accepted, in memory, not in the file yet */
+    uint64_t events_lost;      /* too large, lost to write errors, beyond the size limit,
+                                  or offered after recording stopped */
     uint64_t events_too_large; /* part of events_lost */
     uint64_t buffers_written;  /* buffers in the file, buffer 0 included */
     int write_error;           /* first -errno from writing the file, 0 if none */
+    int stop_reason;           /* 0 while recording; else why it stopped early
+                                  (-errno of a failed write, or TLD_E_SIZE_LIMIT) */
 } etl_writer_stats;
 
 /*
@@ -81,7 +92,8 @@ int etl_writer_open(etl_writer **out, const etl_writer_config *cfg, char *err, s
 
 /*
  * Records one event. Thread-safe. Returns 0 when the event is in a buffer,
- * or -EMSGSIZE when the record would not fit in one buffer
+ * the stop reason when recording has stopped (a write failed, or the size
+ * limit was reached: the event is counted as lost), or -EMSGSIZE when the record would not fit in one buffer
  * or in ETW's 16-bit record size; that event is counted as lost. May wait
  * while every buffer is waiting for the disk. Must not be called
  * concurrently with or after etl_writer_close().
@@ -101,8 +113,11 @@ typedef struct etl_prepared_record etl_prepared_record;
 etl_prepared_record *etl_prepared_record_create(const etl_writer_event *ev);
 void etl_prepared_record_free(etl_prepared_record *r);
 
-/* etl_writer_write() for a prepared record with this event's data. */
-int etl_writer_write_prepared(etl_writer *w, const etl_prepared_record *r, const void *data, size_t data_len);
+/* etl_writer_write() for a prepared record with this event's data, at
+ * `ticks` (0: now). A time earlier than the last one stored in the same
+ * buffer is stored as that one: records of a buffer stay in time order. */
+int etl_writer_write_prepared(etl_writer *w, const etl_prepared_record *r, const void *data, size_t data_len,
+                              uint64_t ticks);
 
 /* Size in bytes of the record etl_writer_write() would store for `ev`,
  * before 8-byte alignment. */

@@ -130,6 +130,11 @@ struct etl_writer {
     uint32_t process_id;      /* writers do not outlive fork(): sessions end in the child */
     int prefetch_for_store;   /* the CPU has a prefetch-for-write instruction */
     uint8_t *filler;          /* buffer_size bytes of 0xFF */
+    uint64_t max_slots;       /* buffers the file may hold (size limit), 0: no limit */
+    /* 0 while recording; once the file cannot take more (a write failed, or
+     * the size limit was reached), the reason (-errno or TLD_E_SIZE_LIMIT):
+     * from then on events are counted as lost instead of stored. */
+    atomic_int stop_reason;
 
     tld_mutex lock;
     tld_cond work;            /* flush thread: a buffer filled, or closing */
@@ -157,7 +162,10 @@ struct etl_writer {
     int64_t next_slot;        /* = BuffersWritten */
     /* Read by get_stats without `io`. */
     atomic_uint_least64_t buffers_written;
-    atomic_uint_least64_t events_lost_io;
+    atomic_uint_least64_t events_in_file;     /* stored in the file (never decreases) */
+    atomic_uint_least64_t events_lost_io;     /* accepted, then lost to a failed write */
+    atomic_uint_least64_t events_lost_limit;  /* accepted, then dropped at the size limit */
+    atomic_uint_least64_t events_refused;     /* offered after recording stopped */
     atomic_int write_error;
 
     tld_thread thread;
@@ -201,8 +209,11 @@ int etl_flush_pending(etl_writer *w, int partial);
 /* Writes buffer 0 with the current counters (caller holds `io`). */
 int etl_rewrite_header_buffer(etl_writer *w);
 
-/* Records the first write error. */
+/* Records the first write error, which also stops recording. */
 void etl_note_write_error(etl_writer *w, int err);
+
+/* Events lost so far, for every reason. */
+uint64_t etl_events_lost(etl_writer *w);
 
 /* The flush thread's body (arg: the writer). */
 void etl_flush_thread_main(void *arg);

@@ -12,7 +12,9 @@
 #include "tracelogging/tld.h"
 
 #include "sink.h"
+#include "clock.h"
 #include "memory.h"
+#include "cpu.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -61,7 +63,7 @@ int tld_prepared_event_create(tld_prepared_event **out, tld_provider *p, tld_eve
 static void *sink_encoding(tld_prepared_event *e, int i, const tld_sink *sink, const tld_event_view *ev)
 {
     void *enc = atomic_load_explicit(&e->sink_data[i], memory_order_acquire);
-    if (__builtin_expect(enc != NULL, 1) || sink->prepare == NULL || sink->deliver_prepared == NULL)
+    if (TLD_LIKELY(enc != NULL) || sink->prepare == NULL || sink->deliver_prepared == NULL)
         return enc;
     tld_event_view head = *ev;
     head.data = NULL;
@@ -79,6 +81,11 @@ static void *sink_encoding(tld_prepared_event *e, int i, const tld_sink *sink, c
 
 int tld_prepared_event_write(tld_prepared_event *e, const void *data, size_t data_len)
 {
+    return tld_prepared_event_write_at(e, data, data_len, 0);
+}
+
+int tld_prepared_event_write_at(tld_prepared_event *e, const void *data, size_t data_len, uint64_t timestamp)
+{
     if (e == NULL || (data == NULL && data_len != 0))
         return TLD_E_INVALID_ARG;
     if (!tld_provider_is_enabled(e->provider, e->desc.level, e->desc.keyword))
@@ -91,6 +98,7 @@ int tld_prepared_event_write(tld_prepared_event *e, const void *data, size_t dat
         .meta_len = e->meta_len,
         .data = data,
         .data_len = data_len,
+        .timestamp = timestamp,
     };
     const tld_sink *const *sinks;
     int n = tld_sink_list(&sinks);
@@ -103,6 +111,11 @@ int tld_prepared_event_write(tld_prepared_event *e, const void *data, size_t dat
             status = rc;
     }
     return status;
+}
+
+uint64_t tld_clock_now(void)
+{
+    return tld_clock_ticks();
 }
 
 void tld_prepared_event_destroy(tld_prepared_event *e)

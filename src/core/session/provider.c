@@ -13,6 +13,7 @@
 
 #include "byteorder.h"
 #include "memory.h"
+#include "platform_sinks.h"
 #include "provider_state.h"
 #include "sink.h"
 #include "thread.h"
@@ -34,11 +35,16 @@ struct tld_provider {
     struct sink_state {           /* each sink's wish, combined into the atomics above */
         unsigned level_plus1;
         uint64_t any, all;
-    } sink_states[TLD_MAX_SINKS];     /* under the registry lock */
+    } sink_states[TLD_MAX_SINKS];     /* under enable_lock */
+    _Atomic(void *) sink_data[TLD_MAX_SINKS]; /* tld_provider_set_sink_data() */
+    tld_provider_enable_callback enable_callback; /* under the registry lock */
+    void *enable_context;
     struct tld_provider *next; /* registry list, under the registry lock */
 };
 
 static tld_mutex registry_mutex = TLD_MUTEX_INIT;
+/* Serializes tld_provider_set_enable_state(); taken last, held briefly. */
+static tld_mutex enable_lock = TLD_MUTEX_INIT;
 static tld_provider *registry_head;
 
 void tld_registry_lock(void)
@@ -111,6 +117,7 @@ int tld_provider_open(tld_provider **out, const char *name, size_t name_len,
         return TLD_E_PROVIDER_NAME;
     if (tld_provider_traits_size(name_len, group_id != NULL) > 0xFFFF)
         return TLD_E_TRAITS_TOO_LONG;
+    tld_platform_sinks_init(); /* before the registry lock: it registers sinks */
     tld_provider *p = tld_calloc_lines(1, sizeof *p);
     if (p == NULL)
         return TLD_E_NO_MEMORY;
@@ -184,9 +191,33 @@ const char *tld_provider_name(const tld_provider *p, size_t *len)
     return p->name;
 }
 
+/* Index of `sink` among the registered sinks, or -1. */
+static int sink_index(const tld_sink *sink)
+{
+    int n = atomic_load_explicit(&sink_count, memory_order_acquire);
+    for (int i = 0; i < n; i++)
+        if (sinks[i] == sink)
+            return i;
+    return -1;
+}
+
+void tld_provider_set_sink_data(tld_provider *p, const tld_sink *sink, void *data)
+{
+    int i = sink_index(sink);
+    if (i >= 0)
+        atomic_store_explicit(&p->sink_data[i], data, memory_order_release);
+}
+
+void *tld_provider_sink_data(const tld_provider *p, const tld_sink *sink)
+{
+    int i = sink_index(sink);
+    return i < 0 ? NULL : atomic_load_explicit(&((tld_provider *)p)->sink_data[i], memory_order_acquire);
+}
+
 void tld_provider_set_enable_state(tld_provider *p, const tld_sink *sink, unsigned level_plus1,
                                    uint64_t any, uint64_t all)
 {
+    tld_mutex_lock(&enable_lock);
     int n = atomic_load(&sink_count);
     for (int i = 0; i < n; i++) {
         if (sinks[i] == sink) {
@@ -214,6 +245,7 @@ void tld_provider_set_enable_state(tld_provider *p, const tld_sink *sink, unsign
     atomic_store_explicit(&p->enable.any_keyword, combined_any, memory_order_relaxed);
     atomic_store_explicit(&p->enable.all_keyword, combined_all, memory_order_relaxed);
     atomic_store_explicit(&p->enable.level_plus1, combined_level, memory_order_release);
+    tld_mutex_unlock(&enable_lock);
 }
 
 void tld_provider_for_each(void (*fn)(tld_provider *p, void *ctx), void *ctx)
@@ -265,4 +297,41 @@ int tld_provider_write(tld_provider *p, tld_event_builder *b,
             status = rc;
     }
     return status;
+}
+
+size_t tld_provider_list_names(char *buf, size_t size)
+{
+    size_t need = 0;
+    tld_registry_lock();
+    for (tld_provider *p = registry_head; p != NULL; p = p->next) {
+        const char *sep = need ? ", " : "";
+        size_t sep_len = need ? 2 : 0;
+        for (size_t i = 0; i < sep_len + p->name_len; i++) {
+            char c = i < sep_len ? sep[i] : p->name[i - sep_len];
+            if (need + 1 < size)
+                buf[need] = c;
+            need++;
+        }
+    }
+    tld_registry_unlock();
+    if (size > 0)
+        buf[need < size ? need : size - 1] = '\0';
+    return need;
+}
+
+int tld_provider_set_enable_callback(tld_provider *p, tld_provider_enable_callback fn, void *context)
+{
+    if (p == NULL)
+        return TLD_E_INVALID_ARG;
+    tld_registry_lock();
+    p->enable_callback = fn;
+    p->enable_context = context;
+    tld_registry_unlock();
+    return TLD_OK;
+}
+
+void tld_provider_enable_callback_of(const tld_provider *p, tld_provider_enable_callback *fn, void **context)
+{
+    *fn = p->enable_callback;
+    *context = p->enable_context;
 }

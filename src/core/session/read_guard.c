@@ -39,10 +39,11 @@
 #include "thread.h"
 
 #include "membarrier.h"
+#include "portable.h"
 
 #include <stdlib.h>
 
-__thread __attribute__((tls_model("initial-exec"))) tld_reader *tld_my_reader;
+TLD_TLS_FAST tld_reader *tld_my_reader;
 atomic_uint_least64_t tld_reader_gp_ctr = 1; /* phase 0, nesting 1 */
 int tld_reader_fast;
 

@@ -13,6 +13,8 @@
 #ifndef TLD_READ_GUARD_H
 #define TLD_READ_GUARD_H
 
+#include "portable.h"
+
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,7 +33,7 @@ typedef struct tld_reader {
 
 /* Initial-exec: read twice per event; without it a dlopen()ed module pays
  * a call per access (see lane_cache in etl_writer.c). */
-extern __thread __attribute__((tls_model("initial-exec"))) tld_reader *tld_my_reader;
+extern TLD_TLS_FAST tld_reader *tld_my_reader;
 extern atomic_uint_least64_t tld_reader_gp_ctr;
 extern int tld_reader_fast;     /* membarrier available: no fence on entry */
 
@@ -48,7 +50,7 @@ void tld_read_unlock_slow(unsigned token);
 static inline unsigned tld_read_lock(void)
 {
     tld_reader *r = tld_my_reader;
-    if (__builtin_expect(r == NULL, 0))
+    if (TLD_UNLIKELY(r == NULL))
         return tld_read_lock_slow();
     uint64_t c = atomic_load_explicit(&r->ctr, memory_order_relaxed);
     if ((c & TLD_READER_NEST_MASK) == 0)
@@ -61,7 +63,7 @@ static inline unsigned tld_read_lock(void)
      * moving those loads up; without it, a sequentially consistent
      * exchange is the full barrier (a fence would do too, but
      * ThreadSanitizer does not model fences). */
-    if (__builtin_expect(tld_reader_fast, 1)) {
+    if (TLD_LIKELY(tld_reader_fast)) {
         atomic_store_explicit(&r->ctr, c, memory_order_relaxed);
         atomic_signal_fence(memory_order_seq_cst);
     } else {
@@ -74,7 +76,7 @@ static inline unsigned tld_read_lock(void)
  * `token`. */
 static inline void tld_read_unlock(unsigned token)
 {
-    if (__builtin_expect(token != 0, 0)) {
+    if (TLD_UNLIKELY(token != 0)) {
         tld_read_unlock_slow(token);
         return;
     }
@@ -92,7 +94,7 @@ static inline void tld_read_unlock(unsigned token)
  */
 void tld_read_synchronize(void);
 
-/* pthread_atfork handlers: the child keeps only its own thread's record,
+/* Fork handlers (tld_at_fork): the child keeps only its own thread's record,
  * outside any critical section. */
 void tld_read_guard_fork_prepare(void);
 void tld_read_guard_fork_parent(void);

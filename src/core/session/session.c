@@ -56,6 +56,7 @@
 #include "stack.h"
 #include "thread.h"
 #include "file.h"
+#include "portable.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -75,6 +76,7 @@ typedef struct session_filter {
     uint64_t any;              /* all-ones when the config said 0 */
     uint64_t all;
     uint64_t stack_keywords;
+    atomic_int matched;        /* 1 once a provider of this process had this name or id */
 } session_filter;
 
 typedef struct session_set {
@@ -181,6 +183,7 @@ static void compute_enable_state(tld_provider *p, const session_set *set)
             if (!filter_names_provider(f, p))
                 continue;
             matched = 1;
+            atomic_store_explicit(&s->filters[j].matched, 1, memory_order_relaxed);
             unsigned lp1 = f->level ? f->level + 1u : 256u;
             if (lp1 > level_plus1)
                 level_plus1 = lp1;
@@ -196,6 +199,63 @@ static void compute_enable_state(tld_provider *p, const session_set *set)
 static void recompute_one(tld_provider *p, void *ctx)
 {
     compute_enable_state(p, ctx);
+}
+
+/* ---- enable callbacks (tld_provider_set_enable_callback) ------------------------ */
+
+/* The callbacks of the providers one session names, collected under the
+ * locks and called after them. */
+typedef struct callback_list {
+    const struct tld_session *session;
+    size_t count, cap;
+    struct pending_callback {
+        tld_provider_enable_callback fn;
+        void *context;
+    } *items;
+} callback_list;
+
+static void collect_callback(tld_provider *p, void *ctx)
+{
+    callback_list *list = ctx;
+    tld_provider_enable_callback fn;
+    void *context;
+    tld_provider_enable_callback_of(p, &fn, &context);
+    if (fn == NULL)
+        return;
+    int named = 0;
+    for (size_t j = 0; j < list->session->filter_count && !named; j++)
+        named = filter_names_provider(&list->session->filters[j], p);
+    if (!named)
+        return;
+    if (list->count == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 4;
+        struct pending_callback *items = realloc(list->items, cap * sizeof *items);
+        if (items == NULL)
+            return; /* out of memory: this provider misses its callback */
+        list->items = items;
+        list->cap = cap;
+    }
+    list->items[list->count].fn = fn;
+    list->items[list->count].context = context;
+    list->count++;
+}
+
+/* Called with no lock of ours held. */
+static void run_callbacks(callback_list *list, int change)
+{
+    for (size_t i = 0; i < list->count; i++)
+        list->items[i].fn(change, list->items[i].context);
+    free(list->items);
+    list->items = NULL;
+    list->count = list->cap = 0;
+}
+
+/* TLD_LISTENER_FLUSH to the providers `s` names (no lock of ours held). */
+static void notify_flush(const struct tld_session *s)
+{
+    callback_list callbacks = {.session = s};
+    tld_provider_for_each(collect_callback, &callbacks);
+    run_callbacks(&callbacks, TLD_LISTENER_FLUSH);
 }
 
 /* ---- fork ------------------------------------------------------------------------ */
@@ -257,7 +317,7 @@ static uint64_t cached_verdicts(session_prepared *sp, const session_set *set, co
 {
     uint64_t key = set->generation << VERDICT_GENERATION_SHIFT;
     uint64_t v = atomic_load_explicit(&sp->verdicts, memory_order_relaxed);
-    if (__builtin_expect((v & ~(((uint64_t)1 << VERDICT_GENERATION_SHIFT) - 1)) == key, 1))
+    if (TLD_LIKELY((v & ~(((uint64_t)1 << VERDICT_GENERATION_SHIFT) - 1)) == key))
         return v;
     v = key;
     for (size_t i = 0; i < set->count; i++)
@@ -282,6 +342,7 @@ static etl_writer_event writer_event_of(const tld_provider *p, const tld_event_v
         .related_activity_id = ev->related_activity_id,
         .process_id = tld_process_id(),
         .thread_id = tld_thread_id(),
+        .timestamp = ev->timestamp,
     };
 }
 
@@ -291,7 +352,7 @@ static etl_writer_event writer_event_of(const tld_provider *p, const tld_event_v
  * sessions that want no stack for it get a copy of its record head instead
  * of a record formatted from scratch.
  */
-static inline __attribute__((always_inline)) int deliver_to_sessions(const tld_provider *p, const tld_event_view *ev,
+static TLD_ALWAYS_INLINE int deliver_to_sessions(const tld_provider *p, const tld_event_view *ev,
                                                                      session_prepared *prepared)
 {
     int status = 0;
@@ -314,7 +375,7 @@ static inline __attribute__((always_inline)) int deliver_to_sessions(const tld_p
                 continue;
             int rc;
             if (prepared != NULL && verdict == ACCEPT) {
-                rc = etl_writer_write_prepared(s->writer, prepared->record, ev->data, ev->data_len);
+                rc = etl_writer_write_prepared(s->writer, prepared->record, ev->data, ev->data_len, ev->timestamp);
             } else {
                 if (verdict == ACCEPT_WITH_STACK && !stack_taken) {
                     /* Inlined into the sink's deliver function: skip 2
@@ -342,7 +403,7 @@ static inline __attribute__((always_inline)) int deliver_to_sessions(const tld_p
 
 /* noinline, like deliver_prepared below: each is one known frame between
  * the provider's write function and the stack capture (skip count). */
-__attribute__((noinline)) static int session_deliver(const tld_sink *sink, const tld_provider *p,
+TLD_NOINLINE static int session_deliver(const tld_sink *sink, const tld_provider *p,
                                                      const tld_event_view *ev)
 {
     (void)sink;
@@ -364,7 +425,7 @@ static void *session_prepare(const tld_sink *sink, const tld_provider *p, const 
     return sp; /* verdicts: generation 0 matches no set */
 }
 
-__attribute__((noinline)) static int session_deliver_prepared(const tld_sink *sink, const tld_provider *p,
+TLD_NOINLINE static int session_deliver_prepared(const tld_sink *sink, const tld_provider *p,
                                                               void *prepared, const tld_event_view *ev)
 {
     (void)sink;
@@ -510,6 +571,7 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
         .logger_name = cfg->logger_name,
         .buffer_size = cfg->buffer_size ? cfg->buffer_size : TLD_SESSION_DEFAULT_BUFFER_SIZE,
         .flush_interval_ms = cfg->flush_interval_ms ? cfg->flush_interval_ms : TLD_SESSION_DEFAULT_FLUSH_MS,
+        .max_file_size = cfg->max_file_size,
         .logger_id = (uint16_t)(1 + atomic_fetch_add(&next_logger_id, 1) % 63),
     };
     wc.buffer_count = cfg->buffer_count ? cfg->buffer_count : default_buffer_count(wc.buffer_size);
@@ -533,6 +595,7 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
         free_session(s);
         return rc;
     }
+    notify_flush(s); /* what providers buffer belongs to the sessions already listening */
 
     tld_mutex_lock(&sessions_lock);
     session_set *old = atomic_load(&live_sessions);
@@ -564,13 +627,26 @@ int tld_session_start(tld_session **out, const tld_session_config *cfg)
     next->generation = ++set_generations;
     atomic_store(&live_sessions, next);
     tld_provider_for_each(recompute_one, next);
+    callback_list callbacks = {.session = s};
+    tld_provider_for_each(collect_callback, &callbacks);
     if (old != NULL) {
         wait_for_readers();
         tld_free_aligned(old);
     }
     tld_mutex_unlock(&sessions_lock);
     *out = s;
+    run_callbacks(&callbacks, TLD_LISTENER_ADDED);
     return 0;
+}
+
+static void copy_stats(tld_session_stats *out, const etl_writer_stats *ws)
+{
+    out->events_written = ws->events_written;
+    out->events_pending = ws->events_pending;
+    out->events_lost = ws->events_lost;
+    out->buffers_written = ws->buffers_written;
+    out->write_error = ws->write_error;
+    out->stop_reason = ws->stop_reason;
 }
 
 static int is_foreign(const struct tld_session *s)
@@ -591,6 +667,7 @@ int tld_session_stop(tld_session *s, tld_session_stats *stats)
             memset(stats, 0, sizeof *stats);
         return TLD_E_NOT_OURS;
     }
+    notify_flush(s);
     tld_mutex_lock(&sessions_lock);
     session_set *old = atomic_load(&live_sessions);
     session_set *next = NULL;
@@ -605,17 +682,17 @@ int tld_session_stop(tld_session *s, tld_session_stats *stats)
     }
     atomic_store(&live_sessions, next);
     tld_provider_for_each(recompute_one, next); /* is_enabled() flips back here */
+    callback_list callbacks = {.session = s};
+    tld_provider_for_each(collect_callback, &callbacks);
     wait_for_readers();                         /* nobody is inside s any more */
     tld_free_aligned(old);
     tld_mutex_unlock(&sessions_lock);
+    run_callbacks(&callbacks, TLD_LISTENER_REMOVED);
 
     etl_writer_stats ws;
     int rc = etl_writer_close(s->writer, &ws);
     if (stats != NULL) {
-        stats->events_written = ws.events_written;
-        stats->events_lost = ws.events_lost;
-        stats->buffers_written = ws.buffers_written;
-        stats->write_error = ws.write_error;
+        copy_stats(stats, &ws);
     }
     free_session(s);
     return rc;
@@ -625,7 +702,10 @@ int tld_session_flush(tld_session *s)
 {
     if (s == NULL)
         return TLD_E_INVALID_ARG;
-    return is_foreign(s) ? TLD_E_NOT_OURS : etl_writer_flush(s->writer);
+    if (is_foreign(s))
+        return TLD_E_NOT_OURS;
+    notify_flush(s);
+    return etl_writer_flush(s->writer);
 }
 
 void tld_session_get_stats(tld_session *s, tld_session_stats *stats)
@@ -636,10 +716,22 @@ void tld_session_get_stats(tld_session *s, tld_session_stats *stats)
     }
     etl_writer_stats ws;
     etl_writer_get_stats(s->writer, &ws);
-    stats->events_written = ws.events_written;
-    stats->events_lost = ws.events_lost;
-    stats->buffers_written = ws.buffers_written;
-    stats->write_error = ws.write_error;
+    copy_stats(stats, &ws);
 }
 
 
+
+size_t tld_session_unmatched_providers(tld_session *s, size_t *indexes, size_t capacity)
+{
+    if (s == NULL || is_foreign(s))
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < s->filter_count; i++) {
+        if (atomic_load_explicit(&s->filters[i].matched, memory_order_relaxed))
+            continue;
+        if (n < capacity)
+            indexes[n] = i;
+        n++;
+    }
+    return n;
+}

@@ -23,6 +23,8 @@ typedef struct tld_event_view {
     size_t data_len;
     const tld_guid *activity_id;          /* NULL: the thread's current one */
     const tld_guid *related_activity_id;  /* NULL: none */
+    uint64_t timestamp;       /* 0: now; else the event clock's ticks (sinks that stamp
+                                 time themselves, such as ETW, ignore it) */
 } tld_event_view;
 
 #define TLD_MAX_SINKS 8
@@ -30,7 +32,7 @@ typedef struct tld_event_view {
 typedef struct tld_sink {
     const char *name;
     /* Called for every provider that passes its enable check. Returns 0 or
-     * a positive OS error number. Must be thread-safe. */
+     * a negative code (tld_errors.h). Must be thread-safe. */
     int (*deliver)(const struct tld_sink *sink, const tld_provider *p, const tld_event_view *ev);
     /* Optional fast path for prepared events (tld_prepared_event_*): once
      * per prepared event, prepare() encodes what never changes of it (`ev`

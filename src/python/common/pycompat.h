@@ -81,4 +81,14 @@ static inline int pyc_require_main_interpreter(const char *module_name)
     return 0;
 }
 
+/* 1 while the interpreter is finalizing (no new work may take the GIL). */
+static inline int pyc_is_finalizing(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsFinalizing();
+#else
+    return _Py_IsFinalizing();
+#endif
+}
+
 #endif

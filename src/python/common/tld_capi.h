@@ -17,7 +17,7 @@
 #include "tracelogging/tld_enable_state.h"
 
 #define TLD_CAPI_NAME "traceloggingdynamic._tld._C_API"
-#define TLD_CAPI_VERSION 4
+#define TLD_CAPI_VERSION 6
 
 typedef struct tld_capi {
     int version;
@@ -32,6 +32,13 @@ typedef struct tld_capi {
     /* The provider's enable state, for tld_enable_state_allows() inline:
      * the hot path of etwtrace's Push saves a call into this module. */
     const tld_enable_state *(*provider_enable_state)(const tld_provider *p);
+    /* tld_provider_set_enable_callback (tld.h): etwtrace announces its
+     * functions to each session that starts listening. */
+    int (*provider_set_enable_callback)(tld_provider *p, tld_provider_enable_callback fn, void *context);
+    /* tld_prepared_event_write_at and tld_clock_now (tld.h): etwtrace's
+     * call batches carry times of the clock the sessions stamp events with. */
+    int (*prepared_event_write_at)(tld_prepared_event *e, const void *data, size_t data_len, uint64_t timestamp);
+    uint64_t (*clock_now)(void);
 } tld_capi;
 
 /* Imports the table (importing traceloggingdynamic._tld). Returns NULL with

@@ -32,18 +32,20 @@
 
 #include <stdint.h>
 
+#include "call_batch.h"
+#include "portable.h"
 #include "tld_capi.h"
 #include "thunk_arena.h"
 
 struct etw_shadow;
 
-#define ETW_LIKELY(x) __builtin_expect(!!(x), 1)
-#define ETW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ETW_LIKELY(x) TLD_LIKELY(x)
+#define ETW_UNLIKELY(x) TLD_UNLIKELY(x)
 
 /* Per-thread state lives in static TLS: the hot paths read it without a
  * __tls_get_addr call. The extension uses a few words of the static TLS
- * surplus glibc reserves for dlopen()ed modules. */
-#define ETW_TLS __thread __attribute__((tls_model("initial-exec")))
+ * surplus glibc reserves for dlopen()ed modules (portable.h). */
+#define ETW_TLS TLD_TLS_FAST
 
 /* ---- events (events.c) ------------------------------------------ */
 
@@ -58,8 +60,8 @@ enum {
     ETW_KW_STACK = 0x0200,
     ETW_KW_FUNCTION = 0x0400,
     ETW_KW_MARK = 0x0800,
-    ETW_KW_PUSH = 0x1000,
-    ETW_KW_POP = 0x2000,
+    ETW_KW_PUSH = TLD_PYTHON_KEYWORD_PUSH,
+    ETW_KW_POP = TLD_PYTHON_KEYWORD_POP,
     ETW_KW_SAMPLE = 0x4000,
 };
 
@@ -79,6 +81,14 @@ static inline int etw_event_on(uint8_t level, uint64_t keyword)
 {
     return tld_enable_state_allows(etw_provider_state, level, keyword);
 }
+
+/*
+ * Bumped (never 0) each time a session starts listening to the provider
+ * (its enable callback, with the GIL). A shadow-stack entry remembers the
+ * epoch its Push was written in; its Pop is written only in that same
+ * epoch, so a session never sees a Pop whose Push it did not see.
+ */
+extern uint32_t etw_listen_epoch;
 
 /* Each writer checks enablement itself (Push's caller checks first too, to
  * skip the caller-line lookup) and never changes Python's error state. */
@@ -105,12 +115,40 @@ struct etw_sampler_summary {
 };
 void etw_write_sampler(int opcode, const struct etw_sampler_summary *s);
 
+/* ---- compact calls (batches.c) ----------------------------------------- */
+
+/* Push/Pop go into per-thread PythonCallBatch events (1) or are written one
+ * event each (0). Batches are for in-process sessions; where ETW consumers
+ * read the events (Windows), one event each is the default. */
+#ifdef _WIN32
+#define ETW_COMPACT_CALLS_DEFAULT 0
+#else
+#define ETW_COMPACT_CALLS_DEFAULT 1
+#endif
+extern int etw_compact_calls;
+/* Prepares the PythonCallBatch event. 0, or -1 (no memory: calls are then
+ * written one event each). */
+int etw_batches_prepare(void);
+/* Append to this thread's batch: 1, or 0 when no batch could be had. */
+int etw_batch_call(uint64_t id, uint64_t caller, uint64_t caller_line);
+int etw_batch_return(uint64_t id);
+/* Writes this thread's batch now (before another event of this thread). */
+void etw_batch_flush_mine(void);
+/* Writes this thread's batch and gives its block back (thread end). */
+void etw_batch_release_mine(void);
+/* Writes every thread's batch (session start/stop/flush, disable). */
+void etw_batches_flush_all(void);
+/* Forgets the parent's pending records in a forked child. */
+void etw_batches_after_fork_child(void);
+
 /* ---- registry (registry.c) -------------------------------------- */
 
 /* What a code object's co_extra slot holds. Freed with the code object;
  * its thunk stays (thunk addresses are never reused). */
 struct etw_func {
     thunk_fn entry;     /* the thunk, or etw_call_direct when there is none */
+    PyObject *code;     /* the code object holding this entry (borrowed: it frees the entry) */
+    struct etw_func *prev, *next; /* every entry, for etw_registry_announce_all */
     uint32_t gen;       /* tracing generation this entry was decided for */
     uint8_t traced;     /* 0: ignored (ignore set / include prefixes) */
     uint8_t has_thunk;
@@ -118,7 +156,7 @@ struct etw_func {
     thunk_fn thunk;     /* this function's thunk, once it has one */
     uintptr_t begin, end;
     /* built-in sampler (sampler_consumer.c), per sampler run */
-    uint32_t sampler_announced; /* the run whose events announced it (PythonFunction) */
+    uint32_t sampler_announced; /* the sampler's announcement round that wrote its PythonFunction */
     uint32_t sampler_decided;   /* the run that decided sampler_hidden */
     uint8_t sampler_hidden;     /* left out at the root of samples (a file in the ignore set) */
 };
@@ -161,13 +199,14 @@ struct etw_func *etw_registry_lookup_slow(PyObject *code, enum etw_mode mode);
  * created when it has none (a FunctionID only: no thunk and no decision on
  * tracing, which the hooks still make when they meet the code); NULL when
  * memory ran out. Then etw_registry_announce_sampled() writes its
- * PythonFunction once per sampler run, whatever the ignore set says (a
- * sample names every frame it keeps). Both run no Python code, change no
+ * PythonFunction once per announcement round of the sampler (a run, and
+ * again when a session starts listening during it), whatever the filters
+ * say (a sample names every frame it keeps). Both run no Python code, change no
  * reference count and keep the pending exception: they are called while a
  * code object is being destroyed.
  */
 struct etw_func *etw_registry_sampled_func(PyObject *code);
-void etw_registry_announce_sampled(struct etw_func *f, PyObject *code, uint32_t sampler_run);
+void etw_registry_announce_sampled(struct etw_func *f, PyObject *code, uint32_t round);
 
 /* FunctionID of a builtin (PyCFunction) for instrumented mode: writes
  * PythonFunction (IsPythonCode 0) on first sight in this generation.
@@ -177,6 +216,12 @@ uint64_t etw_registry_builtin_id(PyObject *cfunc);
  * the id its bound builtin method has. */
 uint64_t etw_registry_method_descr_id(PyObject *descr);
 
+/* Writes PythonFunction again for every function (and builtin) announced
+ * in the current generation: a session that starts listening mid-trace
+ * learns the ids earlier events of others used and later events of its
+ * own will use. */
+void etw_registry_announce_all(void);
+
 /* Thunks: 1 while executable memory may be had; the reason otherwise. */
 int etw_thunks_available(void);
 const char *etw_thunks_error(void);
@@ -185,10 +230,15 @@ int etw_thunks_probe(void);
 
 /* perf map / jitdump switches (default: perf map on, jitdump off). */
 extern int etw_perfmap_enabled;
+/* The first error writing the perf map (then no more lines are written). */
+extern int etw_perfmap_error;
 int etw_jitdump_set(int on);
 
-PyObject *etw_ignored_files(void);     /* borrowed: the live set */
-PyObject *etw_include_prefixes(void);  /* borrowed: the live list */
+PyObject *etw_ignored_files(void);     /* borrowed: the active trace's set */
+PyObject *etw_include_prefixes(void);  /* borrowed: the active trace's list */
+/* Installs a trace's filters (a set and a list, used live; NULL: new empty
+ * ones). 0, or -1 with an exception (no memory). */
+int etw_registry_set_filters(PyObject *ignored, PyObject *prefixes);
 
 /* ---- stack-sampling mode (stack.c) ------------------------------ */
 
@@ -256,10 +306,13 @@ void etw_monitor_thread_started(struct etw_shadow *s, int32_t tid, int is_call);
 /* ---- built-in sampler (sampler_consumer.c) ----------------------- */
 
 /* sampler_start(rate=1000, clock='cpu', max_depth=2048, ring_kib=512,
- * drain_ms=20), sampler_stop() -> dict of counts, sampler_active(). */
+ * drain_ms=20, root_files=()), sampler_stop() -> dict of counts,
+ * sampler_active(). */
 PyObject *etw_sampler_start_py(PyObject *module, PyObject *args, PyObject *kwargs);
 PyObject *etw_sampler_stop_py(PyObject *module, PyObject *unused);
 PyObject *etw_sampler_active_py(PyObject *module, PyObject *unused);
+/* 1 while the sampler runs (marks are written then, as while a trace is). */
+int etw_sampler_running(void);
 
 /* ---- module state (module.c) ------------------------------------ */
 

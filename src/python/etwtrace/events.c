@@ -31,14 +31,12 @@
 
 tld_provider *etw_provider;
 const tld_enable_state *etw_provider_state;
+uint32_t etw_listen_epoch = 1;
 const tld_capi *etw_capi;
 static tld_event_builder eb;
 static int prepare_fast(void);
+static void on_listeners_changed(int change, void *context);
 
-/* ETW_PROVIDER_ID_TEXT (etwtrace.h) in wire (bytes_le) order. */
-static const tld_guid python_provider_id = {{
-    0x40, 0x06, 0xa1, 0x99, 0x0d, 0x32, 0x37, 0x4b, 0x9e, 0x26, 0xc3, 0x11, 0xd8, 0x6d, 0xa7, 0xab,
-}};
 
 int etw_events_init(void)
 {
@@ -49,20 +47,58 @@ int etw_events_init(void)
         return -1;
     int rc = tld_builder_init(&eb, 256, 512);
     if (rc == 0)
-        rc = etw_capi->provider_open(&etw_provider, "Python", 6, &python_provider_id, NULL);
+        rc = etw_capi->provider_open(&etw_provider, "Python", 6, &tld_python_provider_id, NULL);
     if (rc != 0) {
         PyErr_Format(PyExc_RuntimeError, "cannot open the Python event provider: %s", tld_strerror(rc));
         return -1;
     }
     etw_provider_state = etw_capi->provider_enable_state(etw_provider);
+    etw_capi->provider_set_enable_callback(etw_provider, on_listeners_changed, NULL);
     prepare_fast(); /* on failure (no memory) the general path is used */
+    if (etw_batches_prepare() != 0)
+        etw_compact_calls = 0;
     return 0;
+}
+
+/*
+ * The provider's enable callback (tld.h): a session that names "Python"
+ * started or stopped, in the thread that did it, outside the core's locks.
+ * A new listener gets the PythonFunction events of every function already
+ * announced in this trace (sessions listening before get them again), and
+ * a new listening epoch starts (etw_listen_epoch). Sessions started from
+ * Python hold the GIL across start, so no Push or Pop of another thread
+ * falls between the session going live and this.
+ */
+static void on_listeners_changed(int change, void *context)
+{
+    (void)context;
+    if ((change != TLD_LISTENER_ADDED && change != TLD_LISTENER_FLUSH) || pyc_is_finalizing())
+        return;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    pyc_saved_error saved;
+    pyc_error_save(&saved);
+    if (change == TLD_LISTENER_FLUSH) {
+        /* A session is about to start, stop or flush: the batches belong
+         * to the sessions listening now. */
+        etw_batches_flush_all();
+        pyc_error_restore(&saved);
+        PyGILState_Release(gil);
+        return;
+    }
+    etw_listen_epoch++;
+    if (etw_listen_epoch == 0)
+        etw_listen_epoch = 1;
+    if (etw_active_mode != ETW_MODE_NONE)
+        etw_registry_announce_all();
+    pyc_error_restore(&saved);
+    PyGILState_Release(gil);
 }
 
 #define NAME(s) s, sizeof(s) - 1
 
 static void begin(const char *name, size_t name_len, uint8_t level, uint64_t keyword, uint8_t opcode)
 {
+    etw_batch_flush_mine(); /* this thread's calls so far come first in the file */
     tld_event_descriptor d = tld_event_descriptor_default(level, keyword);
     d.opcode = opcode;
     tld_builder_reset(&eb, name, name_len, &d, 0);
@@ -198,15 +234,11 @@ static int prepare_fast(void)
     tld_event_builder b;
     if (tld_builder_init(&b, 128, 64) != 0)
         return -1;
-    tld_event_descriptor d = tld_event_descriptor_default(5, ETW_KW_PUSH);
-    tld_builder_reset(&b, NAME("PythonFunctionPush"), &d, 0);
-    tld_builder_add_pointer(&b, NAME("FunctionID"), NULL, 0, 0);
-    tld_builder_add_pointer(&b, NAME("Caller"), NULL, 0, 0);
-    tld_builder_add_uint64(&b, NAME("CallerLine"), 0, 0, 0);
-    int rc = etw_capi->prepared_event_create(&push_event, etw_provider, &b);
-    d = tld_event_descriptor_default(5, ETW_KW_POP);
-    tld_builder_reset(&b, NAME("PythonFunctionPop"), &d, 0);
-    tld_builder_add_pointer(&b, NAME("FunctionID"), NULL, 0, 0);
+    int rc = tld_call_event_schema(&b, TLD_CALL_EVENT_PUSH);
+    if (rc == 0)
+        rc = etw_capi->prepared_event_create(&push_event, etw_provider, &b);
+    if (rc == 0)
+        rc = tld_call_event_schema(&b, TLD_CALL_EVENT_POP);
     if (rc == 0)
         rc = etw_capi->prepared_event_create(&pop_event, etw_provider, &b);
     if (rc == 0) {
@@ -237,6 +269,8 @@ static inline void put_ptr(uint8_t *p, uint64_t v)
 
 void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line)
 {
+    if (etw_compact_calls && ETW_LIKELY(etw_batch_call(id, caller, caller_line)))
+        return;
     if (ETW_LIKELY(push_event != NULL)) {
         uint8_t data[2 * sizeof(void *) + 8];
         put_ptr(data, id);
@@ -254,6 +288,8 @@ void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line)
 
 void etw_write_pop(uint64_t id)
 {
+    if (etw_compact_calls && ETW_LIKELY(etw_batch_return(id)))
+        return;
     if (ETW_LIKELY(pop_event != NULL)) {
         uint8_t data[sizeof(void *)];
         put_ptr(data, id);

@@ -78,17 +78,19 @@ static int profile(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     switch (what) {
     case PyTrace_CALL: {
         uint64_t id = etw_shadow_code_id(code_of(frame));
-        if (id != 0 && etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_PUSH))
+        int written = id != 0 && etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_PUSH);
+        if (written) /* the caller's line is looked up only then */
             etw_write_push(id, etw_shadow_top(s), line_of(frame, 1));
-        etw_shadow_push(s, id);
+        etw_shadow_push(s, id, written);
         return 0;
     }
     case PyTrace_C_CALL: {
         /* builtins called by ignored code (threading, etwtrace) are not reported */
         uint64_t id = (s->depth && etw_shadow_top(s) == 0) ? 0 : etw_registry_builtin_id(arg);
-        if (id != 0 && etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_PUSH))
+        int written = id != 0 && etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_PUSH);
+        if (written) /* the caller's line is looked up only then */
             etw_write_push(id, etw_shadow_top(s), line_of(frame, 0));
-        etw_shadow_push(s, id);
+        etw_shadow_push(s, id, written);
         return 0;
     }
     case PyTrace_RETURN:

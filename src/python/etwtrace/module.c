@@ -14,9 +14,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
 #include "jitdump_linux.h"
 #include "perfmap_linux.h"
 #endif
@@ -33,17 +32,28 @@ static long token_counter;
 static long active_token;
 static int warned_no_thunks;
 
+/* ASCII case-insensitive equality (strcasecmp is POSIX, not C). */
+static int same_word(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = (*a >= 'A' && *a <= 'Z') ? (char)(*a + 32) : *a;
+        char y = (*b >= 'A' && *b <= 'Z') ? (char)(*b + 32) : *b;
+        if (x != y)
+            return 0;
+    }
+    return *a == *b;
+}
+
 int etw_env_true(const char *name)
 {
     const char *v = getenv(name);
-    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0 && strcasecmp(v, "no") != 0 &&
-           strcasecmp(v, "false") != 0;
+    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0 && !same_word(v, "no") && !same_word(v, "false");
 }
 
 static int env_false(const char *name)
 {
     const char *v = getenv(name);
-    return v != NULL && (strcmp(v, "0") == 0 || strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0);
+    return v != NULL && (strcmp(v, "0") == 0 || same_word(v, "no") || same_word(v, "false"));
 }
 
 static const char *mode_name(enum etw_mode m)
@@ -67,11 +77,18 @@ static int check_thunks(void)
 
 static PyObject *mod_enable(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"mode", "with_threads", NULL};
+    static char *kwlist[] = {"mode", "with_threads", "ignored_files", "include_prefixes", NULL};
     const char *mode_text = "stack";
     int with_threads = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|sp:enable", kwlist, &mode_text, &with_threads))
+    PyObject *ignored = Py_None, *prefixes = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|spOO:enable", kwlist, &mode_text, &with_threads, &ignored,
+                                     &prefixes))
         return NULL;
+    if (ignored != Py_None && !PySet_Check(ignored))
+        return PyErr_Format(PyExc_TypeError, "ignored_files must be a set, not %.100s", Py_TYPE(ignored)->tp_name);
+    if (prefixes != Py_None && !PyList_Check(prefixes))
+        return PyErr_Format(PyExc_TypeError, "include_prefixes must be a list, not %.100s",
+                            Py_TYPE(prefixes)->tp_name);
     enum etw_mode mode;
     if (strcmp(mode_text, "stack") == 0)
         mode = ETW_MODE_STACK;
@@ -90,6 +107,8 @@ static PyObject *mod_enable(PyObject *module, PyObject *args, PyObject *kwargs)
         if (etw_env_true("ETWTRACE_JITDUMP"))
             etw_jitdump_set(1);
     }
+    if (etw_registry_set_filters(ignored == Py_None ? NULL : ignored, prefixes == Py_None ? NULL : prefixes) < 0)
+        return NULL;
     etw_gen++;
     if (etw_gen == 0)
         etw_gen = 1;
@@ -106,6 +125,7 @@ static PyObject *mod_enable(PyObject *module, PyObject *args, PyObject *kwargs)
     }
     if (rc < 0) {
         etw_write_thread(TLD_OPCODE_STOP, etw_enabling_thread);
+        etw_registry_set_filters(NULL, NULL);
         return NULL;
     }
     etw_active_mode = mode;
@@ -136,8 +156,12 @@ static PyObject *mod_disable(PyObject *module, PyObject *args, PyObject *kwargs)
     else
         etw_instrument_disable();
     etw_write_thread(TLD_OPCODE_STOP, etw_enabling_thread);
+    etw_batches_flush_all(); /* threads still running owe what they recorded */
     etw_active_mode = ETW_MODE_NONE;
     active_token = 0;
+    /* The filters were the trace's: the next one starts from its own. */
+    if (etw_registry_set_filters(NULL, NULL) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -159,6 +183,14 @@ static PyObject *mod_write_mark(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "O|i:write_mark", &text, &opcode))
         return NULL;
     int rc;
+    if (etw_active_mode == ETW_MODE_NONE && !etw_sampler_running() &&
+        (opcode == ETW_MARK_STACK || opcode == TLD_OPCODE_INFO ||
+                                             opcode == TLD_OPCODE_START || opcode == TLD_OPCODE_STOP)) {
+        /* No trace and no sampler: nothing is written (the package warns, as upstream). */
+        if (!PyUnicode_Check(text))
+            return PyErr_Format(PyExc_TypeError, "mark text must be a str, not %.100s", Py_TYPE(text)->tp_name);
+        Py_RETURN_FALSE;
+    }
     if (opcode == ETW_MARK_STACK)
         rc = etw_write_stack_sample(text);
     else if (opcode == TLD_OPCODE_INFO || opcode == TLD_OPCODE_START || opcode == TLD_OPCODE_STOP)
@@ -168,12 +200,19 @@ static PyObject *mod_write_mark(PyObject *module, PyObject *args)
                             opcode);
     if (rc < 0)
         return NULL;
-    Py_RETURN_NONE;
+    Py_RETURN_TRUE;
 }
 
 static PyObject *mod_stack_mark(PyObject *module, PyObject *text)
 {
     (void)module;
+    if (etw_active_mode == ETW_MODE_NONE && !etw_sampler_running()) {
+        if (!PyUnicode_Check(text))
+            return PyErr_Format(PyExc_TypeError, "mark text must be a str, not %.100s", Py_TYPE(text)->tp_name);
+        if (PyErr_WarnEx(PyExc_RuntimeWarning, "Unable to mark when global tracer is not enabled", 1) < 0)
+            return NULL;
+        Py_RETURN_NONE;
+    }
     if (etw_write_stack_sample(text) < 0)
         return NULL;
     Py_RETURN_NONE;
@@ -238,9 +277,48 @@ static PyObject *mod_set_jitdump(PyObject *module, PyObject *args)
     }
     int rc = etw_jitdump_set(on);
     if (rc < 0) {
+#if ETW_HAVE_PERF_MAP
+        char path[4200];
+        if (jitdump_path(path, sizeof path) == 0) {
+            PyObject *msg = PyUnicode_FromFormat(
+                "cannot write the jitdump file %s: %s", path,
+                rc == -EPERM ? "it exists and is not a private regular file of this user" : tld_strerror(rc));
+            PyObject *exc = msg ? PyObject_CallFunction(PyExc_OSError, "iOs", -rc, msg, path) : NULL;
+            Py_XDECREF(msg);
+            if (exc != NULL) {
+                PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+                Py_DECREF(exc);
+            }
+            return NULL;
+        }
+#endif
         errno = -rc;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_set_call_events(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    const char *kind = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
+    if (kind == NULL) {
+        PyErr_Clear();
+        return PyErr_Format(PyExc_TypeError, "call events must be 'compact' or 'push-pop', not %R", arg);
+    }
+    int compact;
+    if (strcmp(kind, "compact") == 0)
+        compact = 1;
+    else if (strcmp(kind, "push-pop") == 0)
+        compact = 0;
+    else
+        return PyErr_Format(PyExc_ValueError, "call events must be 'compact' or 'push-pop', not %R", arg);
+    if (etw_active_mode == ETW_MODE_INSTRUMENTED && compact != etw_compact_calls)
+        return PyErr_Format(PyExc_RuntimeError, "cannot change the form of call events while an instrumented "
+                                                "trace is active; disable it first");
+    if (compact && etw_batches_prepare() != 0)
+        return PyErr_NoMemory();
+    etw_compact_calls = compact;
     Py_RETURN_NONE;
 }
 
@@ -248,9 +326,10 @@ static PyObject *mod_after_fork_child(PyObject *module, PyObject *unused)
 {
     (void)module;
     (void)unused;
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
     perfmap_after_fork_child(); /* replays the parent's entries if still owed */
 #endif
+    etw_batches_after_fork_child();
     Py_RETURN_NONE;
 }
 
@@ -274,13 +353,17 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
 #if ETW_HAVE_THUNKS
     struct thunk_arena_info ti;
     thunk_arena_info(&ti);
+#else
+    struct thunk_arena_info ti = {"none", "unsupported", 0, 0, 0, 0, 0, 0, 0, 0};
+#endif
+#if ETW_HAVE_PERF_MAP
     const char *perf_map = perfmap_path(path, sizeof path) == 0 ? path : "";
-    PyObject *perf_map_obj = etw_perfmap_enabled ? PyUnicode_FromString(perf_map) : pyc_new_ref(Py_None);
+    PyObject *perf_map_obj = etw_perfmap_enabled && etw_perfmap_error == 0 ? PyUnicode_FromString(perf_map)
+                                                                           : pyc_new_ref(Py_None);
     char jpath[4200];
     PyObject *jit_obj = jitdump_enabled() && jitdump_path(jpath, sizeof jpath) == 0 ? PyUnicode_FromString(jpath)
                                                                                      : pyc_new_ref(Py_None);
 #else
-    struct thunk_arena_info ti = {"none", "unsupported", 0, 0, 0, 0, 0, 0, 0, 0};
     (void)path;
     PyObject *perf_map_obj = pyc_new_ref(Py_None);
     PyObject *jit_obj = pyc_new_ref(Py_None);
@@ -302,6 +385,8 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
         set_item(d, "exec_refused", PyBool_FromLong(ti.exec_refused != 0 || !etw_thunks_available())) < 0 ||
         set_item(d, "exec_refused_reason", PyUnicode_FromString(etw_thunks_error())) < 0 ||
         set_item(d, "perf_map", perf_map_obj) < 0 || set_item(d, "jitdump", jit_obj) < 0 ||
+        set_item(d, "perf_map_error", etw_perfmap_error ? PyUnicode_FromString(tld_strerror(etw_perfmap_error))
+                                                        : pyc_new_ref(Py_None)) < 0 ||
         set_item(d, "eval_hook", PyUnicode_FromString("PEP 523 (_PyInterpreterState_SetEvalFrameFunc)")) < 0 ||
         set_item(d, "instrumented_hook", PyUnicode_FromString(etw_instrument_hook_name())) < 0 ||
         set_item(d, "instrumented_frame_walk", PyBool_FromLong(mode != NULL && strcmp(mode, "instrumented") == 0 &&
@@ -312,6 +397,7 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
         set_item(d, "provider", PyUnicode_FromString("Python")) < 0 ||
         set_item(d, "provider_id", PyUnicode_FromString(ETW_PROVIDER_ID_TEXT)) < 0 ||
         set_item(d, "deep_recursion_parks", PyLong_FromUnsignedLongLong(etw_deep_recursion_parks)) < 0 ||
+        set_item(d, "call_events", PyUnicode_FromString(etw_compact_calls ? "compact" : "push-pop")) < 0 ||
         set_item(d, "active", mode ? PyUnicode_FromString(mode) : pyc_new_ref(Py_None)) < 0) {
         Py_DECREF(d);
         return NULL;
@@ -321,9 +407,11 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
 
 static PyMethodDef methods[] = {
     {"enable", (PyCFunction)(void (*)(void))mod_enable, METH_VARARGS | METH_KEYWORDS,
-     "enable(mode='stack', with_threads=False)\n--\n\n"
+     "enable(mode='stack', with_threads=False, ignored_files=None, include_prefixes=None)\n--\n\n"
      "Starts tracing the calling thread (and, with with_threads, threads started later) in\n"
      "'stack' (stack-sampling) or 'instrumented' mode. Returns a token for disable().\n"
+     "ignored_files (a set) and include_prefixes (a list) are the trace's filters, used live\n"
+     "until disable() (None: empty ones).\n"
      "RuntimeError when already enabled, or in stack mode when another frame-evaluation hook\n"
      "(e.g. CPython's -X perf) is active."},
     {"disable", (PyCFunction)(void (*)(void))mod_disable, METH_VARARGS | METH_KEYWORDS,
@@ -331,12 +419,17 @@ static PyMethodDef methods[] = {
     {"active", mod_active, METH_NOARGS, "active()\n--\n\n'stack', 'instrumented' or None."},
     {"write_mark", mod_write_mark, METH_VARARGS,
      "write_mark(text, opcode=0)\n--\n\n"
-     "PythonMark with opcode 0 (mark), 1 (range start) or 2 (range stop); 3 writes PythonStackSample."},
-    {"_stack_mark", mod_stack_mark, METH_O, "_stack_mark(text)\n--\n\nWrites PythonStackSample (its stack is the point)."},
+     "PythonMark with opcode 0 (mark), 1 (range start) or 2 (range stop); 3 writes PythonStackSample.\n"
+     "Returns False, writing nothing, when no trace is active."},
+    {"_stack_mark", mod_stack_mark, METH_O,
+     "_stack_mark(text)\n--\n\nWrites PythonStackSample (its stack is the point); a RuntimeWarning and\n"
+     "nothing written when no trace is active and the built-in sampler does not run."},
     {"get_ignored_files", mod_get_ignored_files, METH_NOARGS,
-     "get_ignored_files()\n--\n\nThe live set of file names whose functions are never traced."},
+     "get_ignored_files()\n--\n\nThe active trace's set of file names whose functions are never traced\n"
+     "(an empty one when no trace is active)."},
     {"get_include_prefixes", mod_get_include_prefixes, METH_NOARGS,
-     "get_include_prefixes()\n--\n\nThe live list of prefixes; when non-empty only files under them are traced."},
+     "get_include_prefixes()\n--\n\nThe active trace's list of prefixes; when non-empty only files under them\n"
+     "are traced (an empty one when no trace is active)."},
     {"info", mod_info, METH_NOARGS, "info()\n--\n\nTechnical information for bug reports (python -m etwtrace --info)."},
     {"_forward_only_hook", mod_forward_only_hook, METH_O,
      "_forward_only_hook(enable)\n--\n\nInstalls/removes a PEP 523 hook that only forwards (benchmark floor)."},
@@ -345,13 +438,18 @@ static PyMethodDef methods[] = {
     {"set_jitdump", mod_set_jitdump, METH_VARARGS,
      "set_jitdump(on, directory=None)\n--\n\nStarts/stops <directory>/jit-<pid>.dump (default /tmp) for perf DWARF\n"
      "mode (also ETWTRACE_JITDUMP=1). perf inject writes its jitted .so files beside it."},
+    {"set_call_events", mod_set_call_events, METH_O,
+     "set_call_events(kind)\n--\n\nHow instrumented mode records calls and returns: 'compact' (PythonCallBatch\n"
+     "events, the default for in-process sessions) or 'push-pop' (one PythonFunctionPush/Pop\n"
+     "event each, what ETW consumers expect; the default on Windows)."},
     {"_after_fork_child", mod_after_fork_child, METH_NOARGS,
      "_after_fork_child()\n--\n\nos.register_at_fork(after_in_child=...) hook."},
     {"sampler_start", (PyCFunction)(void (*)(void))etw_sampler_start_py, METH_VARARGS | METH_KEYWORDS,
-     "sampler_start(rate=1000, clock='cpu', max_depth=2048, ring_kib=512, drain_ms=20)\n--\n\n"
+     "sampler_start(rate=1000, clock='cpu', max_depth=2048, ring_kib=512, drain_ms=20, root_files=())\n--\n\n"
      "Starts the built-in sampler: every thread of the interpreter gets a timer of its CPU time\n"
      "('cpu') or of elapsed time ('wall'), `rate` times a second, and each sample becomes a\n"
-     "PythonSample event. RuntimeError when it is running already or cannot read this Python's\n"
+     "PythonSample event; frames of root_files are left out at the root of stacks. RuntimeError\n"
+     "when it is running already or cannot read this Python's\n"
      "frames; OSError when the system refuses timers or signals."},
     {"sampler_stop", etw_sampler_stop_py, METH_NOARGS,
      "sampler_stop()\n--\n\nStops the sampler, writes the last samples and returns its counts (a dict)."},

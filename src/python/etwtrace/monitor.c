@@ -80,9 +80,10 @@ static uint64_t current_line(PyObject *code)
 static void python_started(struct etw_shadow *s, PyObject *code)
 {
     uint64_t id = etw_shadow_code_id(code);
-    if (id != 0 && etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_PUSH))
+    int written = id != 0 && etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_PUSH);
+    if (written) /* the caller's line is looked up only then */
         etw_write_push(id, etw_shadow_top(s), caller_line(code));
-    etw_shadow_push(s, id);
+    etw_shadow_push(s, id, written);
 }
 
 /* PY_START, PY_RESUME (code, offset); PY_THROW (code, offset, exception) */
@@ -133,9 +134,10 @@ static PyObject *on_call(PyObject *self, PyObject *const *args, size_t nargsf, P
     /* builtins called by ignored code (threading, etwtrace) are not reported */
     if (s->depth == 0 || etw_shadow_top(s) != 0)
         id = PyCFunction_Check(args[2]) ? etw_registry_builtin_id(args[2]) : etw_registry_method_descr_id(args[2]);
-    if (id != 0 && etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_PUSH))
+    int written = id != 0 && etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_PUSH);
+    if (written) /* the caller's line is looked up only then */
         etw_write_push(id, etw_shadow_top(s), current_line(args[0]));
-    etw_shadow_push(s, id);
+    etw_shadow_push(s, id, written);
     Py_RETURN_NONE;
 }
 

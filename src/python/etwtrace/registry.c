@@ -8,8 +8,10 @@
  * file is the slow path that fills it:
  *
  *   first sight of a code object in this tracing generation
- *     -> ignored?  (co_filename in the ignore set, or not under any include
- *                   prefix when that list is non-empty): entry calls the
+ *     -> ignored?  (co_filename in the trace's ignore set, or not under any
+ *                   of its include prefixes when that list is non-empty; both
+ *                   belong to the trace: enable() installs the tracer's
+ *                   own, disable() drops them): entry calls the
  *                   evaluator directly, no event
  *     -> stack mode: take a thunk from the arenas (thunk_arena.h), name it
  *                   in the perf map ("py::<qualname>:<filename>") and, when
@@ -19,6 +21,11 @@
  * A generation is one enable(): each enable re-decides entries (the ignore
  * set may have changed) and writes PythonFunction again for the new trace,
  * keeping FunctionID and thunk.
+ *
+ * Every entry is also on one list (and every builtin in the table keeps its
+ * names), so a session that starts listening mid-trace can be told every
+ * function announced so far (etw_registry_announce_all, from the
+ * provider's enable callback in events.c).
  *
  * Builtins (instrumented mode) have no co_extra: a small open-addressing
  * table keyed by their PyMethodDef maps them to FunctionIDs.
@@ -33,9 +40,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if ETW_HAVE_PERF_MAP
 #include <unistd.h>
 
-#if ETW_HAVE_THUNKS
 #include "jitdump_linux.h"
 #include "perfmap_linux.h"
 #endif
@@ -44,6 +52,7 @@ Py_ssize_t etw_extra_index = -1;
 int etw_extra_inline_ok;
 uint32_t etw_gen = 1;
 int etw_perfmap_enabled = 1;
+int etw_perfmap_error;
 
 static uint64_t next_function_id = 1;
 static PyObject *ignored_files;     /* set of str */
@@ -61,16 +70,41 @@ void *etw_call_direct(void *tstate, void *frame, int throwflag, void *real_eval)
 /* The value the import-time check stores (SetExtra frees what it replaces). */
 static char check_marker;
 
+/* Every live entry (the GIL guards it): creation links, free_func unlinks. */
+static struct etw_func *all_funcs;
+
 static void free_func(void *p)
 {
-    if (p != &check_marker)
-        free(p); /* the thunk, if any, is never reused: nothing else to do */
+    if (p == NULL || p == &check_marker) /* some versions free empty slots too */
+        return;
+    struct etw_func *f = p;
+    if (f->prev != NULL)
+        f->prev->next = f->next;
+    else if (all_funcs == f)
+        all_funcs = f->next;
+    if (f->next != NULL)
+        f->next->prev = f->prev;
+    free(f); /* the thunk, if any, is never reused: nothing else to do */
 }
 
 PyObject *etw_ignored_files(void) { return ignored_files; }
 PyObject *etw_include_prefixes(void) { return include_prefixes; }
 
-#if ETW_HAVE_THUNKS
+int etw_registry_set_filters(PyObject *ignored, PyObject *prefixes)
+{
+    PyObject *new_ignored = ignored ? pyc_new_ref(ignored) : PySet_New(NULL);
+    PyObject *new_prefixes = prefixes ? pyc_new_ref(prefixes) : PyList_New(0);
+    if (new_ignored == NULL || new_prefixes == NULL) {
+        Py_XDECREF(new_ignored);
+        Py_XDECREF(new_prefixes);
+        return -1;
+    }
+    Py_XSETREF(ignored_files, new_ignored);
+    Py_XSETREF(include_prefixes, new_prefixes);
+    return 0;
+}
+
+#if ETW_HAVE_PERF_MAP
 /* CPython's perf map writer (3.12+), shared with its own trampolines. In a
  * forked child it still holds the parent's file until told otherwise, and
  * the child's first entries may come before any after-fork hook of ours
@@ -123,7 +157,7 @@ int etw_registry_init(PyObject *module)
         return -1;
     if (include_prefixes == NULL && (include_prefixes = PyList_New(0)) == NULL)
         return -1;
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
     python_writer = etw_python_perfmap_writer();
     if (python_writer != NULL) {
         writer_pid = getpid();
@@ -185,7 +219,7 @@ int etw_thunks_probe(void)
 
 int etw_jitdump_set(int on)
 {
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
     if (!on) {
         jitdump_disable();
         return 0;
@@ -199,7 +233,7 @@ int etw_jitdump_set(int on)
 /* "py::<qualname>:<filename>" for perf. */
 static void name_thunk(const struct thunk *t, PyObject *qualname, PyObject *filename)
 {
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
     int jit = jitdump_enabled();
     if (!etw_perfmap_enabled && !jit)
         return;
@@ -215,8 +249,19 @@ static void name_thunk(const struct thunk *t, PyObject *qualname, PyObject *file
     }
     char name[1024];
     snprintf(name, sizeof name, "py::%s:%s", q, f);
-    if (etw_perfmap_enabled)
-        perfmap_add((const void *)t->begin, t->end - t->begin, name);
+    if (etw_perfmap_enabled && etw_perfmap_error == 0) {
+        int rc = perfmap_add((const void *)t->begin, t->end - t->begin, name);
+        if (rc != 0) {
+            /* Once: perf will not name Python frames of this process. Not a
+             * Python warning: this runs inside the eval hook. */
+            char path[64];
+            etw_perfmap_error = rc;
+            if (perfmap_path(path, sizeof path) == 0)
+                fprintf(stderr, "etwtrace: not writing the perf map %s: %s; perf will not name Python "
+                                "functions of this process\n", path,
+                        rc == -EPERM ? "it exists and is not a private regular file of this user" : tld_strerror(rc));
+        }
+    }
     if (jit)
         jitdump_add((const void *)t->begin, t->end - t->begin, name);
 #else
@@ -255,8 +300,17 @@ static int is_ignored(PyObject *filename)
 
 /* ---- the slow path ---------------------------------------------------------- */
 
+static void announce(const struct etw_func *f, enum etw_mode mode)
+{
+    PyCodeObject *co = (PyCodeObject *)f->code;
+    int stack = mode == ETW_MODE_STACK && f->has_thunk;
+    etw_write_function(f->id, stack ? f->begin : 0, stack ? f->end : 0, co->co_firstlineno, co->co_filename,
+                       etw_code_qualname(co), 1);
+}
+
 /* A new entry for `code`: a FunctionID, evaluated directly, decided in no
- * generation yet. NULL when memory ran out (no exception is left set). */
+ * generation yet, in the list of every entry. NULL when memory ran out (no
+ * exception is left set). */
 static struct etw_func *new_func(PyObject *code)
 {
     struct etw_func *f = calloc(1, sizeof *f);
@@ -264,11 +318,16 @@ static struct etw_func *new_func(PyObject *code)
         return NULL;
     f->entry = etw_call_direct;
     f->id = next_function_id++;
+    f->code = code;
     if (etw_code_set_extra(code, etw_extra_index, f) < 0) {
         PyErr_Clear();
         free(f);
         return NULL;
     }
+    f->next = all_funcs;
+    if (all_funcs != NULL)
+        all_funcs->prev = f;
+    all_funcs = f;
     return f;
 }
 
@@ -304,12 +363,9 @@ struct etw_func *etw_registry_lookup_slow(PyObject *code, enum etw_mode mode)
         if (f->has_thunk)
             f->entry = f->thunk;
     }
-    if (f->traced) {
-        int stack = mode == ETW_MODE_STACK && f->has_thunk;
-        etw_write_function(f->id, stack ? f->begin : 0, stack ? f->end : 0, co->co_firstlineno, co->co_filename,
-                           etw_code_qualname(co), 1);
-    }
     f->gen = etw_gen;
+    if (f->traced)
+        announce(f, mode);
 out:
     PyErr_Clear();
     pyc_error_restore(&saved);
@@ -329,11 +385,11 @@ struct etw_func *etw_registry_sampled_func(PyObject *code)
     return f;
 }
 
-void etw_registry_announce_sampled(struct etw_func *f, PyObject *code, uint32_t sampler_run)
+void etw_registry_announce_sampled(struct etw_func *f, PyObject *code, uint32_t round)
 {
-    if (f->sampler_announced == sampler_run)
+    if (f->sampler_announced == round)
         return;
-    f->sampler_announced = sampler_run;
+    f->sampler_announced = round;
     if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION))
         return;
     pyc_saved_error saved;
@@ -351,6 +407,7 @@ struct builtin_slot {
     const void *key; /* PyMethodDef * */
     uint64_t id;
     uint32_t gen;
+    PyObject *qualname, *module; /* what PythonFunction says (strong; builtins live on) */
 };
 static struct builtin_slot *builtins;
 static size_t builtins_cap, builtins_used;
@@ -430,22 +487,20 @@ static uint64_t builtin_id(const PyMethodDef *ml, PyObject *named, PyObject *(*m
         return 0;
     if (s->gen != etw_gen) {
         s->gen = etw_gen;
-        if (etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION)) {
-            pyc_saved_error saved;
-            pyc_error_save(&saved);
-            PyObject *qualname = PyObject_GetAttrString(named, "__qualname__");
-            if (qualname == NULL) {
+        pyc_saved_error saved;
+        pyc_error_save(&saved);
+        if (s->qualname == NULL) { /* names are kept for announce_all */
+            s->qualname = PyObject_GetAttrString(named, "__qualname__");
+            if (s->qualname == NULL) {
                 PyErr_Clear();
-                qualname = PyUnicode_FromString(ml->ml_name);
+                s->qualname = PyUnicode_FromString(ml->ml_name);
             }
-            PyObject *module = module_of(named);
+            s->module = module_of(named);
             PyErr_Clear();
-            etw_write_function(s->id, 0, 0, 0, module, qualname, 0);
-            Py_XDECREF(qualname);
-            Py_XDECREF(module);
-            PyErr_Clear();
-            pyc_error_restore(&saved);
         }
+        etw_write_function(s->id, 0, 0, 0, s->module, s->qualname, 0);
+        PyErr_Clear();
+        pyc_error_restore(&saved);
     }
     return s->id;
 }
@@ -476,4 +531,20 @@ uint64_t etw_registry_method_descr_id(PyObject *descr)
     if (Py_TYPE(descr) != &PyMethodDescr_Type)
         return 0;
     return builtin_id(((PyMethodDescrObject *)descr)->d_method, descr, method_descr_module);
+}
+
+/* ---- announcing again -------------------------------------------------------- */
+
+void etw_registry_announce_all(void)
+{
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION))
+        return;
+    for (const struct etw_func *f = all_funcs; f != NULL; f = f->next)
+        if (f->gen == etw_gen && f->traced)
+            announce(f, etw_active_mode);
+    for (size_t i = 0; i < builtins_cap; i++) {
+        const struct builtin_slot *s = &builtins[i];
+        if (s->key != NULL && s->gen == etw_gen && s->qualname != NULL)
+            etw_write_function(s->id, 0, 0, 0, s->module, s->qualname, 0);
+    }
 }

@@ -55,6 +55,10 @@ int etw_sampler_layout_agrees(char *why, size_t why_size);
 
 static int active;
 static uint32_t run_id;
+/* PythonFunction is written once per announcement round: a run, and again
+ * after a session started listening during it (etw_listen_epoch), so every
+ * session's file names the functions its samples name. */
+static uint32_t announce_round, announce_rounds, rounds_listen_epoch;
 static sampler_config config;
 static PyInterpreterState *interp;
 static uint32_t drain_period_ms;
@@ -125,21 +129,20 @@ static uint64_t ticks_to_filetime(uint64_t ticks)
 
 /* ---- frames left out at the root ---------------------------------------------- */
 
-/* The ignore set (etwtrace's own files, threading, the CLI's runner) as a
- * tuple, taken outside any drain: a drain may not allocate objects (that
- * could start a garbage collection, i.e. Python code). Frames of these
- * files are left out where they form the root of a stack: they are the
- * CLI or thread bootstrap that ran the program's code. */
+/* The run's root files (etwtrace's own, threading, the CLI's runner:
+ * sampler_start's root_files) as a tuple of str, made at the start, outside
+ * any drain: a drain may not allocate objects (that could start a garbage
+ * collection, i.e. Python code). Frames of these files are left out where
+ * they form the root of a stack: they are what ran the program's code. */
 static PyObject *hidden_files;
 
-static void refresh_hidden_files(void)
+static int set_hidden_files(PyObject *files)
 {
-    PyObject *t = PySequence_Tuple(etw_ignored_files());
-    if (t == NULL) {
-        PyErr_Clear();
-        return;
-    }
+    PyObject *t = files != NULL ? PySequence_Tuple(files) : PyTuple_New(0);
+    if (t == NULL)
+        return -1;
     Py_XSETREF(hidden_files, t);
+    return 0;
 }
 
 static int in_hidden_files(PyObject *filename)
@@ -224,7 +227,7 @@ static void write_record(int slot, int32_t tid, const sampler_record *r)
             lines_buf[i] = 0;
             continue;
         }
-        etw_registry_announce_sampled(x->func, x->code, run_id);
+        etw_registry_announce_sampled(x->func, x->code, announce_round);
         ids_buf[i] = x->func->id;
         lines_buf[i] = x->line;
     }
@@ -265,6 +268,10 @@ static void drain_all(void)
     pyc_error_save(&saved);
     sampler_wake_reset();
     frequency = tld_clock_frequency();
+    if (etw_listen_epoch != rounds_listen_epoch) {
+        rounds_listen_epoch = etw_listen_epoch;
+        announce_round = ++announce_rounds;
+    }
     for (int i = 0; i < sampler_slot_limit(); i++) {
         if (!sampler_slot_in_use(i))
             continue;
@@ -439,7 +446,6 @@ static void *drain_main(void *arg)
             break;
         PyEval_RestoreThread(ts);
         if (!atomic_load(&drain_stop) && active) {
-            refresh_hidden_files();
             find_threads();
             drain_all();
         }
@@ -518,11 +524,12 @@ static PyObject *sampler_error(int rc, const char *msg)
 PyObject *etw_sampler_start_py(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
-    static char *kwlist[] = {"rate", "clock", "max_depth", "ring_kib", "drain_ms", NULL};
+    static char *kwlist[] = {"rate", "clock", "max_depth", "ring_kib", "drain_ms", "root_files", NULL};
     unsigned int rate = 1000, max_depth = 2048, ring_kib = 512, drain_ms = 20;
     const char *clock_text = "cpu";
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|IsIII:sampler_start", kwlist, &rate, &clock_text, &max_depth,
-                                     &ring_kib, &drain_ms))
+    PyObject *root_files = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|IsIIIO:sampler_start", kwlist, &rate, &clock_text, &max_depth,
+                                     &ring_kib, &drain_ms, &root_files))
         return NULL;
     if (active)
         return PyErr_Format(PyExc_RuntimeError, "the sampler is already running; stop it first");
@@ -549,7 +556,8 @@ PyObject *etw_sampler_start_py(PyObject *module, PyObject *args, PyObject *kwarg
     if (lines == NULL)
         return PyErr_NoMemory();
     lines_buf = lines;
-    refresh_hidden_files();
+    if (set_hidden_files(root_files) < 0)
+        return NULL;
 
     sampler_config cfg = {
         .clock = clock,
@@ -572,6 +580,8 @@ PyObject *etw_sampler_start_py(PyObject *module, PyObject *args, PyObject *kwarg
     memset(&stats, 0, sizeof stats);
     if (++run_id == 0)
         run_id = 1;
+    announce_round = ++announce_rounds;
+    rounds_listen_epoch = etw_listen_epoch;
     anchor_ticks = tld_clock_ticks();
     anchor_filetime = tld_clock_filetime_now();
     frequency = tld_clock_frequency();
@@ -614,7 +624,6 @@ PyObject *etw_sampler_stop_py(PyObject *module, PyObject *unused)
         return PyErr_Format(PyExc_RuntimeError, "the sampler is not running");
     sampler_stop();       /* no timer, no handler in flight */
     stop_drain_thread();
-    refresh_hidden_files();
     drain_all();          /* the last records */
     active = 0;
     sampler_counts c;
@@ -656,6 +665,8 @@ PyObject *etw_sampler_stop_py(PyObject *module, PyObject *unused)
     Py_DECREF(clock);
     return d;
 }
+
+int etw_sampler_running(void) { return active; }
 
 PyObject *etw_sampler_active_py(PyObject *module, PyObject *unused)
 {

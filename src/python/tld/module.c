@@ -67,12 +67,13 @@ static PyMethodDef module_methods[] = {
      "providerid_from_name_bytes_utf8(providername_utf8)\n--\n\n"
      "providerid_from_name() for a UTF-8 encoded name (bytes-like)."},
     {"decode_etl", (PyCFunction)(void (*)(void))tldpy_decode_etl, METH_FASTCALL | METH_KEYWORDS,
-     "decode_etl(path, format='json')\n--\n\n"
-     "Opens an .etl file and returns an iterator of str lines, one per event: JSON objects\n"
-     "(format='json') or one-line text (format='text'), decoded as the iteration goes. The\n"
+     "decode_etl(path, format='json', kernel=True)\n--\n\n"
+     "Opens an .etl file and returns an iterator of str lines, one per record: JSON objects\n"
+     "(format='json') or one-line text (format='text'), read and decoded as the iteration goes\n"
+     "(the file is never held whole). kernel=False leaves out kernel (system) records. The\n"
      "iterator's `header` is a dict of the logfile header and `errors` a list of sentences\n"
-     "about damage, growing as it is met. OSError when the file cannot be read, ValueError\n"
-     "when it is not an .etl file."},
+     "about damage, growing as it is met. OSError when the file cannot be opened, ValueError\n"
+     "when it is not a regular file or not an .etl file."},
     {"_stop_all_sessions", tldpy_stop_all_sessions, METH_NOARGS,
      "_stop_all_sessions($module, /)\n--\n\nStops every running Session (registered with atexit)."},
     {"_noop", (PyCFunction)(void (*)(void))noop, METH_FASTCALL | METH_KEYWORDS,
@@ -101,6 +102,7 @@ static int register_atexit(PyObject *module)
 static const tld_capi capi = {
     TLD_CAPI_VERSION, tld_provider_open, tld_provider_close, tld_provider_write,
     tld_prepared_event_create, tld_prepared_event_write, tld_prepared_event_destroy, tld_provider_enable_state,
+    tld_provider_set_enable_callback, tld_prepared_event_write_at, tld_clock_now,
 };
 
 static int exec_module(PyObject *m)

@@ -5,6 +5,8 @@
  */
 #include "binding.h"
 
+#include "tracelogging/tld_etw.h"
+
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -128,10 +130,26 @@ static int Provider_init(PyObject *op, PyObject *args, PyObject *kwds)
             }
         }
         int throw_on_error = PyObject_IsTrue(throw_obj);
+        /* On Windows, ETW's answers to the registration, as upstream's
+         * throw_on_error reports them (Win32 codes); the provider works for
+         * in-process sessions either way. */
+        const char *etw_call = NULL;
+        int etw_status = 0;
+        tld_etw_registration_info etw;
+        if (status == TLD_OK && throw_on_error > 0 && tld_etw_registration(self->provider, &etw) == 0) {
+            if (etw.register_status != 0) {
+                etw_call = "EventRegister error";
+                etw_status = (int)etw.register_status;
+            } else if (etw.traits_status != 0) {
+                etw_call = "EventSetInformation error";
+                etw_status = (int)etw.traits_status;
+            }
+        }
         if (throw_on_error < 0) {
             rc = -1;
-        } else if (status != TLD_OK && throw_on_error) {
-            PyObject *exc = PyObject_CallFunction(PyExc_OSError, "si", "EventRegister error", -status);
+        } else if ((status != TLD_OK || etw_call != NULL) && throw_on_error) {
+            PyObject *exc = PyObject_CallFunction(PyExc_OSError, "si", etw_call ? etw_call : "EventRegister error",
+                                                  etw_call ? etw_status : -status);
             if (exc != NULL) {
                 PyErr_SetObject(PyExc_OSError, exc);
                 Py_DECREF(exc);
@@ -268,8 +286,11 @@ static PyObject *Provider_write(PyObject *op, PyObject *const *args, Py_ssize_t 
     }
     int status = tld_provider_write(self->provider, &eb->builder, have_activity ? &activity : NULL,
                                     have_related ? &related : NULL);
-    /* Like ETW's EventWrite, a failure the system reports is a status (an
-     * errno here), not an exception. */
+    /* Like ETW's EventWrite, a failure to deliver is a status (an errno
+     * here), not an exception: a session whose file reached its size limit
+     * says EFBIG. */
+    if (status == TLD_E_SIZE_LIMIT)
+        return PyLong_FromLong(EFBIG);
     if (status <= TLD_E_END)
         return tldpy_raise(status);
     return PyLong_FromLong(-status);

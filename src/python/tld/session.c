@@ -36,8 +36,11 @@ typedef struct SessionObject {
     PyObject *flush_interval;    /* float seconds, as given */
     uint64_t stacks;
     uint32_t buffer_size;
+    uint64_t max_size;           /* bytes; 0: no limit */
     uint32_t flush_ms;
     tld_session_stats last;      /* counters at the last stop() */
+    PyObject *specs;             /* list of the ProviderSpecs of the running (or last) session */
+    PyObject *unmatched;         /* list of sentences: entries no provider matched (at the last stop) */
     struct SessionObject *live_prev, *live_next; /* running sessions, for atexit */
     PyObject *weakrefs;
 } SessionObject;
@@ -46,11 +49,11 @@ typedef struct SessionObject {
 static SessionObject *live_head;
 
 /* traceloggingdynamic.sessions: _coerce_spec, ProviderSpec, SessionStats. */
-static PyObject *coerce_spec_fn, *provider_spec_type, *session_stats_type;
+static PyObject *coerce_spec_fn, *provider_spec_type, *session_stats_type, *describe_unmatched_fn;
 
 static int load_sessions_module(void)
 {
-    if (session_stats_type != NULL)
+    if (describe_unmatched_fn != NULL)
         return 0;
     PyObject *m = PyImport_ImportModule("traceloggingdynamic.sessions");
     if (m == NULL)
@@ -58,13 +61,66 @@ static int load_sessions_module(void)
     coerce_spec_fn = PyObject_GetAttrString(m, "_coerce_spec");
     provider_spec_type = coerce_spec_fn ? PyObject_GetAttrString(m, "ProviderSpec") : NULL;
     session_stats_type = provider_spec_type ? PyObject_GetAttrString(m, "SessionStats") : NULL;
+    describe_unmatched_fn = session_stats_type ? PyObject_GetAttrString(m, "_describe_unmatched") : NULL;
     Py_DECREF(m);
-    if (session_stats_type == NULL) {
+    if (describe_unmatched_fn == NULL) {
         Py_CLEAR(coerce_spec_fn);
         Py_CLEAR(provider_spec_type);
+        Py_CLEAR(session_stats_type);
         return -1;
     }
     return 0;
+}
+
+/* Sentences for the running session's provider entries that no provider
+ * of this process matched (sessions.py words them). A new list, or NULL
+ * with an exception. */
+static PyObject *unmatched_sentences(SessionObject *self, tld_session *s)
+{
+    PyObject *out = PyList_New(0);
+    if (out == NULL || self->specs == NULL)
+        return out;
+    Py_ssize_t n = PyList_GET_SIZE(self->specs);
+    size_t *indexes = PyMem_Calloc((size_t)n + 1, sizeof *indexes);
+    if (indexes == NULL) {
+        Py_DECREF(out);
+        return PyErr_NoMemory();
+    }
+    size_t count = tld_session_unmatched_providers(s, indexes, (size_t)n);
+    PyObject *known = NULL;
+    if (count > 0) {
+        char small[1024];
+        size_t need = tld_provider_list_names(small, sizeof small);
+        if (need < sizeof small) {
+            known = PyUnicode_DecodeUTF8(small, (Py_ssize_t)need, "replace");
+        } else {
+            char *big = PyMem_Malloc(need + 1);
+            if (big != NULL) {
+                need = tld_provider_list_names(big, need + 1);
+                known = PyUnicode_DecodeUTF8(big, (Py_ssize_t)need, "replace");
+                PyMem_Free(big);
+            } else {
+                PyErr_NoMemory();
+            }
+        }
+    }
+    for (size_t i = 0; i < count && i < (size_t)n && known != NULL; i++) {
+        Py_ssize_t k = (Py_ssize_t)indexes[i];
+        PyObject *given = k < PyTuple_GET_SIZE(self->providers) ? PyTuple_GET_ITEM(self->providers, k) : Py_None;
+        PyObject *line = PyObject_CallFunctionObjArgs(describe_unmatched_fn, PyList_GET_ITEM(self->specs, k), given,
+                                                      known, NULL);
+        if (line == NULL || PyList_Append(out, line) < 0) {
+            Py_XDECREF(line);
+            Py_CLEAR(out);
+            break;
+        }
+        Py_DECREF(line);
+    }
+    PyMem_Free(indexes);
+    if (count > 0 && known == NULL)
+        Py_CLEAR(out);
+    Py_XDECREF(known);
+    return out;
 }
 
 static void live_add(SessionObject *s)
@@ -102,8 +158,9 @@ static PyObject *stats_tuple(const tld_session_stats *st)
 {
     if (load_sessions_module() < 0)
         return NULL;
-    return PyObject_CallFunction(session_stats_type, "KKK", (unsigned long long)st->events_written,
-                                 (unsigned long long)st->events_lost, (unsigned long long)st->buffers_written);
+    return PyObject_CallFunction(session_stats_type, "KKKK", (unsigned long long)st->events_written,
+                                 (unsigned long long)st->events_lost, (unsigned long long)st->buffers_written,
+                                 (unsigned long long)st->events_pending);
 }
 
 /* OSError(errno, message, path), which Python turns into FileNotFoundError
@@ -129,10 +186,17 @@ static int warn_lost(SessionObject *self, const tld_session_stats *st)
 {
     if (st->events_lost == 0)
         return 0;
+    if (st->stop_reason == TLD_E_SIZE_LIMIT)
+        return PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
+                                "trace session %R lost %llu event%s: the file reached its size limit "
+                                "(max_size=%llu) and recording stopped there; the file holds what came before",
+                                self->path, (unsigned long long)st->events_lost, st->events_lost == 1 ? "" : "s",
+                                (unsigned long long)self->max_size);
     if (st->write_error != 0)
         return PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
-                                "trace session %R lost %llu event%s: writing the file failed (%s); "
-                                "check the free space and permissions where it is written",
+                                "trace session %R lost %llu event%s: writing the file failed (%s) and "
+                                "recording stopped there; the file holds what came before; check the free "
+                                "space and permissions where it is written",
                                 self->path, (unsigned long long)st->events_lost, st->events_lost == 1 ? "" : "s",
                                 tld_strerror(st->write_error));
     return PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
@@ -151,6 +215,13 @@ static int stop_session(SessionObject *self)
     self->session = NULL;
     if (s != NULL) {
         live_remove(self);
+        pyc_saved_error saved;
+        pyc_error_save(&saved);
+        PyObject *unmatched = unmatched_sentences(self, s);
+        if (unmatched == NULL)
+            PyErr_Clear(); /* only a diagnostic: stopping must not fail for it */
+        Py_XSETREF(self->unmatched, unmatched);
+        pyc_error_restore(&saved);
         tld_session_stats st;
         memset(&st, 0, sizeof st);
         Py_BEGIN_ALLOW_THREADS
@@ -197,11 +268,12 @@ static int parse_u64(PyObject *v, uint64_t *out, const char *what)
 static int Session_init(PyObject *op, PyObject *args, PyObject *kwds)
 {
     SessionObject *self = (SessionObject *)op;
-    static char *kwlist[] = {"path", "providers", "stacks", "buffer_size", "flush_interval", "logger_name", NULL};
+    static char *kwlist[] = {"path", "providers", "stacks", "buffer_size", "flush_interval", "logger_name",
+                             "max_size", NULL};
     PyObject *path, *providers, *stacks = NULL, *buffer_size = NULL, *flush_interval = NULL;
-    PyObject *logger_name = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|$OOOO:Session", kwlist, &path, &providers, &stacks,
-                                     &buffer_size, &flush_interval, &logger_name))
+    PyObject *logger_name = Py_None, *max_size = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|$OOOOO:Session", kwlist, &path, &providers, &stacks,
+                                     &buffer_size, &flush_interval, &logger_name, &max_size))
         return -1;
     if (self->session != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Session.__init__() called on a running session; stop() it first");
@@ -248,6 +320,15 @@ static int Session_init(PyObject *op, PyObject *args, PyObject *kwds)
     self->stacks = 0;
     if (stacks != NULL && parse_u64(stacks, &self->stacks, "stacks (a keyword mask)") < 0)
         return -1;
+    self->max_size = 0;
+    if (max_size != Py_None) {
+        if (parse_u64(max_size, &self->max_size, "max_size (bytes)") < 0)
+            return -1;
+        if (self->max_size == 0) {
+            PyErr_SetString(PyExc_ValueError, "max_size must be a number of bytes above 0, or None for no limit");
+            return -1;
+        }
+    }
     uint64_t bs = TLD_SESSION_DEFAULT_BUFFER_SIZE;
     if (buffer_size != NULL && parse_u64(buffer_size, &bs, "buffer_size") < 0)
         return -1;
@@ -350,6 +431,7 @@ static PyObject *Session_start(PyObject *op, PyObject *unused)
     /* Specs first (Python code; the lock is not held yet). */
     Py_ssize_t n = PyTuple_GET_SIZE(self->providers);
     PyObject *keep = PyList_New(0);
+    PyObject *specs = NULL;
     tld_session_provider *entries = PyMem_Calloc((size_t)n + 1, sizeof *entries);
     tld_guid *ids = PyMem_Calloc((size_t)n + 1, sizeof *ids);
     PyObject *result = NULL;
@@ -357,9 +439,12 @@ static PyObject *Session_start(PyObject *op, PyObject *unused)
         PyErr_NoMemory();
         goto done;
     }
+    specs = PyList_New(0);
+    if (specs == NULL)
+        goto done;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *spec = PyObject_CallOneArg(coerce_spec_fn, PyTuple_GET_ITEM(self->providers, i));
-        if (spec == NULL || PyList_Append(keep, spec) < 0) {
+        if (spec == NULL || PyList_Append(keep, spec) < 0 || PyList_Append(specs, spec) < 0) {
             Py_XDECREF(spec);
             goto done;
         }
@@ -373,6 +458,7 @@ static PyObject *Session_start(PyObject *op, PyObject *unused)
         .path = PyBytes_AS_STRING(self->path_bytes),
         .buffer_size = self->buffer_size,
         .flush_interval_ms = self->flush_ms,
+        .max_file_size = self->max_size,
         .providers = entries,
         .provider_count = (size_t)n,
         .error_message = why,
@@ -387,13 +473,16 @@ static PyObject *Session_start(PyObject *op, PyObject *unused)
         goto already_cleanup;
     }
     tld_session *s = NULL;
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = tld_session_start(&s, &cfg);
-    Py_END_ALLOW_THREADS
+    /* With the GIL held: providers' enable callbacks (tld.h) run in this
+     * thread before start returns, and no Python thread writes events
+     * between the session going live and those callbacks (etwtrace's
+     * announcements and its Push/Pop balance rely on it). */
+    int rc = tld_session_start(&s, &cfg);
     if (rc == 0) {
         self->session = s;
         memset(&self->last, 0, sizeof self->last);
+        Py_XSETREF(self->specs, pyc_new_ref(specs));
+        Py_CLEAR(self->unmatched);
         live_add(self);
     }
     PyThread_release_lock(self->lock);
@@ -408,11 +497,13 @@ static PyObject *Session_start(PyObject *op, PyObject *unused)
         result = pyc_new_ref(Py_None);
 done:
     Py_XDECREF(keep);
+    Py_XDECREF(specs);
     PyMem_Free(entries);
     PyMem_Free(ids);
     return result;
 already_cleanup:
     Py_XDECREF(keep);
+    Py_XDECREF(specs);
     PyMem_Free(entries);
     PyMem_Free(ids);
 already:
@@ -420,13 +511,38 @@ already:
     return NULL;
 }
 
+/* The RuntimeWarning stop() gives for each provider entry that no provider
+ * matched. Returns -1 if warnings are errors and one was raised. */
+static int warn_unmatched(SessionObject *self)
+{
+    for (Py_ssize_t i = 0; self->unmatched != NULL && i < PyList_GET_SIZE(self->unmatched); i++)
+        if (PyErr_WarnFormat(PyExc_RuntimeWarning, 1, "trace session %R: %U", self->path,
+                             PyList_GET_ITEM(self->unmatched, i)) < 0)
+            return -1;
+    return 0;
+}
+
 static PyObject *Session_stop(PyObject *op, PyObject *unused)
 {
     (void)unused;
     SessionObject *self = (SessionObject *)op;
-    if (stop_session(self) && warn_lost(self, &self->last) < 0)
+    if (stop_session(self) && (warn_lost(self, &self->last) < 0 || warn_unmatched(self) < 0))
         return NULL;
     return stats_tuple(&self->last);
+}
+
+static PyObject *Session_unmatched_providers(PyObject *op, PyObject *unused)
+{
+    (void)unused;
+    SessionObject *self = (SessionObject *)op;
+    session_lock(self);
+    PyObject *r;
+    if (self->session != NULL)
+        r = unmatched_sentences(self, self->session);
+    else
+        r = self->unmatched ? PyList_GetSlice(self->unmatched, 0, PyList_GET_SIZE(self->unmatched)) : PyList_New(0);
+    PyThread_release_lock(self->lock);
+    return r;
 }
 
 static PyObject *Session_flush(PyObject *op, PyObject *unused)
@@ -523,12 +639,16 @@ static int Session_traverse(PyObject *op, visitproc visit, void *arg)
     SessionObject *self = (SessionObject *)op;
     Py_VISIT(Py_TYPE(op));
     Py_VISIT(self->providers);
+    Py_VISIT(self->specs);
+    Py_VISIT(self->unmatched);
     return 0;
 }
 
 static int Session_clear(PyObject *op)
 {
     Py_CLEAR(((SessionObject *)op)->providers);
+    Py_CLEAR(((SessionObject *)op)->specs);
+    Py_CLEAR(((SessionObject *)op)->unmatched);
     return 0;
 }
 
@@ -587,6 +707,11 @@ static PyMethodDef session_methods[] = {
      "how many events were lost and why, if any were."},
     {"flush", Session_flush, METH_NOARGS,
      "flush($self, /)\n--\n\nWrites every event recorded so far to the file now. RuntimeError if not running."},
+    {"unmatched_providers", Session_unmatched_providers, METH_NOARGS,
+     "unmatched_providers($self, /)\n--\n\n"
+     "One sentence for each provider spec that no provider of this process has matched, by name\n"
+     "or id, while the session ran (so far, while it runs), naming the providers that exist:\n"
+     "\"no provider named 'Pyhton' was seen; known: Python\". stop() warns with the same sentences."},
     {"stats", Session_stats, METH_NOARGS,
      "stats($self, /)\n--\n\nThe current SessionStats (those of the last stop() when not running)."},
     {"__enter__", Session_enter, METH_NOARGS, "Starts the session and returns it."},
@@ -600,6 +725,8 @@ static PyMemberDef session_members[] = {
     {"stacks", T_ULONGLONG, offsetof(SessionObject, stacks), READONLY,
      "Keyword mask of the events that carry the writing thread's stack."},
     {"buffer_size", T_UINT, offsetof(SessionObject, buffer_size), READONLY, "Bytes per buffer."},
+    {"max_size", T_ULONGLONG, offsetof(SessionObject, max_size), READONLY,
+     "Size limit of the file in bytes (0: none); recording stops there."},
     {"flush_interval", T_OBJECT_EX, offsetof(SessionObject, flush_interval), READONLY,
      "Seconds between flushes to the file."},
     {"logger_name", T_OBJECT_EX, offsetof(SessionObject, logger_name), READONLY,
@@ -618,7 +745,7 @@ PyTypeObject Session_Type = {
     .tp_basicsize = sizeof(SessionObject),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "Session(path, providers, *, stacks=0, buffer_size=" TLDPY_STR(TLD_SESSION_DEFAULT_BUFFER_SIZE)
-              ", flush_interval=1.0, logger_name=None)\n"
+              ", flush_interval=1.0, logger_name=None, max_size=None)\n"
               "--\n\n"
               "An in-process trace session: records the events of the given providers into the .etl\n"
               "file `path` (created or truncated) on any platform, without administrator rights.\n\n"
@@ -628,7 +755,10 @@ PyTypeObject Session_Type = {
               "stacks: keyword mask; events with one of these keywords carry the writing thread's\n"
               "  native stack (STACK_TRACE64). buffer_size: bytes per buffer, a multiple of 1024\n"
               "  from 4 KiB to 16 MiB. flush_interval: seconds; at least this often, events reach\n"
-              "  the file (and survive a crash). logger_name: recorded in the file header.\n\n"
+              "  the file (and survive a crash). logger_name: recorded in the file header.\n"
+              "  max_size: bytes the file may grow to (whole buffers); recording stops there, the\n"
+              "  file stays readable, and later events are counted as lost. A failed write (a full\n"
+              "  disk) stops recording the same way.\n\n"
               "`with Session(...) as s:` starts on entry and stops on exit. A session still running\n"
               "is stopped when it is garbage-collected and at interpreter exit.",
     .tp_new = Session_new,

@@ -29,14 +29,15 @@ def test_help(capsys, opt):
 
 
 def test_unused_arguments(capsys):
-    assert cli.main(['/EXTRA', '-h', 'with a space']) == 1
+    assert cli.main(['/EXTRA', '-h', 'with a space']) == 2
     out, err = capsys.readouterr()
-    assert 'Usage:' in out
-    assert 'arguments were not used: /EXTRA "with a space"' in err
+    assert out == ''
+    assert err == "etwtrace: unexpected argument '/EXTRA'; to run a program put it after --: " \
+                  "python -m etwtrace [options] -- /EXTRA [args ...]\n"
 
 
 def test_unknown_option_alone(capsys):
-    assert cli.main(['--frobnicate']) != 0
+    assert cli.main(['--frobnicate']) == 2
     assert '--frobnicate' in capsys.readouterr().err
 
 
@@ -148,8 +149,9 @@ def test_enable_variable_form(capsys, site_dir):
 
 
 def test_enable_extra_args_unused(capsys, site_dir):
-    assert cli.main(['--enable', 'A', 'B', 'C']) == 1
-    assert 'not used: C' in capsys.readouterr().err
+    assert cli.main(['--enable', 'A', 'B', 'C']) == 2
+    assert "'C' is a third" in capsys.readouterr().err
+    assert not (site_dir / 'etwtrace.pth').exists()
 
 
 def test_pth_line_guards_the_cli(site_dir, monkeypatch):
@@ -177,6 +179,7 @@ def test_pth_line_guards_the_cli(site_dir, monkeypatch):
             (['-m'], ['py', '-metwtrace'], {**env_without, 'GUARD_VAR': '1'}, 0),
             (['-m'], ['py', '-m', 'json.tool'], {**env_without, 'GUARD_VAR': '1'}, 1)]:
         calls.clear()
+        FakeEtwtrace._pth_done = False     # a new interpreter start
         monkeypatch.setattr(sys, 'argv', argv)
         monkeypatch.setattr(sys, 'orig_argv', orig, raising=False)
         monkeypatch.setattr(os, 'environ', env)
@@ -184,6 +187,8 @@ def test_pth_line_guards_the_cli(site_dir, monkeypatch):
         assert len(calls) == expected, (orig, env.get('GUARD_VAR'))
         if expected:
             assert calls[0] == ('GUARD_VAR', 'GUARD_VAR_TYPE')
+            exec(code, {})                 # site-packages listed twice (lib, lib64): once only
+            assert len(calls) == 1
 
 
 def test_disable_removes_every_copy(capsys, site_dir, tmp_path, monkeypatch):

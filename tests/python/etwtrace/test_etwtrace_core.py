@@ -207,29 +207,58 @@ def test_ignore_and_include(tmp_path):
     def fn_ignored_by_prefix():
         pass
 
-    prefixes = etwtrace.get_include_prefixes()
     def body():
         tracer = etwtrace.StackSamplingTracer()
         tracer.include('/nonexistent-prefix/')
-        try:
-            with tracer:
-                fn_ignored_by_prefix()
-        finally:
-            prefixes.clear()
         with tracer:
-            fn_ignored_by_prefix()   # a new trace decides again
+            assert etwtrace.get_include_prefixes() == ['/nonexistent-prefix/']
+            assert etwtrace._OWN_FILES <= etwtrace.get_ignored_files()
+            fn_ignored_by_prefix()
+        with etwtrace.StackSamplingTracer():
+            fn_ignored_by_prefix()   # a new trace decides again, with its own (empty) filters
     t = record(tmp_path, body)
     assert len([e for e in t.named('PythonFunction')
                 if e['fields']['Name'].endswith('fn_ignored_by_prefix')]) == 1
-    assert etwtrace._OWN_FILES <= etwtrace.get_ignored_files()
+
+
+def fn_under_filters():
+    return 1
+
+
+@pytest.mark.parametrize('first, later', [(etwtrace.StackSamplingTracer, etwtrace.InstrumentedTracer),
+                                          (etwtrace.InstrumentedTracer, etwtrace.StackSamplingTracer),
+                                          (etwtrace.StackSamplingTracer, etwtrace.StackSamplingTracer)])
+def test_filters_belong_to_their_tracer(tmp_path, first, later):
+    """include()/ignore() of one tracer neither outlive it nor reach another
+    (issue 10 item 6): a later tracer records the functions the first one
+    filtered out, and nothing is left to see once the first is disabled."""
+    def body():
+        t = first()
+        t.include('/srv/app')
+        t.ignore(__file__)
+        with t:
+            fn_under_filters()
+        assert etwtrace.get_include_prefixes() == []
+        assert __file__ not in etwtrace.get_ignored_files()
+        with later():
+            assert etwtrace.get_include_prefixes() == []
+            fn_under_filters()
+        with t:                                  # the first tracer keeps its own filters
+            assert etwtrace.get_include_prefixes() == ['/srv/app']
+    t = record(tmp_path, body)
+    named = [e for e in t.named('PythonFunction') if e['fields']['Name'].endswith('fn_under_filters')]
+    assert len(named) == 1
+    if later is etwtrace.InstrumentedTracer:
+        fid = named[0]['fields']['FunctionID']
+        assert [e for e in t.named('PythonFunctionPush') if e['fields']['FunctionID'] == fid]
 
 
 # ---- marks -------------------------------------------------------------------------
 
 def test_marks_and_ranges(tmp_path):
     def body():
-        etwtrace.custom_mark('seed mark')            # the seed function needs no tracer
         with etwtrace.InstrumentedTracer() as tracer:
+            etwtrace.custom_mark('seed mark')
             etwtrace.mark('plain')
             with etwtrace.mark_range('span'):
                 tracer.mark('inside')
@@ -256,10 +285,27 @@ def test_marks_warn_when_inactive(tmp_path):
                 pass
         with pytest.warns(RuntimeWarning):
             etwtrace._mark_stack('no tracer')
+        with pytest.warns(RuntimeWarning):
+            etwtrace._stack_mark('no tracer, seed form')
+        with pytest.warns(RuntimeWarning):
+            etwtrace.custom_mark('no tracer, seed form')
+        token = etwtrace.enable()
+        etwtrace.disable(token)
+        with pytest.warns(RuntimeWarning):
+            etwtrace.custom_mark('after disable')          # issue 10 item 7
+        tracer = etwtrace.InstrumentedTracer()
+        with tracer:
+            pass
+        for write in (lambda: tracer.mark('disabled tracer'), lambda: tracer._mark_stack('disabled tracer'),
+                      lambda: tracer.mark_range('disabled tracer').__enter__()):
+            with pytest.warns(RuntimeWarning):
+                write()
     t = record(tmp_path, body)
     assert t.named('PythonMark') == [] and t.named('PythonStackSample') == []
     with pytest.raises(TypeError):
         etwtrace.custom_mark(b'bytes')
+    with pytest.raises(TypeError):
+        etwtrace._stack_mark(b'bytes')
 
 
 # ---- instrumented mode ----------------------------------------------------------

@@ -148,9 +148,10 @@ def test_unusable_perf_says_so_once_and_samples_still_come(tmp_path):
     etl = tmp_path / 'noperf.etl'
     env = clean_env(PATH=f'{fake}:{os.environ.get("PATH", "")}')
     proc = run(['-m', 'etwtrace', '--capture', etl, '--perf', '--', SCRIPTS / 'busy.py', '0.3'], env=env)
-    lines = [ln for ln in proc.stderr.splitlines() if 'perf' in ln and 'trace written' not in ln]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith('etwtrace: --perf')]
     assert len(lines) == 1, proc.stderr
     assert 'built-in sampler only' in lines[0] and 'limited' in lines[0], lines[0]
+    assert not re.search(r'perf (samples|inject)', proc.stderr), proc.stderr
     assert any(e['event'] == 'PythonSample' for e in python_events(etl))
 
 
@@ -158,7 +159,7 @@ def test_missing_perf_says_so_once(tmp_path):
     etl = tmp_path / 'missing.etl'
     env = clean_env(PATH=str(tmp_path))   # no perf on it
     proc = run(['-m', 'etwtrace', '--capture', etl, '--perf', '--', SCRIPTS / 'busy.py', '0.3'], env=env)
-    lines = [ln for ln in proc.stderr.splitlines() if 'perf' in ln and 'trace written' not in ln]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith('etwtrace: --perf')]
     assert lines == ['etwtrace: --perf: perf is not installed (Debian: apt install linux-perf); capturing with '
                      'the built-in sampler only'], proc.stderr
     assert any(e['event'] == 'PythonSample' for e in python_events(etl))
@@ -168,15 +169,18 @@ def test_perf_is_opt_in(tmp_path):
     etl = tmp_path / 'plain.etl'
     for opts in (['--no-perf'], []):
         proc = run(['-m', 'etwtrace', *opts, '--capture', etl, '--', SCRIPTS / 'basic.py'])
-        assert not re.search(r'perf (samples|record|inject)|--perf', proc.stderr), proc.stderr
+        assert not re.search(r'perf (samples|record|inject)|etwtrace: --perf', proc.stderr), proc.stderr
         assert not Path(str(etl) + '.perf').exists()
 
 
 def test_instrumented_capture_does_not_run_perf(tmp_path):
     etl = tmp_path / 'instr.etl'
-    proc = run(['-m', 'etwtrace', '--instrumented', '--capture', etl, '--perf', '--', SCRIPTS / 'basic.py'])
+    proc = run(['-m', 'etwtrace', '--instrumented', '--capture', etl, '--', SCRIPTS / 'basic.py'])
     assert 'perf samples' not in proc.stderr
     assert not Path(str(etl) + '.perf').exists()
+    proc = run(['-m', 'etwtrace', '--instrumented', '--capture', etl, '--perf', '--', SCRIPTS / 'basic.py'],
+               check=False)
+    assert proc.returncode == 2 and '--perf is for stack mode' in proc.stderr
 
 
 def test_perf_by_hand_with_jitdump_variable(tmp_path):

@@ -84,17 +84,25 @@ def test_sample_and_rate_options(tmp_path):
 
 
 @pytest.mark.parametrize('args, problem', [
-    (['--sample=gpu'], '--sample must be cpu or wall'),
-    (['--rate', '0'], '--rate must be a number of samples per second from 1 to 100000'),
-    (['--rate=fast'], '--rate must be'),
-    (['--perf-stack-size', '999999'], '--perf-stack-size must be a number of bytes from 8 to 65528'),
-    (['--perf-args', '"unclosed'], '--perf-args: No closing quotation'),
+    (['--sample=gpu'], "--sample takes 'cpu' or 'wall', not 'gpu'"),
+    (['--rate', '0'], "--rate takes samples per second from 1 to 100000, not '0'"),
+    (['--rate=fast'], "--rate takes samples per second from 1 to 100000, not 'fast'"),
+    (['--perf', '--perf-stack-size', '999999'], "--perf-stack-size takes bytes from 8 to 65528, not '999999'"),
+    (['--perf', '--perf-args', '"unclosed'], '--perf-args: No closing quotation'),
+    (['--perf-args', '-F 99'], '--perf-stack-size and --perf-args are options of --perf: add --perf'),
     (['--rate'], '--rate needs a value'),
+    (['--instrumented', '--perf'], '--perf is for stack mode: it does not go with --instrumented'),
+    (['--instrumented', '--sample=wall'], '--sample is for stack mode: it does not go with --instrumented'),
 ])
 def test_bad_capture_options(tmp_path, args, problem):
     proc = run(['-m', 'etwtrace', '--capture', tmp_path / 'x.etl', *args, '--', SCRIPTS / 'basic.py'], check=False)
-    assert proc.returncode == 2 and problem in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and f'etwtrace: {problem}' in proc.stderr, proc.stderr
     assert not (tmp_path / 'x.etl').exists()
+
+
+def test_capture_options_need_capture():
+    proc = run(['-m', 'etwtrace', '--rate', '500', '--', SCRIPTS / 'basic.py'], check=False)
+    assert proc.returncode == 2 and 'etwtrace: --rate is an option of --capture: add --capture FILE' in proc.stderr
 
 
 def test_help_lists_the_sampler_options():

@@ -27,6 +27,7 @@ import pytest
 
 import traceloggingdynamic as tld
 from traceloggingdynamic import EventBuilder, Provider
+from traceloggingdynamic.etl import EtlFile
 
 from etl_helpers import (CLI_TIMEOUT, EVENT_KEYS, buffers_written_of, complete_event_count, json_lines,
                          read_etl, run_module, scaled, walk_records)
@@ -178,14 +179,27 @@ def test_damaged_buffer_header_skips_that_buffer_only(clean, tmp_path):
 
 
 def test_saved_offset_garbage(clean, tmp_path):
+    """Both ends-of-records fields of a buffer header are garbage: reported,
+    and the records are still read, up to the buffer's filler."""
     _, data, _ = clean
     bad = bytearray(data)
     struct.pack_into('<I', bad, 6 * BS + 4, 0xFFFFFFFF)   # SavedOffset
     struct.pack_into('<I', bad, 6 * BS + 0x30, 0xFFFFFFFF)  # filled bytes
     got, errors, _ = read_etl(write_variant(tmp_path, 'saved.etl', bytes(bad)))
-    in6 = {i for i, r in enumerate(walk_records(data, BS)) if r[0] == 6}
-    assert errors
-    assert seqs(got) == [i for i in range(NEVENTS) if i not in in6]
+    assert len(errors) == 1 and 'buffer 6' in errors[0] and 'read up to the filler' in errors[0], errors
+    assert seqs(got) == list(range(NEVENTS))
+
+
+def test_saved_offset_zero_is_not_damage(clean, tmp_path):
+    """Older loggers leave SavedOffset 0 (buffer 0 included): the filled
+    offset at 0x30 says where the records end; nothing is reported."""
+    _, data, events = clean
+    bad = bytearray(data)
+    for b in range(len(data) // BS):
+        struct.pack_into('<I', bad, b * BS + 4, 0)
+    got, errors, header = read_etl(write_variant(tmp_path, 'saved0.etl', bytes(bad)))
+    assert errors == []
+    assert header['present'] and got == events
 
 
 def test_unknown_in_type_in_metadata(clean, tmp_path):
@@ -330,6 +344,10 @@ def wait_for_buffers(path, n, proc, deadline):
 
 
 def check_killed_file(path):
+    """A file whose writer was SIGKILLed: every flushed event decodes, nothing
+    is called damaged, and the missing end is said once (issue 17 item 9):
+    EtlFile.session_not_stopped, a note on stderr and exit status 1, a
+    "session:" line in the summary."""
     events, errors, header = read_etl(path)
     assert errors == [], errors
     assert len(events) > 0
@@ -337,9 +355,17 @@ def check_killed_file(path):
     assert all(e['fields']['pad'] == 'p' * (e['fields']['seq'] % 50) for e in events)
     assert all(e['event'] == 'Tick' and e['provider'] == 'TldTests.Killed' for e in events)
     assert header['buffers_written'] >= 3
+    f = EtlFile(path)
+    assert f.session_not_stopped and f.last_flush == header['end_time']
+    assert sum(1 for _ in f.lines()) == len(events)
+    assert len(f.notes) == 1 and 'was not stopped' in f.notes[0] and f.errors == []
     r = run_module('decode', path)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr
     assert len(json_lines(r.stdout)) == len(events)
+    assert r.stderr.count('was not stopped') == 1 and header['end_time'][:19] in r.stderr, r.stderr
+    r = run_module('decode', path, '--summary')
+    assert r.returncode == 1
+    assert 'session: not stopped' in r.stdout and r.stderr == '', (r.stdout, r.stderr)
     return events
 
 

@@ -103,7 +103,10 @@ def test_environment_autostart(tmp_path):
     run = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120,
                          env=_child_env(TRACELOGGING_SESSION_FILE=str(out),
                                         TRACELOGGING_SESSION_PROVIDERS=f'Unused.Provider,{PROVIDER}:5'))
-    assert run.returncode == 0 and run.stderr == '', run.stderr
+    assert run.returncode == 0, run.stderr
+    # One line for the provider nobody had (issue 10 item 8), no warning traceback.
+    assert run.stderr == (f"traceloggingdynamic: trace session {out}: no provider named 'Unused.Provider' was "
+                          f"seen; known: {PROVIDER}\n"), run.stderr
     events = list(EtlFile(out).events())
     assert [(e['event'], e['fields']) for e in events] == [('Auto', {'x': 42})]
 

@@ -60,7 +60,8 @@ def test_properties_and_lifecycle(tmp_path, prov):
     with pytest.raises(RuntimeError):
         s.start()
     write_n(prov, 3)
-    st = s.stop()
+    with pytest.warns(RuntimeWarning, match="no provider named 'Other' was seen"):
+        st = s.stop()
     assert not s.running
     assert type(st).__name__ == 'SessionStats'
     assert (st.events_written, st.events_lost) == (3, 0)
@@ -221,7 +222,7 @@ def test_empty_session(tmp_path):
     assert evs == [] and errors == [] and h['buffers_written'] >= 1
 
 
-def test_file_created_private_and_symlink_refused(tmp_path):
+def test_file_created_private_and_symlink_refused(tmp_path, prov):
     path = tmp_path / 'priv.etl'
     with tld.Session(str(path), [NAME]):
         pass

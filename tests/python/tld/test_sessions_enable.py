@@ -336,3 +336,30 @@ def test_sessions_start_and_stop_while_threads_write(tmp_path):
             if seqs:
                 wanted = [s for s in range(seqs[0], seqs[-1] + 1) if passes(4, 1 << (s % 3), *flt)]
                 assert seqs == wanted, f'session {r}, thread {k}: events missing or reordered'
+
+
+# Out-of-range arguments, with a session live. The reference module passes
+# is_enabled's arguments to EventProviderEnabled through ctypes argtypes
+# (c_byte level, c_uint64 keyword), which truncate instead of checking:
+# 256 is level 0 ("any level"), 2**64 is keyword 0. We do the same, and
+# check it against ctypes' own conversion, so a session that listens at
+# level 5 answers exactly as ETW would for the truncated values.
+OUT_OF_RANGE_LEVELS = [0, 5, 6, 127, 128, 255, 256, 261, 2**64, 2**64 + 5, -1, -251, -256]
+OUT_OF_RANGE_KEYWORDS = [0, 1, 0x10, 2**64, 2**64 + 1, 2**65 + 0x10, -1, -2**63, -2**64]
+
+
+def ctypes_truncated(level, keyword):
+    import ctypes
+    return (ctypes.c_byte(level).value & 0xFF, ctypes.c_uint64(keyword).value)
+
+
+@pytest.mark.parametrize('level', OUT_OF_RANGE_LEVELS)
+def test_is_enabled_truncates_like_the_reference_with_a_session_live(tmp_path, level):
+    name = 'TldTests.Enable.Range'
+    prov = Provider(name.encode())
+    with tld.Session(str(tmp_path / 'range.etl'), [name + ':5:0x1']):
+        for keyword in OUT_OF_RANGE_KEYWORDS:
+            lv, kw = ctypes_truncated(level, keyword)
+            assert prov.is_enabled(level, keyword) == passes(lv, kw, 5, 1, 0), (level, keyword, lv, kw)
+    assert not prov.is_enabled(level, 1)
+    prov.close()
