@@ -372,3 +372,22 @@ s.stop()
     import json
     stats = json.loads(re.search(r'STATS (.*)', proc.stdout).group(1))
     assert stats['drains'] >= 40, stats   # drained before each function was freed
+
+
+def test_session_started_during_a_run_gets_the_functions(tmp_path):
+    """A session that starts listening while the sampler runs still gets a
+    PythonFunction for every function its samples name."""
+    second = tmp_path / 'second.etl'
+    body = BURN + f'''
+def early(): burn(0.1)
+def both(): burn(0.1)
+early(); both()
+late = Session({str(second)!r}, [etwtrace._etwtrace.PROVIDER_ID + ':5'])
+late.start()
+both()
+late.stop()
+'''
+    sample_program(tmp_path, body)
+    from etwtrace_helpers import python_events
+    samples = samples_of(python_events(second))   # asserts every id is announced in this file
+    assert any(s.names[:2] == ['burn', 'both'] for s in samples), [s.names for s in samples][:5]

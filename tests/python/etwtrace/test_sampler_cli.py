@@ -178,3 +178,16 @@ def test_ctrl_c_with_perf(tmp_path):
                             stderr=subprocess.PIPE, text=True, timeout=120)
     assert script.returncode == 0, script.stderr
     assert re.search(r'py::spin:\S*until_interrupted\.py', script.stdout), script.stdout[:2000]
+
+
+def test_report_of_a_sampled_capture(tmp_path):
+    etl = tmp_path / 'busy.etl'
+    _capture(['--capture', etl, '--', SCRIPTS / 'busy.py', '0.4'])
+    folded = run(['-m', 'etwtrace', 'report', etl, '--format', 'collapsed']).stdout
+    weights = {}
+    for line in folded.splitlines():
+        stack, _, count = line.rpartition(' ')
+        weights[tuple(re.sub(r' \(.*\)$', '', f) for f in stack.split(';'))] = int(count)
+    assert weights.get(('<module>', 'a', 'b', 'c'), 0) > 0.8 * sum(weights.values()), weights
+    top = run(['-m', 'etwtrace', 'report', etl]).stdout
+    assert re.search(r'\bc \(\S*busy\.py:\d+\)', top) and 'damaged' not in top, top
