@@ -553,4 +553,21 @@ static inline int etw_interpreter_finalizing(void)
 #define ETW_HAVE_CODE_WATCHERS 0
 #endif
 
+/*
+ * Code objects the interpreter allocates statically are immortal (3.12+),
+ * and some live in read-only memory (3.13's _Py_InitCleanup, the frame
+ * that finishes a call of a class whose __init__ is Python): no code extra
+ * may be set on them. Immortal objects are never freed, so their address
+ * is a stable key instead. Before 3.12 every code object is writable.
+ */
+static inline int etw_code_is_static(PyObject *code)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return _Py_IsImmortal(code);
+#else
+    (void)code;
+    return 0;
+#endif
+}
+
 #endif

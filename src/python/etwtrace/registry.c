@@ -373,8 +373,56 @@ out:
     return f;
 }
 
+static size_t slot_of(const void *key, size_t cap);
+
+/* Entries of static code objects (etw_code_is_static), by address: they
+ * are never freed, and no code extra can be set on some of them. */
+static struct static_slot {
+    PyObject *code;
+    struct etw_func *func;
+} *static_funcs;
+static size_t static_cap, static_used;
+
+static struct etw_func *static_func(PyObject *code)
+{
+    if (static_used * 2 >= static_cap) {
+        size_t cap = static_cap ? static_cap * 2 : 64;
+        struct static_slot *t = calloc(cap, sizeof *t);
+        if (t == NULL)
+            return NULL;
+        for (size_t i = 0; i < static_cap; i++) {
+            if (static_funcs[i].code == NULL)
+                continue;
+            size_t j = slot_of(static_funcs[i].code, cap);
+            while (t[j].code != NULL)
+                j = (j + 1) & (cap - 1);
+            t[j] = static_funcs[i];
+        }
+        free(static_funcs);
+        static_funcs = t;
+        static_cap = cap;
+    }
+    size_t j = slot_of(code, static_cap);
+    while (static_funcs[j].code != NULL && static_funcs[j].code != code)
+        j = (j + 1) & (static_cap - 1);
+    if (static_funcs[j].code == NULL) {
+        struct etw_func *f = calloc(1, sizeof *f);
+        if (f == NULL)
+            return NULL;
+        f->entry = etw_call_direct;
+        f->id = next_function_id++;
+        f->code = code;
+        static_funcs[j].code = code;
+        static_funcs[j].func = f;
+        static_used++;
+    }
+    return static_funcs[j].func;
+}
+
 struct etw_func *etw_registry_sampled_func(PyObject *code)
 {
+    if (etw_code_is_static(code))
+        return static_func(code);
     struct etw_func *f = etw_code_func(code);
     if (f == NULL) {
         pyc_saved_error saved;
