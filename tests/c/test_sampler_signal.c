@@ -490,6 +490,8 @@ static void test_fork_while_sampling(void)
     my_stack = NULL;
 }
 
+static void previous_handler(int sig, siginfo_t *si, void *context);
+
 static void test_settings_and_restart(void)
 {
     char msg[200] = "";
@@ -517,6 +519,23 @@ static void test_settings_and_restart(void)
         CHECK(!sampler_running());
         sampler_release_all();
     }
+    /* Someone else taking SIGSEGV over while sampling is noticed; the stop
+     * leaves their handler in place. */
+    cfg = config_of(SAMPLER_CLOCK_CPU, 100);
+    CHECK_EQ_INT(sampler_start(&cfg, NULL, 0), 0);
+    CHECK(!sampler_guard_replaced());
+    struct sigaction theirs, before;
+    memset(&theirs, 0, sizeof theirs);
+    theirs.sa_sigaction = previous_handler;
+    theirs.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &theirs, &before);
+    CHECK(sampler_guard_replaced());
+    CHECK_EQ_INT(sampler_stop(), 0);
+    struct sigaction now;
+    sigaction(SIGSEGV, NULL, &now);
+    CHECK(now.sa_sigaction == previous_handler);
+    sigaction(SIGSEGV, &before, NULL);
+    sampler_release_all();
     CHECK(strcmp(sampler_strerror(SAMPLER_E_NO_SIGNAL), "unknown sampler error") != 0);
     CHECK_EQ_INT(sampler_tid_of_pthread((unsigned long)pthread_self()), gettid_());
 }

@@ -622,6 +622,7 @@ PyObject *etw_sampler_stop_py(PyObject *module, PyObject *unused)
     (void)unused;
     if (!active)
         return PyErr_Format(PyExc_RuntimeError, "the sampler is not running");
+    int guard_replaced = sampler_guard_replaced();
     sampler_stop();       /* no timer, no handler in flight */
     stop_drain_thread();
     drain_all();          /* the last records */
@@ -652,7 +653,8 @@ PyObject *etw_sampler_stop_py(PyObject *module, PyObject *unused)
         set_count(d, "unreadable", c.unreadable) < 0 || set_count(d, "corrupt", stats.corrupt) < 0 ||
         set_count(d, "threads", stats.threads) < 0 || set_count(d, "thread_add_failed", stats.add_failed) < 0 ||
         set_count(d, "drains", stats.drains) < 0 || set_count(d, "rate", config.rate_hz) < 0 ||
-        set_count(d, "signal", (uint64_t)sampler_signal_number()) < 0) {
+        set_count(d, "signal", (uint64_t)sampler_signal_number()) < 0 ||
+        set_count(d, "fault_guard_replaced", (uint64_t)guard_replaced) < 0) {
         Py_DECREF(d);
         return NULL;
     }
