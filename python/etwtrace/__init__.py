@@ -29,17 +29,21 @@ import sys as _sys
 import threading as _threading
 
 from . import _etwtrace
+from ._sampler import Sampler, SamplerStats
 
 __all__ = (
     'tracing', 'enable', 'disable', 'enable_if', 'custom_mark', 'StackSamplingTracer', 'InstrumentedTracer',
-    'mark', 'mark_range', 'is_active', 'get_ignored_files', 'get_include_prefixes',
+    'mark', 'mark_range', 'is_active', 'get_ignored_files', 'get_include_prefixes', 'Sampler', 'SamplerStats',
 )
 __version__ = _etwtrace.__version__
 
 _tracer = None  # the active tracer, if any (one per process)
 
-# The package's own files and threading never get thunks or events.
-_OWN_FILES = frozenset(f for f in (__file__, _etwtrace.__file__, _threading.__file__) if f)
+# The package's own files and threading never get thunks or events (and
+# the built-in sampler leaves them out at the root of its stacks).
+_OWN_FILES = frozenset(f for f in (__file__, _etwtrace.__file__, _threading.__file__,
+                                   *(_os.path.join(_os.path.dirname(__file__), name)
+                                     for name in ('__main__.py', '_sampler.py', '_capture.py'))) if f)
 
 if hasattr(_os, 'register_at_fork'):
     _os.register_at_fork(after_in_child=_etwtrace._after_fork_child)
@@ -223,10 +227,11 @@ class tracing:
 
 
 def custom_mark(text):
-    """Writes a PythonMark event with this text through the active tracer;
-    without one, a RuntimeWarning and nothing is written (as mark())."""
+    """Writes a PythonMark event with this text through the active tracer
+    (or while the built-in sampler runs); without either, a RuntimeWarning
+    and nothing is written (as mark())."""
     _check_text(text)
-    if _tracer is not None:
+    if _tracer is not None or _etwtrace.sampler_active():
         _etwtrace.write_mark(text, 0)
     else:
         _warn_inactive()
@@ -293,8 +298,8 @@ def enable_if(enable_var, type_var=None, *, with_threads=None):
 # ---- later generation: module-level marks ------------------------------------
 
 def is_active():
-    """True while a tracer is enabled."""
-    return _tracer is not None
+    """True while a tracer is enabled or the built-in sampler runs."""
+    return _tracer is not None or _etwtrace.sampler_active()
 
 
 def _warn_inactive(stacklevel=3):
@@ -308,10 +313,13 @@ def _check_text(text):
 
 
 def mark(name):
-    """Writes a PythonMark event with this text through the active tracer."""
+    """Writes a PythonMark event with this text (while a tracer is enabled or
+    the built-in sampler runs)."""
     _check_text(name)
     if _tracer is not None:
         _tracer.mark(name)
+    elif _etwtrace.sampler_active():
+        _etwtrace.write_mark(name, 0)
     else:
         _warn_inactive()
 
@@ -321,6 +329,8 @@ def mark_range(name):
     _check_text(name)
     if _tracer is not None:
         return _tracer.mark_range(name)
+    if _etwtrace.sampler_active():
+        return _RangeMark(name)
     _warn_inactive()
     return _NullRange()
 
@@ -330,5 +340,7 @@ def _mark_stack(name):
     _check_text(name)
     if _tracer is not None:
         _tracer._mark_stack(name)
+    elif _etwtrace.sampler_active():
+        _etwtrace.write_mark(name, 3)
     else:
         _warn_inactive()

@@ -2,6 +2,7 @@ from types import TracebackType
 from typing import Any, Dict, List, Optional, Set, Type, Union
 
 from . import _etwtrace as _etwtrace
+from ._sampler import Sampler as Sampler, SamplerStats as SamplerStats
 
 __version__: str
 

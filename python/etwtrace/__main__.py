@@ -13,14 +13,14 @@ Forms (options are case-insensitive; ``/opt`` is accepted for ``--opt``):
     - Windows with ``wpr.exe``: WPR with the bundled profile writes FILE.
     - elsewhere: an in-process ``.etl`` session writes FILE (provider
       "Python" at level 5, every keyword, native stacks on keyword 0x0200,
-      i.e. on ``PythonStackSample``).
-    - Linux, stack sampling, ``perf`` on PATH (unless ``--no-perf``): the
-      program runs under ``perf record -k 1 --call-graph dwarf`` with a
-      jitdump file, then ``perf inject --jit`` makes FILE.perf.data, in
-      which Python functions appear in the sampled native call chains
-      (``perf report -i FILE.perf.data``).
+      i.e. on ``PythonStackSample``); in stack mode the built-in sampler
+      writes the Python stacks of every thread into it (``--sample``,
+      ``--rate``), without thunks unless ``--thunks``.
+    - ``--perf`` (Linux, stack mode): also ``perf record`` with thunks and a
+      jitdump file, its files in FILE.perf/.
 
-    It says on stderr every file it wrote (see ``_PerfCapture``).
+    What runs the program recorded is in ``_capture.py``; each route says on
+    stderr what it wrote.
 
 ``--enable [VAR [TYPEVAR]]`` (or ``--enable --variable VAR``)
     Writes ``etwtrace.pth`` into this interpreter's site-packages so that
@@ -43,26 +43,21 @@ A program ended by Ctrl-C shows its own traceback, as under plain
 import os
 import pprint
 import re
-import runpy
 import shutil
-import signal
-import subprocess
 import sys
 import sysconfig
-import threading
 from pathlib import Path
 
 STACK_KEYWORD = 0x0200          # PythonStackSample: the session attaches native stacks
 PTH_NAME = 'etwtrace.pth'
 DEFAULT_TYPE_VAR = 'ETWTRACE_TYPE'
 PROFILE_DIR = Path(__file__).resolve().parent / 'profile'
-PERF_FREQUENCY = '999'          # samples/s; DWARF samples are 8 KiB each
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 2, 2
 
 HELP = """\
-Usage: python -m etwtrace [--stack | --instrumented] [--capture FILE] [--no-perf] -- script.py [args ...]
-       python -m etwtrace [--stack | --instrumented] [--capture FILE] [--no-perf] -- -m module [args ...]
+Usage: python -m etwtrace [--stack | --instrumented] [--capture FILE [options]] -- script.py [args ...]
+       python -m etwtrace [--stack | --instrumented] [--capture FILE [options]] -- -m module [args ...]
 
   Runs a Python program with tracing enabled: every Python function gets a
   native thunk that native profilers see (--stack, the default), or entry and
@@ -70,10 +65,22 @@ Usage: python -m etwtrace [--stack | --instrumented] [--capture FILE] [--no-perf
   --capture FILE   record a trace while the program runs. Windows: WPR with the
                    bundled profile. Elsewhere: an .etl file written in-process
                    (provider "Python", level 5, all keywords, stacks on
-                   PythonStackSample). On Linux in stack mode with `perf`
-                   installed, also FILE.perf.data: perf samples with Python
-                   frames (perf record -k 1 --call-graph dwarf + perf inject --jit).
-  --no-perf        do not run perf for --capture.
+                   PythonStackSample); in stack mode the built-in sampler adds
+                   the Python stack of every thread (PythonSample events), and
+                   no thunks are installed.
+  Capture options of stack mode:
+  --sample=cpu     sample each thread's CPU time (default)
+  --sample=wall    sample elapsed time: threads that sleep or wait too
+  --rate HZ        samples per second of that clock (default 1000)
+  --thunks         also install the thunks (native stacks of PythonStackSample
+                   marks then name Python functions)
+  --perf           also record with Linux perf (thunks, perf record --call-graph
+                   dwarf, perf inject --jit): FILE.perf/perf.data, and what
+                   perf reads with it, in the folder FILE.perf
+  --perf-stack-size BYTES   stack bytes perf copies per sample (default 32768,
+                   at most 65528)
+  --perf-args "ARGS"        more arguments for perf record
+  --no-perf        accepted, does nothing: perf runs only with --perf
   --events KIND    how --instrumented records calls and returns: compact
                    (PythonCallBatch events, packed per thread; the default
                    for in-process traces) or push-pop (one PythonFunctionPush
@@ -150,6 +157,12 @@ OPTIONS = {
     'instrumented': Option('mode', 'mode', 'instrumented'),
     'capture': Option('value', 'capture'),
     'no-perf': Option('flag', 'no_perf'),
+    'perf': Option('flag', 'perf'),
+    'thunks': Option('flag', 'thunks'),
+    'sample': Option('value', 'sample'),
+    'rate': Option('value', 'rate'),
+    'perf-stack-size': Option('value', 'perf_stack_size'),
+    'perf-args': Option('value', 'perf_args'),
     'events': Option('value', 'events'),
     'no-builtins': Option('flag', 'no_builtins'),
     'enable': Option('action', 'enable'),
@@ -184,6 +197,12 @@ class Settings:
         self.mode_option = None     # the option that set the mode, for messages
         self.capture = None
         self.no_perf = False
+        self.perf = False           # --perf: also record with Linux perf
+        self.thunks = False         # --thunks: the eval hook and thunks beside the sampler
+        self.sample = None          # the built-in sampler's clock: 'cpu' | 'wall'
+        self.rate = None            # its samples per second
+        self.perf_stack_size = None
+        self.perf_args = None
         self.events = None          # instrumented mode's call events: 'compact' | 'push-pop'
         self.no_builtins = False    # instrumented mode: Python functions only (frame-evaluation hook)
         self.perf_child = None
@@ -293,6 +312,7 @@ def _check(settings):
             raise UsageError('--events chooses how instrumented mode records calls: add --instrumented')
     if settings.no_builtins and settings.mode != 'instrumented':
         raise UsageError('--no-builtins applies to instrumented mode: add --instrumented')
+    _check_capture_options(settings)
     if settings.perf_child is not None:
         try:
             settings.perf_child = int(settings.perf_child)
@@ -314,6 +334,42 @@ def _check(settings):
             raise UsageError(f'{target[0]!r} is not a script; run a module with -- -m module')
     if settings.capture is not None:
         _check_output_path(settings.capture, _capture_writes_perf(settings))
+
+
+def _check_capture_options(settings):
+    """--sample, --rate, --thunks and --perf*: values in range, with
+    --capture, in stack mode."""
+    from etwtrace import _capture
+    given = [name for name, value in (('sample', settings.sample), ('rate', settings.rate),
+                                      ('thunks', settings.thunks or None), ('perf', settings.perf or None),
+                                      ('perf-stack-size', settings.perf_stack_size),
+                                      ('perf-args', settings.perf_args)) if value is not None]
+    if not given:
+        return
+    if settings.capture is None:
+        raise UsageError(f'--{given[0]} is an option of --capture: add --capture FILE')
+    if settings.mode == 'instrumented':
+        raise UsageError(f'--{given[0]} is for stack mode: it does not go with --{settings.mode_option}')
+    if settings.sample is not None:
+        settings.sample = settings.sample.lower()
+        if settings.sample not in _capture.CLOCKS:
+            raise UsageError(f"--sample takes 'cpu' or 'wall', not {settings.sample!r}")
+    if settings.rate is not None:
+        if not settings.rate.isdigit() or not 1 <= int(settings.rate) <= _capture.MAX_RATE:
+            raise UsageError(f'--rate takes samples per second from 1 to {_capture.MAX_RATE}, not {settings.rate!r}')
+        settings.rate = int(settings.rate)
+    if settings.perf_stack_size is not None:
+        size = settings.perf_stack_size
+        if not size.isdigit() or not 8 <= int(size) <= _capture.MAX_PERF_STACK_SIZE:
+            raise UsageError(f'--perf-stack-size takes bytes from 8 to {_capture.MAX_PERF_STACK_SIZE}, not {size!r}')
+        settings.perf_stack_size = int(size) & ~7
+    if settings.perf_args is not None:
+        try:
+            settings.perf_args = _capture.parse_perf_args(settings.perf_args)
+        except ValueError as e:
+            raise UsageError(f'--perf-args: {e}') from None
+    if (settings.perf_stack_size is not None or settings.perf_args is not None) and not settings.perf:
+        raise UsageError('--perf-stack-size and --perf-args are options of --perf: add --perf')
 
 
 def _error(message):
@@ -365,19 +421,22 @@ def _dispatch(settings):
 # ---- running a program traced ----
 
 def _capture_writes_perf(settings):
-    """True when --capture will run the program under perf (Linux, stack
-    mode, perf on PATH, not --no-perf, not already the child under perf)."""
-    return (settings.perf_child is None and not settings.no_perf and (settings.mode or 'stack') == 'stack'
-            and sys.platform.startswith('linux') and shutil.which('perf') is not None)
+    """True when --capture asks for perf too (--perf, stack mode, not already
+    the program's process under perf). Whether perf can run here is found
+    when the capture starts (one line, then the built-in sampler alone)."""
+    return settings.perf and settings.perf_child is None and (settings.mode or 'stack') == 'stack'
 
 
 def _check_output_path(path, with_perf):
-    """UsageError unless the trace file (and with perf, FILE.perf.data and
-    FILE.perf.data.raw beside it) can be created: checked by creating each
-    file that does not exist yet and removing it again, so no program runs
-    for a trace that cannot be written and nothing is left elsewhere."""
-    paths = [path] + ([path + '.perf.data', path + '.perf.data.raw'] if with_perf else [])
-    for p in paths:
+    """UsageError unless the trace file can be created (and with perf, the
+    folder FILE.perf beside it: not a file): checked by creating the file if
+    it does not exist yet and removing it again, so no program runs for a
+    trace that cannot be written and nothing is left elsewhere."""
+    if with_perf:
+        folder = path + '.perf'
+        if os.path.lexists(folder) and not os.path.isdir(folder):
+            raise UsageError(f'cannot write perf\'s files to {folder}: it exists and is not a folder')
+    for p in [path]:
         if os.path.isdir(p):
             raise UsageError(f'cannot write the trace to {p}: it is a directory')
         parent = os.path.dirname(os.path.abspath(p))
@@ -411,21 +470,31 @@ def _run(settings):
             status = _wpr.capture(capture, lambda: _run_traced(target, mode))
             if status is not None:
                 return status
+    from etwtrace import _capture
+    options = _capture_options(settings)
     if _capture_writes_perf(settings):
-        return _PerfCapture(capture, mode, target).run()
-    return _capture_in_process(capture, target, mode, settings.perf_child)
+        why = _capture.perf_unusable()
+        if why is None:
+            perf = _capture.PerfCapture(capture, target, options)
+            status = perf.run(lambda: _capture_in_process(capture, target, mode, None, options))
+            if perf.recorded:
+                _print_capture_summary(capture, perf.data if perf.data.exists() else None)
+            return status
+        print(f'etwtrace: --perf: {why}; capturing with the built-in sampler only', file=sys.stderr)
+    return _capture_in_process(capture, target, mode, settings.perf_child, options)
+
+
+def _capture_options(settings):
+    from etwtrace import _capture
+    given = {'sample': settings.sample, 'rate': settings.rate, 'perf_stack_size': settings.perf_stack_size,
+             'perf_args': settings.perf_args}
+    return _capture.CaptureOptions(mode=settings.mode or 'stack', thunks=settings.thunks, perf=settings.perf,
+                                   **{k: v for k, v in given.items() if v is not None})
 
 
 def _make_tracer(mode):
-    import etwtrace
-    tracer = etwtrace.InstrumentedTracer() if mode == 'instrumented' else etwtrace.StackSamplingTracer()
-    # The CLI's own frames are not the program's: the package's files are
-    # ignored by etwtrace itself; runpy's and the runner's are ignored here.
-    from traceloggingdynamic import __main__ as runner
-    ignore = getattr(tracer, 'ignore', None)
-    if ignore is not None:
-        ignore(*{runpy.__file__, '<frozen runpy>', runner.__file__, threading.__file__})
-    return tracer
+    from etwtrace import _capture
+    return _capture.make_tracer(mode)
 
 
 def _run_traced(target, mode):
@@ -439,13 +508,16 @@ def _run_traced(target, mode):
         tracer.disable()
 
 
-def _capture_in_process(path, target, mode, perf_child):
+def _capture_in_process(path, target, mode, perf_child, options):
     """--capture without WPR (and the program half of a perf capture): an
-    in-process .etl session for the program's run."""
+    in-process .etl session for the program's run, recorded as
+    _capture.Recording decides (the built-in sampler, thunks, a tracer)."""
     from traceloggingdynamic import Session
+    from traceloggingdynamic.__main__ import _run_target
+    from etwtrace import _capture
     from etwtrace._etwtrace import PROVIDER_ID
     if perf_child is not None:
-        _start_jitdump(perf_child)
+        _capture.start_perf_child(perf_child)
     try:
         session = Session(path, [f'{PROVIDER_ID}:5'], stacks=STACK_KEYWORD)
         session.start()
@@ -453,14 +525,16 @@ def _capture_in_process(path, target, mode, perf_child):
         print(f'etwtrace: cannot create {path}: {e.strerror or e}', file=sys.stderr)
         return EXIT_ERROR
     status = 1
+    recording = _capture.Recording(options, jitdump=perf_child is not None)
     try:
-        status = _run_traced(target, mode)
+        with recording:
+            status = _run_target(target)  # joins the program's threads before returning
     finally:
         from traceloggingdynamic.sessions import stop_for_cli
         stats, losses = stop_for_cli(session)
         lost = f', {stats.events_lost} LOST' if stats.events_lost else ''
-        print(f'etwtrace: trace written to {os.path.abspath(path)}: {stats.events_written} events{lost} '
-              f'(python -m traceloggingdynamic decode {path} --summary)', file=sys.stderr)
+        print(f'etwtrace: trace written to {os.path.abspath(path)}: {stats.events_written} events{lost}'
+              f'{recording.sampled()} (python -m traceloggingdynamic decode {path} --summary)', file=sys.stderr)
         _say_unmatched(session)
         if perf_child is None:  # under perf the parent summarises, once perf's data is ready
             _print_capture_summary(path)
@@ -501,130 +575,6 @@ def _report_to_parent(fd, text):
         os.write(fd, text.encode())
     except OSError:
         pass
-
-
-def _start_jitdump(report_fd):
-    """In the program's process under perf: turn on the jitdump file the core
-    writes (/tmp/jit-<pid>.dump) and tell the CLI outside our pid."""
-    from etwtrace import _etwtrace
-    try:
-        _etwtrace.set_jitdump(True)
-    except (OSError, RuntimeError, AttributeError) as e:
-        print(f'etwtrace: no jitdump file, perf will not unwind through Python frames: {e}', file=sys.stderr)
-    _report_to_parent(report_fd, f'pid {os.getpid()}\n')  # the status follows at the end
-
-
-class _PerfCapture:
-    """--capture FILE on Linux with perf: the program runs in a child
-    (`python -m etwtrace --capture FILE ... -- target`, which writes FILE as
-    usual and a jitdump file) under `perf record -k 1 --call-graph dwarf`,
-    then `perf inject --jit` resolves the thunks. Files written:
-
-    - FILE: the .etl trace (by the child);
-    - FILE.perf.data: the injected perf samples, for `perf report -i`;
-    - FILE.perf.data.raw: perf's own recording, removed once injected;
-    - /tmp/perf-<pid>.map and /tmp/jit-<pid>.dump (by etwtrace in the child)
-      and /tmp/jitted-<pid>-<n>.so (by perf inject, next to the jitdump
-      file): perf report reads the .so files, so they stay.
-
-    perf record runs with --no-buildid-cache and perf inject with a
-    temporary --buildid-dir (removed afterwards), so ~/.debug is left alone.
-    """
-
-    def __init__(self, path, mode, target):
-        self.path, self.mode, self.target = path, mode, target
-        self.data = path + '.perf.data'
-        self.raw = self.data + '.raw'
-
-    def run(self):
-        read_fd, write_fd = os.pipe()
-        child = [sys.executable, '-m', 'etwtrace', f'--_perf-child={write_fd}', f'--{self.mode}',
-                 '--capture', self.path, '--', *self.target]
-        perf = ['perf', 'record', '-q', '-k', '1', '--call-graph', 'dwarf', '-F', PERF_FREQUENCY,
-                '--no-buildid-cache', '-o', self.raw, '--', *child]
-        try:
-            # perf answers Ctrl-C by sending SIGTERM to the program, which
-            # would end it before its trace is written: perf runs in a
-            # session of its own, and Ctrl-C reaches the program from us.
-            proc = subprocess.Popen(perf, pass_fds=(write_fd,), start_new_session=True)
-        except OSError as e:
-            os.close(read_fd)
-            os.close(write_fd)
-            print(f'etwtrace: cannot run perf ({e}); capturing without it', file=sys.stderr)
-            return _capture_in_process(self.path, self.target, self.mode, None)
-        os.close(write_fd)
-        reported = _read_reports(read_fd, proc)
-        status = _wait(proc)
-        if 'pid' not in reported:   # perf never started the program (e.g. perf_event_paranoid)
-            print(f'etwtrace: perf record failed (exit status {status}); capturing without perf',
-                  file=sys.stderr)
-            _remove(self.raw)
-            return _capture_in_process(self.path, self.target, self.mode, None)
-        self._inject(int(reported['pid']))
-        _print_capture_summary(self.path, self.data)
-        # The program's status as its process reported it (-2 after Ctrl-C);
-        # perf's own when the program did not get that far.
-        return int(reported.get('status', status))
-
-    def _inject(self, pid):
-        # perf inject copies every jitted .so into the build-id cache (~/.debug)
-        # unless told to use another one: a temporary directory, removed after.
-        import tempfile
-        cache = tempfile.mkdtemp(prefix='etwtrace-perf-buildid-')
-        try:
-            inject = subprocess.run(['perf', '--buildid-dir', cache, 'inject', '--jit', '-i', self.raw,
-                                     '-o', self.data], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        finally:
-            shutil.rmtree(cache, ignore_errors=True)
-        if inject.returncode != 0:
-            print(f'etwtrace: perf inject --jit failed; the raw samples are in {self.raw}:\n'
-                  + inject.stdout.decode(errors='replace').rstrip(), file=sys.stderr)
-            return
-        _remove(self.raw)
-        jitted = sorted(Path('/tmp').glob(f'jitted-{pid}-*.so'))
-        print(f'etwtrace: perf samples written to {os.path.abspath(self.data)} '
-              f'(perf report -i {self.data}); also written for it: /tmp/perf-{pid}.map, '
-              f'/tmp/jit-{pid}.dump and {len(jitted)} /tmp/jitted-{pid}-*.so files', file=sys.stderr)
-
-
-def _read_reports(fd, perf):
-    """The `key value` lines the program's process writes to the pipe `fd`
-    (its pid at start, its exit status at the end), until it exits. Ctrl-C
-    here is passed on to the program as SIGINT (to perf while the program
-    has not started yet)."""
-    data = b''
-    try:
-        while True:
-            try:
-                chunk = os.read(fd, 4096)
-            except KeyboardInterrupt:
-                reported = _parse_reports(data)
-                try:
-                    if 'pid' in reported:
-                        os.kill(int(reported['pid']), signal.SIGINT)
-                    else:
-                        perf.send_signal(signal.SIGINT)
-                except (OSError, ValueError):
-                    pass
-                continue
-            if not chunk:
-                return _parse_reports(data)
-            data += chunk
-    finally:
-        os.close(fd)
-
-
-def _parse_reports(data):
-    return dict(line.split(' ', 1) for line in data.decode(errors='replace').splitlines() if ' ' in line)
-
-
-def _wait(proc):
-    """perf's exit status; -N when it was ended by signal N."""
-    while True:
-        try:
-            return proc.wait()
-        except KeyboardInterrupt:   # the program gets it too; let it finish
-            continue
 
 
 def _remove(path):

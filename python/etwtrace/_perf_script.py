@@ -7,7 +7,8 @@ frame a line: ``ADDRESS SYMBOL (DSO)``. Python frames are the thunks that
 etwtrace's jitdump names ``py::<qualname>:<filename>`` (spec/etwtrace.md,
 linux-profiling.md); they become Python functions, with their first line
 taken from the PythonFunction events of the .etl file that ``--capture``
-writes beside FILE.perf.data when it is there. Other frames are native
+writes beside its perf data (FILE for FILE.perf/perf.data, or for
+FILE.perf.data) when it is there. Other frames are native
 functions named by their symbol (or address) with their DSO as file; with
 ``python_only`` they are left out.
 """
@@ -50,7 +51,7 @@ def load_perf(path, *, timeline=True, python_only=False, error=RuntimeError):
     if not perf:
         raise error(f'{path} is a perf.data file, and reading it needs `perf` (Debian: linux-perf), '
                     'which is not on PATH')
-    etl = path[:-len('.perf.data')] if path.endswith('.perf.data') else None
+    etl = _etl_beside(path)
     lines = _definitions_from_decoder(etl) if etl and os.path.isfile(etl) else {}
     proc = subprocess.Popen([perf, 'script', '-i', path, '-F', 'pid,tid,time,ip,sym,dso'],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors='replace')
@@ -113,3 +114,15 @@ def _add(profile, sample, ids, lines, python_only):
                                         is_python=False)
         stack.append(fid)
     profile.sample(pid, tid, ts, stack, 1.0)
+
+
+def _etl_beside(path):
+    """The .etl a --capture --perf wrote with perf data `path`: FILE for
+    FILE.perf/perf.data (and for FILE.perf.data, as earlier versions wrote)."""
+    import os
+    folder, name = os.path.split(os.path.abspath(path))
+    if name == 'perf.data' and folder.endswith('.perf'):
+        return folder[:-len('.perf')]
+    if path.endswith('.perf.data'):
+        return path[:-len('.perf.data')]
+    return None

@@ -3,7 +3,7 @@
 From Python::
 
     from etwtrace import report
-    profile = report.load('t.etl')            # or 't.etl.perf.data'
+    profile = report.load('t.etl')            # or 't.etl.perf/perf.data'
     print(profile.text('top', limit=20))
     profile.write('html', 'profile.html')
     for row in profile.functions(): ...       # name, file, line, self, total, calls
@@ -22,7 +22,8 @@ from it:
 Inputs: ``.etl`` files (ours or Windows'; instrumented Push/Pop events, and
 any events with native stacks, mapped to Python functions through the
 PythonFunction thunk ranges) and ``perf.data`` files (read with
-``perf script``; ``--capture`` writes ``FILE.perf.data`` next to the .etl).
+``perf script``; ``--capture --perf`` writes ``FILE.perf/perf.data`` next
+to the .etl).
 See docs/reports.md.
 """
 
@@ -127,7 +128,7 @@ def load(path, *, timeline=True, native=False):
 def _parser():
     p = argparse.ArgumentParser(
         prog='python -m etwtrace report',
-        description='Reports from a trace (.etl, or the .perf.data that --capture writes): top functions, '
+        description='Reports from a trace (.etl, or the perf.data that --capture --perf writes): top functions, '
                     'call tree, folded stacks, speedscope, Chrome/Perfetto timeline or an HTML flame graph.')
     p.add_argument('trace', metavar='TRACE', help='an .etl file or a perf.data file')
     p.add_argument('-f', '--format', choices=FORMATS, default='top',
@@ -162,8 +163,11 @@ def main(argv=None):
     try:
         profile = load(args.trace, timeline=args.format in TIME_ORDERED, native=args.native)
         info = profile.info()
-        perf_data = args.trace + '.perf.data'
-        if not info['calls'] and not info['samples'] and os.path.isfile(perf_data):
+        # Where --capture --perf writes its perf data (FILE.perf/perf.data;
+        # FILE.perf.data from earlier versions).
+        perf_data = next((p for p in (os.path.join(args.trace + '.perf', 'perf.data'), args.trace + '.perf.data')
+                          if os.path.isfile(p)), '')
+        if not info['calls'] and not info['samples'] and perf_data:
             # A stack-sampling capture: its samples are in the perf data beside it.
             print(f'etwtrace report: {args.trace} holds no calls or samples; reporting {perf_data}, '
                   'the perf samples recorded with it', file=sys.stderr)

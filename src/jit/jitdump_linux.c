@@ -1,5 +1,5 @@
 /*
- * jitdump_linux.c — /tmp/jit-<pid>.dump writer (see jitdump_linux.h).
+ * jitdump_linux.c — the jit-<pid>.dump writer (see jitdump_linux.h).
  *
  * Record layouts (host byte order, as perf's jitdump specification says):
  *
@@ -100,23 +100,42 @@ static size_t align8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
-/* "/tmp/jit-<pid>.dump" without stdio (usable in the fork child). */
+/* The folder of the file: /tmp unless jitdump_set_directory() says otherwise. */
+static char dump_dir[4096] = "/tmp";
+
+int jitdump_set_directory(const char *dir)
+{
+    size_t n = dir != NULL ? strlen(dir) : 0;
+    if (n == 0 || dir[0] != '/')
+        return -EINVAL;
+    if (n >= sizeof dump_dir - 32)
+        return -ENAMETOOLONG;
+    pthread_mutex_lock(&dump_mutex);
+    int busy = fd >= 0;
+    if (!busy)
+        memcpy(dump_dir, dir, n + 1);
+    pthread_mutex_unlock(&dump_mutex);
+    return busy ? -EBUSY : 0;
+}
+
+/* "<dir>/jit-<pid>.dump" without stdio (usable in the fork child). */
 static int format_path(char *buf, size_t size, long pid)
 {
-    static const char prefix[] = "/tmp/jit-", suffix[] = ".dump";
+    static const char prefix[] = "/jit-", suffix[] = ".dump";
     char digits[24];
-    size_t nd = 0;
+    size_t nd = 0, nl = strlen(dump_dir);
 
     do {
         digits[nd++] = (char)('0' + pid % 10);
         pid /= 10;
     } while (pid > 0 && nd < sizeof digits);
-    if (sizeof prefix - 1 + nd + sizeof suffix > size)
+    if (nl + sizeof prefix - 1 + nd + sizeof suffix > size)
         return -ENAMETOOLONG;
-    memcpy(buf, prefix, sizeof prefix - 1);
+    memcpy(buf, dump_dir, nl);
+    memcpy(buf + nl, prefix, sizeof prefix - 1);
     for (size_t i = 0; i < nd; i++)
-        buf[sizeof prefix - 1 + i] = digits[nd - 1 - i];
-    memcpy(buf + sizeof prefix - 1 + nd, suffix, sizeof suffix);
+        buf[nl + sizeof prefix - 1 + i] = digits[nd - 1 - i];
+    memcpy(buf + nl + sizeof prefix - 1 + nd, suffix, sizeof suffix);
     return 0;
 }
 
@@ -224,7 +243,7 @@ static void close_locked(void)
  * Async-signal-safe. */
 static int open_locked(void)
 {
-    char path[64];
+    char path[sizeof dump_dir + 32];
     struct stat st;
     struct header h;
     int rc;

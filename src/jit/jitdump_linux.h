@@ -1,6 +1,6 @@
 /*
  * jitdump_linux.h — describe thunks to `perf` in DWARF mode through a
- * jitdump file, /tmp/jit-<pid>.dump.
+ * jitdump file, /tmp/jit-<pid>.dump (or in a folder of the caller's choice).
  *
  * Python built without frame pointers leaves perf's frame-pointer walk
  * lost, so full mixed stacks need `perf record -k 1 --call-graph dwarf`.
@@ -58,8 +58,16 @@ int jitdump_add(const void *code, size_t size, const char *name);
  */
 void jitdump_disable(void);
 
-/* Writes "/tmp/jit-<pid>.dump" for the calling process into buf. Returns 0
+/* Writes "<dir>/jit-<pid>.dump" for the calling process into buf. Returns 0
  * or -ENAMETOOLONG. */
 int jitdump_path(char *buf, size_t size);
+
+/*
+ * Where the next jitdump_enable() creates the file: an absolute folder
+ * (default /tmp). perf inject writes its jitted-<pid>-<n>.so files beside
+ * it, so a folder of the capture's own keeps them out of /tmp. Returns 0,
+ * -EINVAL (not absolute), -ENAMETOOLONG, or -EBUSY while a file is open.
+ */
+int jitdump_set_directory(const char *dir);
 
 #endif

@@ -17,6 +17,10 @@
  *   PythonMark          Mark utf16z (opcode 0 plain, 1 start, 2 stop)
  *   PythonStackSample   Mark utf16z (+ the stack item)
  *   PythonThread        ThreadID i32 (opcode 1 start, 2 stop)
+ *   PythonSample        ThreadID i32, Time filetime, Weight u32, Clock u8,
+ *                       Flags u16, FunctionIDs u16 n + n u64, Lines u16 n +
+ *                       n u32 (the built-in sampler; frames innermost first)
+ *   PythonSampler       the sampler's start and stop (nothing to report)
  */
 #include "etl_adapter.h"
 
@@ -29,7 +33,17 @@
 #include <string.h>
 
 
-enum event_kind { K_UNKNOWN, K_PUSH, K_POP, K_FUNCTION, K_MARK, K_STACK_SAMPLE, K_THREAD };
+enum event_kind { K_UNKNOWN, K_PUSH, K_POP, K_FUNCTION, K_MARK, K_STACK_SAMPLE, K_THREAD, K_SAMPLE, K_SAMPLER };
+
+/* PythonSample's fields and their in-types (TLD_IN_VCOUNT 0x40: an array). */
+static const struct {
+    const char *name;
+    uint8_t in_type;
+} SAMPLE_FIELDS[] = {
+    {"ThreadID", 7}, {"Time", 17}, {"Weight", 8}, {"Clock", 4}, {"Flags", 6},
+    {"FunctionIDs", 10 | 0x40}, {"Lines", 8 | 0x40},
+};
+#define SAMPLE_FIXED_BYTES (4 + 8 + 4 + 1 + 2)
 
 /* What a field may be: a pointer-sized or other integer, or a UTF-16 string. */
 enum field_class { F_INT, F_STRING };
@@ -93,6 +107,31 @@ static unsigned int_size(uint8_t in, unsigned pointer_size)
     }
 }
 
+/* PythonSample's fields from m[pos..end): exactly SAMPLE_FIELDS. */
+static void classify_sample(schema_entry *e, const uint8_t *m, size_t pos, size_t end)
+{
+    for (size_t n = 0; n < sizeof SAMPLE_FIELDS / sizeof SAMPLE_FIELDS[0]; n++) {
+        const uint8_t *z = pos < end ? memchr(m + pos, 0, end - pos) : NULL;
+        size_t fl = z ? (size_t)(z - (m + pos)) : 0;
+        if (!z || fl != strlen(SAMPLE_FIELDS[n].name) || memcmp(m + pos, SAMPLE_FIELDS[n].name, fl) != 0)
+            return;
+        pos += fl + 1;
+        if (pos >= end || (m[pos] & 0x7F) != SAMPLE_FIELDS[n].in_type)
+            return;
+        if (m[pos++] & 0x80) {                  /* an out-type follows (and maybe a tag) */
+            if (pos >= end)
+                return;
+            if (m[pos++] & 0x80) {
+                while (pos < end && (m[pos] & 0x80))
+                    pos++;
+                pos++;
+            }
+        }
+    }
+    if (pos == end)
+        e->kind = K_SAMPLE;
+}
+
 /* Works out what metadata `m` describes. */
 static void classify(schema_entry *e, const uint8_t *m, size_t len, unsigned pointer_size)
 {
@@ -108,6 +147,14 @@ static void classify(schema_entry *e, const uint8_t *m, size_t len, unsigned poi
     if (!z)
         return;
     size_t name_len = (size_t)(z - (m + pos));
+    if (name_len == 13 && memcmp(m + pos, "PythonSampler", 13) == 0) {
+        e->kind = K_SAMPLER;
+        return;
+    }
+    if (name_len == 12 && memcmp(m + pos, "PythonSample", 12) == 0) {
+        classify_sample(e, m, pos + name_len + 1, end);
+        return;
+    }
     const event_layout *layout = NULL;
     for (size_t i = 0; i < sizeof LAYOUTS / sizeof LAYOUTS[0]; i++)
         if (strlen(LAYOUTS[i].event) == name_len && memcmp(LAYOUTS[i].event, m + pos, name_len) == 0)
@@ -282,9 +329,47 @@ static uint64_t ns_of(adapter *a, uint64_t ts)
     return ns < 9.0e18 ? (uint64_t)ns : (uint64_t)9.0e18;    /* saturates: a damaged clock, not a crash */
 }
 
+/* A PythonSample: its frames, root first, into the profile with its
+ * weight; its own thread id (the event's writer is the sampler's drain
+ * thread). Lines are not part of the profile model. */
+static int python_sample(adapter *a, const etl_event *ev)
+{
+    const uint8_t *d = ev->user_data;
+    size_t len = ev->user_data_len;
+    if (len < SAMPLE_FIXED_BYTES + 2)
+        goto short_payload;
+    uint32_t tid = load_le32(d);
+    uint32_t weight = load_le32(d + 12);
+    size_t n = load_le16(d + SAMPLE_FIXED_BYTES);
+    size_t lines_at = SAMPLE_FIXED_BYTES + 2 + n * 8;
+    if (len < lines_at + 2 || load_le16(d + lines_at) != n || len < lines_at + 2 + n * 4)
+        goto short_payload;
+    if (n > a->address_cap) {
+        uint64_t *q = realloc(a->addresses, n * sizeof *q);
+        if (!q)
+            return RP_E_NO_MEMORY;
+        a->addresses = q;
+        a->address_cap = n;
+    }
+    for (size_t i = 0; i < n; i++)
+        a->addresses[n - 1 - i] = load_le64(d + SAMPLE_FIXED_BYTES + 2 + 8 * i);
+    return rp_sample_functions(a->p, ev->process_id, tid, ns_of(a, ev->timestamp), a->addresses, n,
+                               (double)weight);
+short_payload:;
+    char msg[200];
+    snprintf(msg, sizeof msg, "a PythonSample event in buffer %u at offset 0x%x is shorter than its frames; it was "
+             "skipped", ev->buffer_index, ev->offset);
+    rp_note_damage(a->p, msg);
+    return 0;
+}
+
 static int python_event(adapter *a, const etl_event *ev, const schema_entry *e)
 {
     rp_profile *p = a->p;
+    if (e->kind == K_SAMPLE)
+        return python_sample(a, ev);
+    if (e->kind == K_SAMPLER)
+        return 0;
     field_value v[MAX_FIELDS];
     memset(v, 0, sizeof v);
     if (read_fields(e, ev->user_data, ev->user_data_len, v) < 0) {

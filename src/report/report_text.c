@@ -65,8 +65,9 @@ int rp_write_summary(rp_profile *p, const rp_write_options *o, const rp_output *
         rp_out_printf(out, "note: %.0f of the samples have no Python frame (interpreter start-up, native code); "
                            "they count in the total only (--native shows their native frames)\n", outside);
     if (!p->calls && !p->samples)
-        rp_out_str(out, "note: the trace holds no calls and no samples: record with --instrumented, "
-                        "or report the .perf.data file that --capture writes next to it\n");
+        rp_out_str(out, "note: the trace holds no calls and no samples: the program ran too briefly (or only "
+                        "waited) for a CPU-time sample; try --sample=wall, --instrumented, or the perf data "
+                        "of --capture --perf (FILE.perf/perf.data)\n");
     if (p->closed_at_end)
         rp_out_printf(out, "note: %llu calls were still open when the trace ended; they end at their thread's last event\n",
                       (unsigned long long)p->closed_at_end);

@@ -15,6 +15,11 @@
  *   monitor.c     instrumented mode's sys.monitoring tool (3.13, 3.14)
  *   shadow.h      per-thread shadow stacks of both hooks
  *   lines.c       callers' lines from interpreter frames, cached
+ *   sampler.h, sampler_ring.c, sampler_signal_linux.c (sampler_signal_none.c)
+ *                 the built-in sampler's async-signal-safe core (plain C)
+ *   sampler_frames.c   its walker: a thread's own frames, from the handler
+ *   sampler_consumer.c its consumer: threads, rings -> PythonSample events,
+ *                 code-object lifetime, start/stop
  *   module.c      the module: enable/disable, marks, info()
  *
  * Everything runs with the GIL held (the registry, the one event builder,
@@ -57,6 +62,7 @@ enum {
     ETW_KW_MARK = 0x0800,
     ETW_KW_PUSH = TLD_PYTHON_KEYWORD_PUSH,
     ETW_KW_POP = TLD_PYTHON_KEYWORD_POP,
+    ETW_KW_SAMPLE = 0x4000,
 };
 
 /* The provider lives in traceloggingdynamic._tld's registry (tld_capi.h),
@@ -94,6 +100,20 @@ int etw_write_mark(int opcode, PyObject *text);
 int etw_write_stack_sample(PyObject *text);
 void etw_write_push(uint64_t id, uint64_t caller, uint64_t caller_line);
 void etw_write_pop(uint64_t id);
+
+/* PythonSample: one sample of the built-in sampler. `ids` and `lines`
+ * hold `depth` frames, innermost first. Returns 0 when written (or nobody
+ * listens: see etw_event_on), else the provider's error. */
+int etw_write_sample(int32_t thread_id, uint64_t filetime, uint32_t weight, uint8_t clock, uint16_t flags,
+                     const uint64_t *ids, const uint32_t *lines, uint16_t depth);
+/* PythonSampler start (opcode 1: settings, zero counts) or stop (opcode 2:
+ * the run's counts). */
+struct etw_sampler_summary {
+    uint8_t clock;
+    uint32_t rate, max_depth, threads;
+    uint64_t samples, written, dropped, unreadable;
+};
+void etw_write_sampler(int opcode, const struct etw_sampler_summary *s);
 
 /* ---- compact calls (batches.c) ----------------------------------------- */
 
@@ -135,6 +155,10 @@ struct etw_func {
     uint64_t id;        /* FunctionID */
     thunk_fn thunk;     /* this function's thunk, once it has one */
     uintptr_t begin, end;
+    /* built-in sampler (sampler_consumer.c), per sampler run */
+    uint32_t sampler_announced; /* the sampler's announcement round that wrote its PythonFunction */
+    uint32_t sampler_decided;   /* the run that decided sampler_hidden */
+    uint8_t sampler_hidden;     /* left out at the root of samples (a file in the ignore set) */
 };
 
 extern Py_ssize_t etw_extra_index;
@@ -169,6 +193,20 @@ static inline struct etw_func *etw_code_func(PyObject *code)
  * pending exception. Returns NULL only when memory ran out.
  */
 struct etw_func *etw_registry_lookup_slow(PyObject *code, enum etw_mode mode);
+
+/*
+ * For the built-in sampler's consumer: the entry of a sampled code object,
+ * created when it has none (a FunctionID only: no thunk and no decision on
+ * tracing, which the hooks still make when they meet the code); NULL when
+ * memory ran out. Then etw_registry_announce_sampled() writes its
+ * PythonFunction once per announcement round of the sampler (a run, and
+ * again when a session starts listening during it), whatever the filters
+ * say (a sample names every frame it keeps). Both run no Python code, change no
+ * reference count and keep the pending exception: they are called while a
+ * code object is being destroyed.
+ */
+struct etw_func *etw_registry_sampled_func(PyObject *code);
+void etw_registry_announce_sampled(struct etw_func *f, PyObject *code, uint32_t round);
 
 /* FunctionID of a builtin (PyCFunction) for instrumented mode: writes
  * PythonFunction (IsPythonCode 0) on first sight in this generation.
@@ -296,6 +334,17 @@ int etw_monitor_tool_id(void);
  * event (is_call), else the frame reporting it. Sets the shadow's base to
  * _bootstrap_inner's interpreter frame and, for a call, writes its Push. */
 void etw_monitor_thread_started(struct etw_shadow *s, int32_t tid, int is_call);
+
+/* ---- built-in sampler (sampler_consumer.c) ----------------------- */
+
+/* sampler_start(rate=1000, clock='cpu', max_depth=2048, ring_kib=512,
+ * drain_ms=20, root_files=()), sampler_stop() -> dict of counts,
+ * sampler_active(). */
+PyObject *etw_sampler_start_py(PyObject *module, PyObject *args, PyObject *kwargs);
+PyObject *etw_sampler_stop_py(PyObject *module, PyObject *unused);
+PyObject *etw_sampler_active_py(PyObject *module, PyObject *unused);
+/* 1 while the sampler runs (marks are written then, as while a trace is). */
+int etw_sampler_running(void);
 
 /* ---- module state (module.c) ------------------------------------ */
 

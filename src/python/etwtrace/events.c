@@ -11,6 +11,12 @@
  *   PythonFunctionPush level 5, keyword 0x1000, FunctionID, Caller POINTER,
  *                      CallerLine UINT64
  *   PythonFunctionPop  level 5, keyword 0x2000, FunctionID POINTER
+ *   PythonSample       level 5, keyword 0x4000, ThreadID INT32, Time
+ *                      FILETIME, Weight UINT32, Clock UINT8, Flags UINT16,
+ *                      FunctionIDs UINT64[], Lines UINT32[] (innermost first)
+ *   PythonSampler      level 4, keyword 0x4000, opcode 1/2, Clock UINT8,
+ *                      Rate, MaxDepth, Threads UINT32, Samples, Written,
+ *                      Dropped, Unreadable UINT64
  *
  * Every writer first tests the provider's enable state (a few atomic loads,
  * inline: etw_event_on) and does nothing else when nobody listens. One
@@ -200,7 +206,28 @@ int etw_write_stack_sample(PyObject *text)
  * (tld.h), encoded once, so a write copies a ready record head and appends
  * the values.
  */
-static tld_prepared_event *push_event, *pop_event;
+static tld_prepared_event *push_event, *pop_event, *sample_event;
+
+/* The fields of PythonSample, with these values (the general path), or
+ * empty arrays (the prepared event's shape). */
+static int add_sample_fields(tld_event_builder *b, int32_t thread_id, uint64_t filetime, uint32_t weight,
+                             uint8_t clock, uint16_t flags, const uint64_t *ids, const uint32_t *lines, uint16_t depth)
+{
+    tld_event_descriptor d = tld_event_descriptor_default(TLD_LEVEL_VERBOSE, ETW_KW_SAMPLE);
+    tld_builder_reset(b, NAME("PythonSample"), &d, 0);
+    tld_builder_add_int32(b, NAME("ThreadID"), thread_id, TLD_OUT_TID, 0);
+    tld_builder_add_filetime(b, NAME("Time"), (int64_t)filetime, 0, 0);
+    tld_builder_add_uint32(b, NAME("Weight"), weight, 0, 0);
+    tld_builder_add_uint8(b, NAME("Clock"), clock, 0, 0);
+    tld_builder_add_uint16(b, NAME("Flags"), flags, TLD_OUT_HEX, 0);
+    tld_builder_add_array(b, NAME("FunctionIDs"), TLD_IN_UINT64, ids, depth, 8, 0, 0);
+    return tld_builder_add_array(b, NAME("Lines"), TLD_IN_UINT32, lines, depth, 4, 0, 0);
+}
+
+static int prepare_sample(tld_event_builder *b)
+{
+    return add_sample_fields(b, 0, 0, 0, 0, 0, NULL, NULL, 0);
+}
 
 static int prepare_fast(void)
 {
@@ -214,6 +241,13 @@ static int prepare_fast(void)
         rc = tld_call_event_schema(&b, TLD_CALL_EVENT_POP);
     if (rc == 0)
         rc = etw_capi->prepared_event_create(&pop_event, etw_provider, &b);
+    if (rc == 0) {
+        int rs = prepare_sample(&b);
+        if (rs == 0)
+            rs = etw_capi->prepared_event_create(&sample_event, etw_provider, &b);
+        if (rs != 0)
+            sample_event = NULL; /* samples take the general path */
+    }
     tld_builder_destroy(&b);
     if (rc != 0) {
         etw_capi->prepared_event_destroy(push_event);
@@ -264,5 +298,64 @@ void etw_write_pop(uint64_t id)
     }
     begin(NAME("PythonFunctionPop"), TLD_LEVEL_VERBOSE, ETW_KW_POP, TLD_OPCODE_INFO);
     tld_builder_add_pointer(&eb, NAME("FunctionID"), (const void *)(uintptr_t)id, 0, 0);
+    finish();
+}
+
+/*
+ * PythonSample is written by the sampler's consumer for every sample:
+ * the data block is laid out here (little-endian, fields in order, each
+ * array a u16 count and its elements) and written as a prepared event.
+ */
+#define SAMPLE_FIXED_BYTES (4 + 8 + 4 + 1 + 2)
+
+int etw_write_sample(int32_t thread_id, uint64_t filetime, uint32_t weight, uint8_t clock, uint16_t flags,
+                     const uint64_t *ids, const uint32_t *lines, uint16_t depth)
+{
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_SAMPLE))
+        return 0;
+    if (ETW_LIKELY(sample_event != NULL)) {
+        static uint8_t *buf;
+        static size_t cap;
+        size_t need = SAMPLE_FIXED_BYTES + 2 + (size_t)depth * 8 + 2 + (size_t)depth * 4;
+        if (need > cap) {
+            uint8_t *grown = realloc(buf, need);
+            if (grown == NULL)
+                return TLD_E_NO_MEMORY;
+            buf = grown;
+            cap = need;
+        }
+        uint8_t *p = buf;
+        memcpy(p, &thread_id, 4);
+        memcpy(p + 4, &filetime, 8);
+        memcpy(p + 12, &weight, 4);
+        p[16] = clock;
+        memcpy(p + 17, &flags, 2);
+        p += SAMPLE_FIXED_BYTES;
+        memcpy(p, &depth, 2);
+        memcpy(p + 2, ids, (size_t)depth * 8);
+        p += 2 + (size_t)depth * 8;
+        memcpy(p, &depth, 2);
+        memcpy(p + 2, lines, (size_t)depth * 4);
+        return etw_capi->prepared_event_write(sample_event, buf, need);
+    }
+    int rc = add_sample_fields(&eb, thread_id, filetime, weight, clock, flags, ids, lines, depth);
+    if (rc != 0)
+        return rc;
+    return etw_capi->provider_write(etw_provider, &eb, NULL, NULL);
+}
+
+void etw_write_sampler(int opcode, const struct etw_sampler_summary *s)
+{
+    if (!etw_event_on(TLD_LEVEL_INFO, ETW_KW_SAMPLE))
+        return;
+    begin(NAME("PythonSampler"), TLD_LEVEL_INFO, ETW_KW_SAMPLE, (uint8_t)opcode);
+    tld_builder_add_uint8(&eb, NAME("Clock"), s->clock, 0, 0);
+    tld_builder_add_uint32(&eb, NAME("Rate"), s->rate, 0, 0);
+    tld_builder_add_uint32(&eb, NAME("MaxDepth"), s->max_depth, 0, 0);
+    tld_builder_add_uint32(&eb, NAME("Threads"), s->threads, 0, 0);
+    tld_builder_add_uint64(&eb, NAME("Samples"), s->samples, 0, 0);
+    tld_builder_add_uint64(&eb, NAME("Written"), s->written, 0, 0);
+    tld_builder_add_uint64(&eb, NAME("Dropped"), s->dropped, 0, 0);
+    tld_builder_add_uint64(&eb, NAME("Unreadable"), s->unreadable, 0, 0);
     finish();
 }

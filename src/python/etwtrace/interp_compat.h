@@ -334,4 +334,254 @@ static inline int etw_frame_line(etw_frame *f)
 #define ETW_HAVE_MONITORING_TOOL 0
 #endif
 
+/*
+ * Reading a thread's own frames from a signal handler (the built-in
+ * sampler, sampler_frames.c). Nothing here calls into the interpreter
+ * beyond two lock-free thread-state getters, allocates or touches a
+ * reference count; the caller checks every pointer it gets before the
+ * next read, and runs the whole walk under a fault guard (sampler.h),
+ * because the interrupted thread may be half-way through linking or
+ * unlinking a frame. Per version:
+ *
+ *   own thread state  PyGILState_GetThisThreadState(): the thread's
+ *                     own, attached or not (thread-specific data or TLS;
+ *                     neither locks nor allocates).
+ *   holds the GIL     the attached thread state is its own:
+ *                     _PyThreadState_UncheckedGet() (3.9..3.12; before
+ *                     3.12 the runtime's GIL holder, from 3.12 the
+ *                     thread's TLS), PyThreadState_GetUnchecked() (3.13+).
+ *   innermost frame   3.9/3.10 tstate->frame (a PyFrameObject);
+ *                     3.11/3.12 tstate->cframe->current_frame;
+ *                     3.13/3.14 tstate->current_frame.
+ *   frame fields      3.9/3.10 f_back, f_code, f_lasti (bytes in 3.9,
+ *                     code units in 3.10);
+ *                     3.11 f_func, f_globals, f_builtins, f_locals, f_code,
+ *                          frame_obj, previous, prev_instr, stacktop,
+ *                          is_entry, owner;
+ *                     3.12 f_code, previous, f_funcobj, f_globals,
+ *                          f_builtins, f_locals, frame_obj, prev_instr,
+ *                          stacktop, return_offset, owner;
+ *                     3.13 the same with f_executable (code or None) and
+ *                          instr_ptr;
+ *                     3.14 f_executable is a tagged _PyStackRef (low two
+ *                          bits), stacktop became stackpointer.
+ *   skipped frames    3.12/3.13 owner 3 (on the C stack: entry shims);
+ *                     3.14 owner >= 3 (the interpreter's and the C
+ *                     stack's); 3.13/3.14 also frames whose executable is
+ *                     not a code object.
+ *   instruction       3.11/3.12 prev_instr (the unit before the next
+ *                     instruction; code - 1 in a frame that has not
+ *                     started), 3.13/3.14 instr_ptr (the current one);
+ *                     both point into co_code_adaptive.
+ * etw_sampler_layout_agrees() (sampler_frames.c) compares these mirrors
+ * with the frame API before the sampler starts.
+ */
+typedef struct etw_sampler_frame_fields {
+    PyObject *code;    /* the code object, or NULL when the frame runs none (skip it) */
+    void *previous;    /* the next outer frame */
+    int32_t lasti;     /* byte offset of the current instruction; negative: not started */
+    int lasti_checked; /* 1 when lasti was checked against the code's size */
+} etw_sampler_frame_fields;
+
+static inline PyThreadState *etw_sampler_own_thread_state(void) { return PyGILState_GetThisThreadState(); }
+
+static inline int etw_sampler_holds_gil(PyThreadState *own)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return own != NULL && PyThreadState_GetUnchecked() == own;
+#else
+    return own != NULL && _PyThreadState_UncheckedGet() == own;
+#endif
+}
+
+#if PY_VERSION_HEX >= 0x030E0000
+typedef struct etw_sampler_frame_mirror {
+    uintptr_t f_executable;
+    void *previous;
+    uintptr_t f_funcobj;
+    PyObject *f_globals, *f_builtins, *f_locals;
+    void *frame_obj;
+    uint8_t *instr_ptr;
+    void *stackpointer;
+    uint16_t return_offset;
+    char owner;
+} etw_sampler_frame_mirror;
+#define ETW_SAMPLER_SKIP_OWNER(o) ((o) >= 3)
+#elif PY_VERSION_HEX >= 0x030D0000
+typedef struct etw_sampler_frame_mirror {
+    PyObject *f_executable;
+    void *previous;
+    PyObject *f_funcobj, *f_globals, *f_builtins, *f_locals;
+    void *frame_obj;
+    uint8_t *instr_ptr;
+    int stacktop;
+    uint16_t return_offset;
+    char owner;
+} etw_sampler_frame_mirror;
+#define ETW_SAMPLER_SKIP_OWNER(o) ((o) == 3)
+#elif PY_VERSION_HEX >= 0x030C0000
+typedef struct etw_sampler_frame_mirror {
+    PyObject *f_code;
+    void *previous;
+    PyObject *f_funcobj, *f_globals, *f_builtins, *f_locals;
+    void *frame_obj;
+    uint8_t *prev_instr;
+    int stacktop;
+    uint16_t return_offset;
+    char owner;
+} etw_sampler_frame_mirror;
+#define ETW_SAMPLER_SKIP_OWNER(o) ((o) == 3)
+#elif PY_VERSION_HEX >= 0x030B0000
+typedef struct etw_sampler_frame_mirror {
+    PyObject *f_func, *f_globals, *f_builtins, *f_locals;
+    PyObject *f_code;
+    void *frame_obj;
+    void *previous;
+    uint8_t *prev_instr;
+    int stacktop;
+    char is_entry;
+    char owner;
+} etw_sampler_frame_mirror;
+#define ETW_SAMPLER_SKIP_OWNER(o) 0
+#endif
+
+/* The thread's innermost frame (an interpreter frame from 3.11, a frame
+ * object before), or NULL. */
+static inline void *etw_sampler_innermost_frame(PyThreadState *t)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return t->current_frame;
+#elif PY_VERSION_HEX >= 0x030B0000
+    _PyCFrame *cf = t->cframe;
+    return cf != NULL ? cf->current_frame : NULL;
+#else
+    return t->frame;
+#endif
+}
+
+/* 1 when `p` could be an object or frame address (non-NULL, aligned). */
+static inline int etw_sampler_plausible(const void *p)
+{
+    return p != NULL && ((uintptr_t)p & (sizeof(void *) - 1)) == 0;
+}
+
+/* Reads frame `f` (plausible). Returns 0, or -1 when what it holds cannot
+ * be a frame (wrong type, a code pointer that is not a code object, an
+ * instruction outside its code). */
+static inline int etw_sampler_read_frame(void *f, etw_sampler_frame_fields *out)
+{
+    out->code = NULL;
+    out->lasti = -1;
+    out->lasti_checked = 0;
+#if PY_VERSION_HEX >= 0x030B0000
+    const etw_sampler_frame_mirror *m = (const etw_sampler_frame_mirror *)f;
+    out->previous = m->previous;
+    if (ETW_SAMPLER_SKIP_OWNER(m->owner))
+        return 0;
+#if PY_VERSION_HEX >= 0x030E0000
+    PyObject *code = (PyObject *)(m->f_executable & ~(uintptr_t)3);
+    const uint8_t *instr = m->instr_ptr;
+#elif PY_VERSION_HEX >= 0x030D0000
+    PyObject *code = m->f_executable;
+    const uint8_t *instr = m->instr_ptr;
+#else
+    PyObject *code = m->f_code;
+    const uint8_t *instr = m->prev_instr;
+#endif
+    if (!etw_sampler_plausible(code))
+        return -1;
+#if PY_VERSION_HEX >= 0x030D0000
+    if (Py_TYPE(code) != &PyCode_Type)
+        return 0; /* None: a frame that runs no code */
+#else
+    if (Py_TYPE(code) != &PyCode_Type)
+        return -1;
+#endif
+    const uint8_t *start = (const uint8_t *)((PyCodeObject *)code)->co_code_adaptive;
+    Py_ssize_t units = Py_SIZE(code);
+    intptr_t offset = (intptr_t)(instr - start);
+    if (offset < -2 || offset >= (intptr_t)units * 2)
+        return -1;
+    out->code = code;
+    out->lasti = offset < 0 ? -1 : (int32_t)offset;
+    out->lasti_checked = 1;
+    return 0;
+#else
+    PyFrameObject *fo = (PyFrameObject *)f;
+    if (Py_TYPE(fo) != &PyFrame_Type)
+        return -1;
+    out->previous = fo->f_back;
+    PyObject *code = (PyObject *)fo->f_code;
+    if (!etw_sampler_plausible(code) || Py_TYPE(code) != &PyCode_Type)
+        return -1;
+    out->code = code;
+#if PY_VERSION_HEX >= 0x030A0000
+    out->lasti = fo->f_lasti < 0 ? -1 : fo->f_lasti * 2;
+#else
+    out->lasti = fo->f_lasti < 0 ? -1 : fo->f_lasti;
+#endif
+    return 0;
+#endif
+}
+
+/*
+ * The thread a thread state belongs to, as the sampler's consumer needs it
+ * to create that thread's timer: thread_id is the pthread_t (every
+ * version); native_thread_id, the kernel's thread id, exists from 3.11
+ * (0 here before: the caller derives it from the pthread_t). A thread
+ * state preallocated for a thread that has not started yet carries its
+ * creator's ids until the new thread sets its own (3.9..3.11) or none
+ * (3.12+).
+ */
+static inline unsigned long etw_thread_state_pthread(PyThreadState *t) { return t->thread_id; }
+
+static inline unsigned long etw_thread_state_native_id(PyThreadState *t)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return t->native_thread_id;
+#else
+    (void)t;
+    return 0;
+#endif
+}
+
+static inline int etw_interpreter_finalizing(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsFinalizing();
+#else
+    return _Py_IsFinalizing();
+#endif
+}
+
+/*
+ * Being told before a code object is freed (the sampler must resolve the
+ * samples that name it first): 3.12+ has code watchers
+ * (PyCode_AddWatcher, PY_CODE_EVENT_DESTROY, called at the start of
+ * code_dealloc, before anything is freed); before 3.12 the consumer wraps
+ * PyCode_Type.tp_dealloc.
+ */
+#if PY_VERSION_HEX >= 0x030C0000
+#define ETW_HAVE_CODE_WATCHERS 1
+#else
+#define ETW_HAVE_CODE_WATCHERS 0
+#endif
+
+/*
+ * Code objects the interpreter allocates statically are immortal (3.12+),
+ * and some live in read-only memory (3.13's _Py_InitCleanup, the frame
+ * that finishes a call of a class whose __init__ is Python): no code extra
+ * may be set on them. Immortal objects are never freed, so their address
+ * is a stable key instead. Before 3.12 every code object is writable.
+ */
+static inline int etw_code_is_static(PyObject *code)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return _Py_IsImmortal(code);
+#else
+    (void)code;
+    return 0;
+#endif
+}
+
 #endif

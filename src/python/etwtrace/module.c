@@ -183,9 +183,10 @@ static PyObject *mod_write_mark(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "O|i:write_mark", &text, &opcode))
         return NULL;
     int rc;
-    if (etw_active_mode == ETW_MODE_NONE && (opcode == ETW_MARK_STACK || opcode == TLD_OPCODE_INFO ||
+    if (etw_active_mode == ETW_MODE_NONE && !etw_sampler_running() &&
+        (opcode == ETW_MARK_STACK || opcode == TLD_OPCODE_INFO ||
                                              opcode == TLD_OPCODE_START || opcode == TLD_OPCODE_STOP)) {
-        /* No trace: nothing is written (the package warns, as upstream). */
+        /* No trace and no sampler: nothing is written (the package warns, as upstream). */
         if (!PyUnicode_Check(text))
             return PyErr_Format(PyExc_TypeError, "mark text must be a str, not %.100s", Py_TYPE(text)->tp_name);
         Py_RETURN_FALSE;
@@ -205,7 +206,7 @@ static PyObject *mod_write_mark(PyObject *module, PyObject *args)
 static PyObject *mod_stack_mark(PyObject *module, PyObject *text)
 {
     (void)module;
-    if (etw_active_mode == ETW_MODE_NONE) {
+    if (etw_active_mode == ETW_MODE_NONE && !etw_sampler_running()) {
         if (!PyUnicode_Check(text))
             return PyErr_Format(PyExc_TypeError, "mark text must be a str, not %.100s", Py_TYPE(text)->tp_name);
         if (PyErr_WarnEx(PyExc_RuntimeWarning, "Unable to mark when global tracer is not enabled", 1) < 0)
@@ -256,16 +257,28 @@ static PyObject *mod_set_perf_map(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
-static PyObject *mod_set_jitdump(PyObject *module, PyObject *arg)
+static PyObject *mod_set_jitdump(PyObject *module, PyObject *args)
 {
     (void)module;
-    int on = PyObject_IsTrue(arg);
-    if (on < 0)
+    int on;
+    const char *directory = NULL;
+    if (!PyArg_ParseTuple(args, "p|z:set_jitdump", &on, &directory))
         return NULL;
+    if (directory != NULL) {
+#if ETW_HAVE_THUNKS
+        int rd = jitdump_set_directory(directory);
+#else
+        int rd = -ENOSYS;
+#endif
+        if (rd < 0) {
+            errno = -rd;
+            return PyErr_SetFromErrnoWithFilename(PyExc_OSError, directory);
+        }
+    }
     int rc = etw_jitdump_set(on);
     if (rc < 0) {
 #if ETW_HAVE_PERF_MAP
-        char path[64];
+        char path[4200];
         if (jitdump_path(path, sizeof path) == 0) {
             PyObject *msg = PyUnicode_FromFormat(
                 "cannot write the jitdump file %s: %s", path,
@@ -360,7 +373,7 @@ static PyObject *mod_info(PyObject *module, PyObject *unused)
     const char *perf_map = perfmap_path(path, sizeof path) == 0 ? path : "";
     PyObject *perf_map_obj = etw_perfmap_enabled && etw_perfmap_error == 0 ? PyUnicode_FromString(perf_map)
                                                                            : pyc_new_ref(Py_None);
-    char jpath[256];
+    char jpath[4200];
     PyObject *jit_obj = jitdump_enabled() && jitdump_path(jpath, sizeof jpath) == 0 ? PyUnicode_FromString(jpath)
                                                                                      : pyc_new_ref(Py_None);
 #else
@@ -425,7 +438,7 @@ static PyMethodDef methods[] = {
      "Returns False, writing nothing, when no trace is active."},
     {"_stack_mark", mod_stack_mark, METH_O,
      "_stack_mark(text)\n--\n\nWrites PythonStackSample (its stack is the point); a RuntimeWarning and\n"
-     "nothing written when no trace is active."},
+     "nothing written when no trace is active and the built-in sampler does not run."},
     {"get_ignored_files", mod_get_ignored_files, METH_NOARGS,
      "get_ignored_files()\n--\n\nThe active trace's set of file names whose functions are never traced\n"
      "(an empty one when no trace is active)."},
@@ -437,8 +450,9 @@ static PyMethodDef methods[] = {
      "_forward_only_hook(enable)\n--\n\nInstalls/removes a PEP 523 hook that only forwards (benchmark floor)."},
     {"set_perf_map", mod_set_perf_map, METH_O,
      "set_perf_map(on)\n--\n\nWhether new thunks are written to /tmp/perf-<pid>.map (default on)."},
-    {"set_jitdump", mod_set_jitdump, METH_O,
-     "set_jitdump(on)\n--\n\nStarts/stops /tmp/jit-<pid>.dump for perf DWARF mode (also ETWTRACE_JITDUMP=1)."},
+    {"set_jitdump", mod_set_jitdump, METH_VARARGS,
+     "set_jitdump(on, directory=None)\n--\n\nStarts/stops <directory>/jit-<pid>.dump (default /tmp) for perf DWARF\n"
+     "mode (also ETWTRACE_JITDUMP=1). perf inject writes its jitted .so files beside it."},
     {"set_instrumented_builtins", mod_set_instrumented_builtins, METH_O,
      "set_instrumented_builtins(on)\n--\n\nWhether instrumented mode reports calls of builtins too (the default). Off,\n"
      "it reports Python functions only, through a frame-evaluation hook that costs far less\n"
@@ -449,6 +463,16 @@ static PyMethodDef methods[] = {
      "event each, what ETW consumers expect; the default on Windows)."},
     {"_after_fork_child", mod_after_fork_child, METH_NOARGS,
      "_after_fork_child()\n--\n\nos.register_at_fork(after_in_child=...) hook."},
+    {"sampler_start", (PyCFunction)(void (*)(void))etw_sampler_start_py, METH_VARARGS | METH_KEYWORDS,
+     "sampler_start(rate=1000, clock='cpu', max_depth=2048, ring_kib=512, drain_ms=20, root_files=())\n--\n\n"
+     "Starts the built-in sampler: every thread of the interpreter gets a timer of its CPU time\n"
+     "('cpu') or of elapsed time ('wall'), `rate` times a second, and each sample becomes a\n"
+     "PythonSample event; frames of root_files are left out at the root of stacks. RuntimeError\n"
+     "when it is running already or cannot read this Python's\n"
+     "frames; OSError when the system refuses timers or signals."},
+    {"sampler_stop", etw_sampler_stop_py, METH_NOARGS,
+     "sampler_stop()\n--\n\nStops the sampler, writes the last samples and returns its counts (a dict)."},
+    {"sampler_active", etw_sampler_active_py, METH_NOARGS, "sampler_active()\n--\n\nTrue while the sampler runs."},
     {"_instrument_thread_hook", (PyCFunction)(void (*)(void))etw_instrument_thread_hook, METH_FASTCALL,
      "_instrument_thread_hook(frame, event, arg)\n--\n\nthreading.setprofile() hook of instrumented mode."},
     {NULL, NULL, 0, NULL},

@@ -308,6 +308,29 @@ static void announce(const struct etw_func *f, enum etw_mode mode)
                        etw_code_qualname(co), 1);
 }
 
+/* A new entry for `code`: a FunctionID, evaluated directly, decided in no
+ * generation yet, in the list of every entry. NULL when memory ran out (no
+ * exception is left set). */
+static struct etw_func *new_func(PyObject *code)
+{
+    struct etw_func *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return NULL;
+    f->entry = etw_call_direct;
+    f->id = next_function_id++;
+    f->code = code;
+    if (etw_code_set_extra(code, etw_extra_index, f) < 0) {
+        PyErr_Clear();
+        free(f);
+        return NULL;
+    }
+    f->next = all_funcs;
+    if (all_funcs != NULL)
+        all_funcs->prev = f;
+    all_funcs = f;
+    return f;
+}
+
 struct etw_func *etw_registry_lookup_slow(PyObject *code, enum etw_mode mode)
 {
     /* Code run by the registry itself (a str subclass's __eq__ in the
@@ -319,24 +342,8 @@ struct etw_func *etw_registry_lookup_slow(PyObject *code, enum etw_mode mode)
     pyc_saved_error saved;
     pyc_error_save(&saved);
     struct etw_func *f = etw_code_func(code);
-    if (f == NULL) {
-        f = calloc(1, sizeof *f);
-        if (f == NULL)
-            goto out;
-        f->entry = etw_call_direct;
-        f->id = next_function_id++;
-        f->code = code;
-        if (etw_code_set_extra(code, etw_extra_index, f) < 0) {
-            PyErr_Clear();
-            free(f);
-            f = NULL;
-            goto out;
-        }
-        f->next = all_funcs;
-        if (all_funcs != NULL)
-            all_funcs->prev = f;
-        all_funcs = f;
-    }
+    if (f == NULL && (f = new_func(code)) == NULL)
+        goto out;
     if (f->gen == etw_gen)
         goto out;
     PyCodeObject *co = (PyCodeObject *)code;
@@ -364,6 +371,82 @@ out:
     pyc_error_restore(&saved);
     busy = 0;
     return f;
+}
+
+static size_t slot_of(const void *key, size_t cap);
+
+/* Entries of static code objects (etw_code_is_static), by address: they
+ * are never freed, and no code extra can be set on some of them. */
+static struct static_slot {
+    PyObject *code;
+    struct etw_func *func;
+} *static_funcs;
+static size_t static_cap, static_used;
+
+static struct etw_func *static_func(PyObject *code)
+{
+    if (static_used * 2 >= static_cap) {
+        size_t cap = static_cap ? static_cap * 2 : 64;
+        struct static_slot *t = calloc(cap, sizeof *t);
+        if (t == NULL)
+            return NULL;
+        for (size_t i = 0; i < static_cap; i++) {
+            if (static_funcs[i].code == NULL)
+                continue;
+            size_t j = slot_of(static_funcs[i].code, cap);
+            while (t[j].code != NULL)
+                j = (j + 1) & (cap - 1);
+            t[j] = static_funcs[i];
+        }
+        free(static_funcs);
+        static_funcs = t;
+        static_cap = cap;
+    }
+    size_t j = slot_of(code, static_cap);
+    while (static_funcs[j].code != NULL && static_funcs[j].code != code)
+        j = (j + 1) & (static_cap - 1);
+    if (static_funcs[j].code == NULL) {
+        struct etw_func *f = calloc(1, sizeof *f);
+        if (f == NULL)
+            return NULL;
+        f->entry = etw_call_direct;
+        f->id = next_function_id++;
+        f->code = code;
+        static_funcs[j].code = code;
+        static_funcs[j].func = f;
+        static_used++;
+    }
+    return static_funcs[j].func;
+}
+
+struct etw_func *etw_registry_sampled_func(PyObject *code)
+{
+    if (etw_code_is_static(code))
+        return static_func(code);
+    struct etw_func *f = etw_code_func(code);
+    if (f == NULL) {
+        pyc_saved_error saved;
+        pyc_error_save(&saved);
+        f = new_func(code);
+        pyc_error_restore(&saved);
+    }
+    return f;
+}
+
+void etw_registry_announce_sampled(struct etw_func *f, PyObject *code, uint32_t round)
+{
+    if (f->sampler_announced == round)
+        return;
+    f->sampler_announced = round;
+    if (!etw_event_on(TLD_LEVEL_VERBOSE, ETW_KW_FUNCTION))
+        return;
+    pyc_saved_error saved;
+    pyc_error_save(&saved);
+    PyCodeObject *co = (PyCodeObject *)code;
+    etw_write_function(f->id, f->has_thunk ? f->begin : 0, f->has_thunk ? f->end : 0, co->co_firstlineno,
+                       co->co_filename, etw_code_qualname(co), 1);
+    PyErr_Clear();
+    pyc_error_restore(&saved);
 }
 
 /* ---- builtins ---------------------------------------------------------------- */

@@ -83,16 +83,20 @@ def _remove(path):
         pass
 
 
-def capture(tmp_path, script, *script_args, mode=None, extra=(), name=None, check=True, perf=False):
+def capture(tmp_path, script, *script_args, mode=None, extra=(), name=None, check=True, perf=False, thunks=True):
     """`python -m etwtrace [--MODE] --capture FILE -- SCRIPT ARGS`; returns
     (events of the Python provider, CompletedProcess). perf=False adds
-    --no-perf (the perf pipeline has its own test)."""
+    --no-perf (the perf pipeline has its own test); thunks=True adds
+    --thunks in stack mode (these tests check the thunks; the built-in
+    sampler's captures have tests of their own)."""
     etl = tmp_path / (name or Path(script).with_suffix('.etl').name)
     args = ['-m', 'etwtrace']
     if mode:
         args.append(f'--{mode}')
     if not perf:
         args.append('--no-perf')
+    if thunks and mode in (None, 'stack'):
+        args.append('--thunks')
     args += [*extra, '--capture', etl, '--', SCRIPTS / script, *script_args]
     proc = run(args, check=check)
     return python_events(etl), proc
@@ -185,3 +189,79 @@ def package_files():
     import threading
     import etwtrace
     return Path(etwtrace.__file__).resolve().parent, os.path.realpath(threading.__file__)
+
+
+# ---- the built-in sampler ----
+
+SAMPLER_PRELUDE = '''\
+import json, os, sys, threading, time
+import etwtrace
+from traceloggingdynamic import Session
+_session = Session(sys.argv[1], [etwtrace._etwtrace.PROVIDER_ID + ':5'])
+_session.start()
+sampler = etwtrace.Sampler(rate=int(sys.argv[2]), clock=sys.argv[3])
+'''
+
+SAMPLER_EPILOGUE = '''
+_stats = sampler.stats if not sampler.running else sampler.stop()
+_session.stop()
+print('STATS ' + json.dumps(_stats._asdict() if _stats is not None else None))
+'''
+
+
+def sample_program(tmp_path, body, *, rate=1000, clock='cpu', name='sampled', start=True, check=True,
+                   timeout=TIMEOUT):
+    """Runs `body` (Python source, run as the file tmp_path/NAME.py) with
+    `sampler` (an etwtrace.Sampler) started around it and a session writing
+    tmp_path/NAME.etl. Returns (events, stats dict or None, CompletedProcess)."""
+    import textwrap
+    script = tmp_path / f'{name}.py'
+    etl = tmp_path / f'{name}.etl'
+    text = SAMPLER_PRELUDE + ('sampler.start()\n' if start else '') + textwrap.dedent(body) + SAMPLER_EPILOGUE
+    script.write_text(text)
+    proc = run([script, etl, rate, clock], cwd=tmp_path, check=check, timeout=timeout)
+    stats = None
+    for line in proc.stdout.splitlines():
+        if line.startswith('STATS '):
+            import json
+            stats = json.loads(line[len('STATS '):])
+    return python_events(etl), stats, proc
+
+
+class Sample:
+    """A decoded PythonSample: thread, weight, flags and frames, innermost
+    first, as (name, file, line)."""
+
+    def __init__(self, event, functions):
+        f = event['fields']
+        self.tid = f['ThreadID']
+        self.weight = f['Weight']
+        self.flags = as_int(f['Flags'])
+        self.clock = f['Clock']
+        self.time = f['Time']
+        self.frames = [(functions[i][0], functions[i][1], line) if i in functions else ('?', '?', line)
+                       for i, line in zip(f['FunctionIDs'], f['Lines'])]
+        self.names = [fr[0] for fr in self.frames]
+
+    def __repr__(self):
+        return f'<Sample tid={self.tid} w={self.weight} flags={self.flags:#x} {self.frames}>'
+
+
+def samples_of(events):
+    """The PythonSample events decoded, in file order; asserts every
+    FunctionID was announced by a PythonFunction first."""
+    functions, out = {}, []
+    for e in events:
+        if e['event'] == 'PythonFunction':
+            f = e['fields']
+            functions[as_int(f['FunctionID'])] = (f['Name'], f['SourceFile'])
+        elif e['event'] == 'PythonSample':
+            for i in e['fields']['FunctionIDs']:
+                assert i in functions, f'FunctionID {i} was not announced before {e}'
+            out.append(Sample(e, functions))
+    return out
+
+
+def source_lines(path, marker):
+    """Line numbers (1-based) of the lines of `path` that contain `marker`."""
+    return {n for n, line in enumerate(Path(path).read_text().splitlines(), 1) if marker in line}
