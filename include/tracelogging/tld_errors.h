@@ -55,9 +55,32 @@ enum {
     TLD_E_NOT_ETL = -1201,        /* first buffer header unusable: not an .etl file */
     TLD_E_DAMAGED = -1202,        /* a record or buffer is damaged; reading goes on */
     TLD_E_TRUNCATED = -1203,      /* the file ends inside a buffer or a record */
+    TLD_E_NOT_REGULAR_FILE = -1204, /* a device, pipe or directory: not read */
+    TLD_E_FILE_TOO_LARGE = -1205, /* beyond the sizes the reader handles */
+    TLD_E_TOO_MANY_BUFFERS = -1206, /* the cursors would exceed the reader's memory bound */
+    TLD_E_NOT_STOPPED = -1207,    /* the writing session never stopped: the end is missing */
+    TLD_E_LZ77_DAMAGED = -1208,   /* compressed data that does not decode */
+    TLD_E_LZ77_OUTPUT_FULL = -1209, /* compressed data expands beyond the space given */
+    TLD_E_KERNEL_PAYLOAD = -1210, /* a kernel record too short for its class and version */
 
     /* Decoding (src/core/decoder/). */
     TLD_E_DECODE_PARTIAL = -1301, /* the event decoded only in part; the output says where it stopped */
+    TLD_E_DECODE_NAMES = -1302,   /* a TraceLogging provider or event name is missing or malformed */
+
+    /* Reports (src/report/). */
+    TLD_E_REPORT_INVALID = -1501, /* an argument was unusable (the message says which) */
+    TLD_E_REPORT_NO_TIMELINE = -1502, /* a time-ordered format was asked of a profile loaded without one */
+    TLD_E_REPORT_FINISHED = -1503, /* input given after the profile was finished */
+    TLD_E_REPORT_NOT_FINISHED = -1504, /* a writer was called before the profile was finished */
+    TLD_E_REPORT_LIMIT = -1505,   /* more than 2^30 functions, threads or tree nodes */
+
+    /* The built-in sampler (src/python/etwtrace/sampler.h). */
+    TLD_E_SAMPLER_RUNNING = -1601, /* already started */
+    TLD_E_SAMPLER_NOT_RUNNING = -1602, /* not started */
+    TLD_E_SAMPLER_NO_SIGNAL = -1603, /* every realtime signal is in use */
+    TLD_E_SAMPLER_TOO_MANY_THREADS = -1604, /* more threads than sampler slots */
+    TLD_E_SAMPLER_UNSUPPORTED = -1605, /* no per-thread timers on this platform */
+    TLD_E_SAMPLER_BAD_ARGUMENT = -1606, /* a sampler setting is out of range */
 
     /* Windows and ETW (src/core/session/etw_sink*.c). */
     TLD_E_ETW_NOT_REGISTERED = -1701, /* the ETW sink holds no registration for this provider */

@@ -4,10 +4,6 @@
  */
 #include "tracelogging/tld_errors.h"
 
-/* TODO(lead): the codes of these two headers move to tld_errors.h. */
-#include "etl/etl_reader_errors.h"
-#include "decoder/tl_decoder_errors.h"
-
 #include <string.h>
 
 const char *tld_strerror(int code)
@@ -48,6 +44,17 @@ const char *tld_strerror(int code)
     case TLD_E_LZ77_OUTPUT_FULL: return "compressed data expands beyond the space given";
     case TLD_E_KERNEL_PAYLOAD: return "a kernel record's payload is too short for its class and version";
     case TLD_E_DECODE_NAMES: return "the event's TraceLogging provider or event name is missing or malformed";
+    case TLD_E_REPORT_INVALID: return "invalid argument";
+    case TLD_E_REPORT_NO_TIMELINE: return "this profile was loaded without its timeline (needed by the time-ordered formats)";
+    case TLD_E_REPORT_FINISHED: return "the profile is finished: it takes no more input";
+    case TLD_E_REPORT_NOT_FINISHED: return "the profile is not finished yet";
+    case TLD_E_REPORT_LIMIT: return "the profile holds more than 2^30 functions, threads or call stacks";
+    case TLD_E_SAMPLER_RUNNING: return "the sampler is already running";
+    case TLD_E_SAMPLER_NOT_RUNNING: return "the sampler is not running";
+    case TLD_E_SAMPLER_NO_SIGNAL: return "every realtime signal already has a handler, none is left for the sampler";
+    case TLD_E_SAMPLER_TOO_MANY_THREADS: return "too many threads to sample at a time";
+    case TLD_E_SAMPLER_UNSUPPORTED: return "the built-in sampler needs per-thread timers (Linux)";
+    case TLD_E_SAMPLER_BAD_ARGUMENT: return "a sampler setting is out of range";
     case TLD_E_ETW_NOT_REGISTERED: return "the provider is not registered with ETW (not on Windows, ETW turned off "
                                           "with TRACELOGGING_ETW=0, or the provider is closed)";
     default: break;

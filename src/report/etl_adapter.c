@@ -274,7 +274,7 @@ static int utf8_of(adapter *a, const uint8_t *s, size_t bytes, size_t *out_len)
     if (need > a->text_cap) {
         char *t = realloc(a->text, need);
         if (!t)
-            return RP_E_NO_MEMORY;
+            return TLD_E_NO_MEMORY;
         a->text = t;
         a->text_cap = need;
     }
@@ -347,7 +347,7 @@ static int python_sample(adapter *a, const etl_event *ev)
     if (n > a->address_cap) {
         uint64_t *q = realloc(a->addresses, n * sizeof *q);
         if (!q)
-            return RP_E_NO_MEMORY;
+            return TLD_E_NO_MEMORY;
         a->addresses = q;
         a->address_cap = n;
     }
@@ -393,7 +393,7 @@ static int python_event(adapter *a, const etl_event *ev, const schema_entry *e)
             return rc;
         char *file = malloc(n + 1);
         if (!file)
-            return RP_E_NO_MEMORY;
+            return TLD_E_NO_MEMORY;
         memcpy(file, a->text, n);
         if ((rc = utf8_of(a, v[5].s, v[5].s_len, &m)) == 0)
             rc = rp_define_function(p, pid, v[0].u, a->text, m, file, n, (uint32_t)v[3].u, v[1].u, v[2].u,
@@ -422,7 +422,7 @@ static int stack_sample(adapter *a, const etl_event *ev)
     if (ev->stack_count > a->address_cap) {
         uint64_t *q = realloc(a->addresses, (size_t)ev->stack_count * sizeof *q);
         if (!q)
-            return RP_E_NO_MEMORY;
+            return TLD_E_NO_MEMORY;
         a->addresses = q;
         a->address_cap = ev->stack_count;
     }
@@ -481,7 +481,7 @@ int rp_etl_feed(rp_profile *p, etl_reader *r, rp_etl_counts *counts)
     memset(counts, 0, sizeof *counts);
     adapter *a = calloc(1, sizeof *a);
     if (!a)
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     a->p = p;
     a->r = r;
     etl_event ev;
@@ -548,12 +548,12 @@ int rp_etl_load_file(rp_profile *p, const char *path, rp_etl_counts *counts, cha
         snprintf(message, message_size, "%s: %s", path,
                  etl_reader_message(&r)[0] ? etl_reader_message(&r) : tld_strerror(rc));
         etl_reader_close(&r);
-        return rc > -1000 ? rc : RP_E_NOT_ETL;      /* -errno, or a file that is no .etl */
+        return rc > -1000 ? rc : TLD_E_NOT_ETL;      /* -errno, or a file that is no .etl */
     }
     rc = rp_etl_feed(p, &r, counts);
     if (rc)
         snprintf(message, message_size, "%s: %s", path, rp_profile_message(p)[0] ? rp_profile_message(p)
-                                                                              : rp_strerror(rc));
+                                                                              : tld_strerror(rc));
     etl_reader_close(&r);
     return rc;
 }

@@ -37,12 +37,12 @@ typedef struct rp_etl_counts {
 
 /* Feeds every event of an opened reader into `p` (not finished: the caller
  * may feed more, then calls rp_profile_finish). Returns 0, or a negative
- * RP_E_* code when the profile could not take an event (out of memory);
+ * TLD_E_* code when the profile could not take an event (out of memory);
  * the message is then in rp_profile_message(p). `counts` may be NULL. */
 int rp_etl_feed(rp_profile *p, etl_reader *r, rp_etl_counts *counts);
 
 /* Opens `path`, feeds it, closes it. Returns 0; -errno when the file cannot
- * be read, RP_E_NOT_ETL when it is not an .etl file (a sentence in
+ * be read, TLD_E_NOT_ETL when it is not an .etl file (a sentence in
  * `message` for both); or what rp_etl_feed returns. */
 int rp_etl_load_file(rp_profile *p, const char *path, rp_etl_counts *counts, char *message, size_t message_size);
 

@@ -57,13 +57,13 @@ static int grow(void **array, uint32_t *cap, uint32_t need, size_t size)
     if (need <= *cap)
         return 0;
     if (need >= INDEX_LIMIT)
-        return RP_E_LIMIT;
+        return TLD_E_REPORT_LIMIT;
     uint32_t n = *cap ? *cap : 16;
     while (n < need)
         n *= 2;
     void *q = realloc(*array, (size_t)n * size);
     if (!q)
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     *array = q;
     *cap = n;
     return 0;
@@ -89,7 +89,7 @@ static int tree_rehash(rp_tree *t, uint32_t slots)
     if (!keys || !values) {
         free(keys);
         free(values);
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     }
     memset(values, 0xff, (size_t)slots * sizeof *values);
     for (uint32_t i = 0; i < t->child_slots; i++) {
@@ -182,7 +182,7 @@ static int map2_rehash(uint64_t **keys_io, uint32_t **values_io, uint32_t *slots
     if (!keys || !values) {
         free(keys);
         free(values);
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     }
     memset(values, 0xff, (size_t)slots * sizeof *values);
     for (uint32_t i = 0; i < *slots_io; i++) {
@@ -251,7 +251,7 @@ static int function_find_or_add(rp_profile *p, uint32_t pid, uint64_t id, int is
     if (!f->name || !f->file) {
         free(f->name);
         free(f->file);
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     }
     f->pid = pid;
     f->id = id;
@@ -360,7 +360,7 @@ static int timeline_put(rp_profile *p, uint32_t thread, uint32_t kind, uint32_t 
 int rp_timeline_rewind(rp_profile *p)
 {
     if (!p->timeline)
-        return fail(p, RP_E_NO_TIMELINE, "this profile was loaded without its timeline");
+        return fail(p, TLD_E_REPORT_NO_TIMELINE, "this profile was loaded without its timeline");
     int rc = timeline_flush(p);
     if (rc)
         return rc;
@@ -375,11 +375,11 @@ int rp_timeline_rewind(rp_profile *p)
 int rp_timeline_next(rp_profile *p, rp_timeline_entry *e)
 {
     if (!p->timeline)
-        return RP_E_NO_TIMELINE;
+        return TLD_E_REPORT_NO_TIMELINE;
     unsigned char q[TIMELINE_ENTRY];
     size_t n = fread(q, 1, sizeof q, p->timeline);
     if (n == 0 && feof(p->timeline))
-        return RP_E_END;
+        return TLD_E_END;
     if (n != sizeof q)
         return fail(p, ferror(p->timeline) ? os_error() : -EIO, "cannot read back the timeline's temporary file");
     uint32_t packed;
@@ -398,7 +398,7 @@ int rp_profile_new(rp_profile **out, const rp_options *options)
     *out = NULL;
     rp_profile *p = calloc(1, sizeof *p);
     if (!p)
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     if (options)
         p->options = *options;
     p->last_thread = RP_NONE;
@@ -406,7 +406,7 @@ int rp_profile_new(rp_profile **out, const rp_options *options)
         p->tl_buf = malloc(TIMELINE_BUFFER);
         p->timeline = tmpfile();
         if (!p->tl_buf || !p->timeline) {
-            int rc = p->tl_buf ? os_error() : RP_E_NO_MEMORY;
+            int rc = p->tl_buf ? os_error() : TLD_E_NO_MEMORY;
             rp_profile_free(p);
             return rc;
         }
@@ -452,7 +452,7 @@ int rp_define_function(rp_profile *p, uint32_t pid, uint64_t id, const char *nam
                        int is_python)
 {
     if (p->finished)
-        return RP_E_FINISHED;
+        return TLD_E_REPORT_FINISHED;
     p->events++;
     uint32_t i;
     int created;
@@ -464,7 +464,7 @@ int rp_define_function(rp_profile *p, uint32_t pid, uint64_t id, const char *nam
     if (!n || !fl) {
         free(n);
         free(fl);
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     }
     free(f->name);
     free(f->file);
@@ -490,7 +490,7 @@ int rp_define_function(rp_profile *p, uint32_t pid, uint64_t id, const char *nam
 int rp_call_enter(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts, uint64_t id, uint32_t caller_line)
 {
     if (p->finished)
-        return RP_E_FINISHED;
+        return TLD_E_REPORT_FINISHED;
     p->events++;
     p->calls++;
     uint32_t ti, fi, node;
@@ -529,7 +529,7 @@ static int close_call(rp_profile *p, uint32_t ti, uint64_t ts)
 int rp_call_exit(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts, uint64_t id)
 {
     if (p->finished)
-        return RP_E_FINISHED;
+        return TLD_E_REPORT_FINISHED;
     p->events++;
     uint32_t ti;
     int rc = thread_get(p, pid, tid, &ti);
@@ -584,7 +584,7 @@ static int add_sample_path(rp_profile *p, uint32_t ti, uint64_t ts, const uint32
 static int scratch(rp_profile *p, size_t count)
 {
     if (count >= INDEX_LIMIT)
-        return fail(p, RP_E_INVALID, "a sample holds %zu frames, more than a profile takes", count);
+        return fail(p, TLD_E_REPORT_INVALID, "a sample holds %zu frames, more than a profile takes", count);
     return grow((void **)&p->sample_scratch, &p->sample_scratch_cap, (uint32_t)count + 1,
                 sizeof *p->sample_scratch);
 }
@@ -593,9 +593,9 @@ int rp_sample_functions(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts, 
                         double weight)
 {
     if (p->finished)
-        return RP_E_FINISHED;
+        return TLD_E_REPORT_FINISHED;
     if (!(weight >= 0))
-        return fail(p, RP_E_INVALID, "a sample's weight must be a number of at least 0");
+        return fail(p, TLD_E_REPORT_INVALID, "a sample's weight must be a number of at least 0");
     p->events++;
     uint32_t ti;
     int rc = thread_get(p, pid, tid, &ti);
@@ -644,9 +644,9 @@ int rp_sample_addresses(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts, 
                         size_t count, double weight)
 {
     if (p->finished)
-        return RP_E_FINISHED;
+        return TLD_E_REPORT_FINISHED;
     if (!(weight >= 0))
-        return fail(p, RP_E_INVALID, "a sample's weight must be a number of at least 0");
+        return fail(p, TLD_E_REPORT_INVALID, "a sample's weight must be a number of at least 0");
     p->events++;
     uint32_t ti;
     int rc = thread_get(p, pid, tid, &ti);
@@ -671,7 +671,7 @@ int rp_sample_addresses(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts, 
 int rp_mark_add(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts, int kind, const char *text, size_t len)
 {
     if (p->finished)
-        return RP_E_FINISHED;
+        return TLD_E_REPORT_FINISHED;
     p->events++;
     uint32_t ti;
     int rc = thread_get(p, pid, tid, &ti);
@@ -680,7 +680,7 @@ int rp_mark_add(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts, int kind
     touch(p, &p->threads[ti], ts);
     char *c = copy_string(text, len);
     if (!c)
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     p->marks[p->mark_count++] = (rp_mark){ti, kind, ts, c};
     return 0;
 }
@@ -688,14 +688,14 @@ int rp_mark_add(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts, int kind
 int rp_thread_named(rp_profile *p, uint32_t pid, uint32_t tid, const char *name, size_t len)
 {
     if (p->finished)
-        return RP_E_FINISHED;
+        return TLD_E_REPORT_FINISHED;
     uint32_t ti;
     int rc = thread_get(p, pid, tid, &ti);
     if (rc)
         return rc;
     char *c = copy_string(name, len);
     if (!c)
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     free(p->threads[ti].name);
     p->threads[ti].name = c;
     return 0;
@@ -704,7 +704,7 @@ int rp_thread_named(rp_profile *p, uint32_t pid, uint32_t tid, const char *name,
 static int thread_event(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts)
 {
     if (p->finished)
-        return RP_E_FINISHED;
+        return TLD_E_REPORT_FINISHED;
     p->events++;
     uint32_t ti;
     int rc = thread_get(p, pid, tid, &ti);
@@ -774,19 +774,6 @@ const char *rp_profile_message(const rp_profile *p)
     return p->message;
 }
 
-const char *rp_strerror(int code)
-{
-    switch (code) {
-    case RP_E_INVALID: return "invalid argument";
-    case RP_E_NO_TIMELINE: return "this profile was loaded without its timeline (needed by the time-ordered formats)";
-    case RP_E_FINISHED: return "the profile is finished: it takes no more input";
-    case RP_E_NOT_FINISHED: return "the profile is not finished yet";
-    case RP_E_LIMIT: return "the profile holds more than 2^30 functions, threads or call stacks";
-    case RP_E_NOT_ETL: return "not an .etl file";
-    default: return tld_strerror(code);
-    }
-}
-
 /* ---- reading ---- */
 
 int rp_profile_has_calls(const rp_profile *p)
@@ -831,7 +818,7 @@ int rp_tree_build_view_hiding(const rp_profile *p, uint32_t thread, const uint8_
     if (rc || !map) {
         free(map);
         rp_tree_free(out);
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     }
     for (uint32_t i = 0; i < p->tree.count; i++) {
         const rp_node *n = &p->tree.nodes[i];
@@ -886,7 +873,7 @@ int rp_function_totals(const rp_profile *p, const rp_tree *view, rp_function_tot
     memset(out, 0, (size_t)p->function_count * sizeof *out);
     uint32_t *on_path = calloc((size_t)p->function_count + 1, sizeof *on_path);
     if (!on_path)
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     /* Depth-first over the child lists without a stack: down to the first
      * child, else across to the next sibling, else up until one has one. */
     const rp_node *nodes = view->nodes;

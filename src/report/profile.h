@@ -48,19 +48,8 @@
 extern "C" {
 #endif
 
-/* Report errors: the reports block of tracelogging/tld_errors.h's numbering
- * (an operating system's refusal is -errno, as everywhere in the core).
- * TODO(lead): move the RP_E_* block into tld_errors.h (and tld_strerror). */
-enum {
-    RP_E_NO_MEMORY = TLD_E_NO_MEMORY, /* an allocation failed */
-    RP_E_END = TLD_E_END,     /* an iterator's end (not an error) */
-    RP_E_INVALID = -1501,     /* an argument was unusable (the message says which) */
-    RP_E_NO_TIMELINE = -1502, /* a time-ordered format was asked of a profile loaded without one */
-    RP_E_FINISHED = -1503,    /* input given after rp_profile_finish() */
-    RP_E_NOT_FINISHED = -1504,/* a writer was called before rp_profile_finish() */
-    RP_E_LIMIT = -1505,       /* more than 2^30 functions, threads or tree nodes */
-    RP_E_NOT_ETL = -1506,     /* rp_etl_load_file: the file is not an .etl file */
-};
+/* Errors: the codes of tracelogging/tld_errors.h (the reports block is
+ * TLD_E_REPORT_*); tld_strerror() says them in a sentence. */
 
 #define RP_NONE UINT32_MAX
 
@@ -184,7 +173,7 @@ struct rp_profile {
 };
 
 /* Creates an empty profile. `options` may be NULL (defaults: no timeline).
- * Returns 0, RP_E_NO_MEMORY or -errno (the timeline's temporary file). */
+ * Returns 0, TLD_E_NO_MEMORY or -errno (the timeline's temporary file). */
 int rp_profile_new(rp_profile **out, const rp_options *options);
 void rp_profile_free(rp_profile *p);
 
@@ -224,14 +213,11 @@ int rp_thread_stopped(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts_ns)
 void rp_note_damage(rp_profile *p, const char *sentence);
 
 /* Ends the input: closes open calls at their thread's last timestamp,
- * computes self times and weights. Further input is RP_E_FINISHED. */
+ * computes self times and weights. Further input is TLD_E_REPORT_FINISHED. */
 int rp_profile_finish(rp_profile *p);
 
 /* The last error as a sentence ("" when none). */
 const char *rp_profile_message(const rp_profile *p);
-
-/* A sentence for an RP_E_* code, or any code tld_strerror() knows. */
-const char *rp_strerror(int code);
 
 /* ---- reading, after rp_profile_finish() ---- */
 
@@ -246,7 +232,7 @@ const char *rp_thread_display_name(const rp_profile *p, uint32_t thread, char *b
 /* Builds into `out` (which must be zeroed or freed) the call tree of
  * thread `thread`, or of every thread merged when thread == RP_NONE: node 0
  * is the root; same (parent, function) paths are added together. Self
- * values are computed. Returns 0 or RP_E_NO_MEMORY. */
+ * values are computed. Returns 0 or TLD_E_NO_MEMORY. */
 int rp_tree_build_view(const rp_profile *p, uint32_t thread, rp_tree *out);
 
 /* The same with the functions whose hidden[function] is set left out: their
@@ -290,7 +276,7 @@ typedef struct rp_timeline_entry {
 } rp_timeline_entry;
 
 /* Rewinds the timeline for reading; then rp_timeline_next() returns 0 with
- * an entry, RP_E_END at the end, or -errno / RP_E_NO_TIMELINE. */
+ * an entry, TLD_E_END at the end, or -errno / TLD_E_REPORT_NO_TIMELINE. */
 int rp_timeline_rewind(rp_profile *p);
 int rp_timeline_next(rp_profile *p, rp_timeline_entry *e);
 

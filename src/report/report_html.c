@@ -41,7 +41,7 @@ static int text_write(void *ctx, const char *data, size_t len)
             cap *= 2;
         char *q = realloc(b->data, cap);
         if (!q)
-            return RP_E_NO_MEMORY;
+            return TLD_E_NO_MEMORY;
         b->data = q;
         b->cap = cap;
     }
@@ -71,7 +71,7 @@ static int write_view(rp_profile *p, rp_out *out, uint32_t thread, const char *n
         free(stack);
         rp_order_free(&order);
         rp_tree_free(&view);
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     }
     rp_out_str(out, "{\"name\":");
     rp_out_json_string_html(out, name, strlen(name));
@@ -104,11 +104,11 @@ static int write_view(rp_profile *p, rp_out *out, uint32_t thread, const char *n
 int rp_write_html(rp_profile *p, const rp_write_options *o, const rp_output *dest)
 {
     if (!p->finished)
-        return RP_E_NOT_FINISHED;
+        return TLD_E_REPORT_NOT_FINISHED;
     const char *tpl = (const char *)rp_html_template;
     const char *marker = strstr(tpl, DATA_MARKER);
     if (!marker)
-        return RP_E_INVALID;
+        return TLD_E_REPORT_INVALID;
     text_buf summary = {0};
     rp_output summary_out = {text_write, &summary};
     int rc = rp_write_summary(p, o, &summary_out);
@@ -116,7 +116,7 @@ int rp_write_html(rp_profile *p, const rp_write_options *o, const rp_output *des
     if (rc || !out) {
         free(summary.data);
         free(out);
-        return rc ? rc : RP_E_NO_MEMORY;
+        return rc ? rc : TLD_E_NO_MEMORY;
     }
     rp_out_init(out, dest);
     rp_out_write(out, tpl, (size_t)(marker - tpl));

@@ -66,7 +66,7 @@ static int write_frames(rp_profile *p, rp_out *out, uint32_t *frame_of)
 {
     frame_key *keys = malloc(((size_t)p->function_count + 1) * sizeof *keys);
     if (!keys)
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     for (uint32_t i = 0; i < p->function_count; i++)
         keys[i] = (frame_key){&p->functions[i], i};
     qsort(keys, p->function_count, sizeof *keys, frame_compare);
@@ -124,7 +124,7 @@ static int evented_profile(rp_profile *p, rp_out *out, uint32_t t, const uint32_
         first = 0;
     }
     rp_out_str(out, "]}");
-    return rc == RP_E_END ? 0 : rc;
+    return rc == TLD_E_END ? 0 : rc;
 }
 
 /* Frames of the path from a thread root to `node` (live tree), root first,
@@ -137,7 +137,7 @@ static long path_of(const rp_tree *tree, uint32_t node, uint32_t **path, size_t 
             size_t c = *cap ? *cap * 2 : 64;
             uint32_t *q = realloc(*path, c * sizeof *q);
             if (!q)
-                return RP_E_NO_MEMORY;
+                return TLD_E_NO_MEMORY;
             *path = q;
             *cap = c;
         }
@@ -197,7 +197,7 @@ static int sampled_profile(rp_profile *p, rp_out *out, uint32_t t, const uint32_
                 want_weight = 0;
             }
         }
-        if (rc == RP_E_END)
+        if (rc == TLD_E_END)
             rc = 0;
     }
     free(path);
@@ -252,13 +252,13 @@ static int tree_profile(rp_profile *p, rp_out *out, uint32_t t, const uint32_t *
 int rp_write_speedscope(rp_profile *p, const rp_write_options *o, const rp_output *dest)
 {
     if (!p->finished)
-        return RP_E_NOT_FINISHED;
+        return TLD_E_REPORT_NOT_FINISHED;
     rp_out *out = malloc(sizeof *out);
     uint32_t *frame_of = malloc(((size_t)p->function_count + 1) * sizeof *frame_of);
     if (!out || !frame_of) {
         free(out);
         free(frame_of);
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     }
     rp_out_init(out, dest);
     int calls = rp_profile_has_calls(p);
@@ -318,7 +318,7 @@ static int slice_push(slice_stack *s, uint32_t function, uint64_t start)
         uint32_t cap = s->cap ? s->cap * 2 : 32;
         open_slice *q = realloc(s->items, (size_t)cap * sizeof *q);
         if (!q)
-            return RP_E_NO_MEMORY;
+            return TLD_E_NO_MEMORY;
         s->items = q;
         s->cap = cap;
     }
@@ -414,15 +414,15 @@ static void mark_events(rp_profile *p, rp_out *out)
 int rp_write_chrome(rp_profile *p, const rp_write_options *o, const rp_output *dest)
 {
     if (!p->finished)
-        return RP_E_NOT_FINISHED;
+        return TLD_E_REPORT_NOT_FINISHED;
     if (!p->timeline)
-        return RP_E_NO_TIMELINE;
+        return TLD_E_REPORT_NO_TIMELINE;
     rp_out *out = malloc(sizeof *out);
     slice_stack *stacks = calloc((size_t)p->thread_count + 1, sizeof *stacks);
     if (!out || !stacks) {
         free(out);
         free(stacks);
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     }
     rp_out_init(out, dest);
     rp_out_str(out, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"exporter\":\"" EXPORTER "\",\"title\":");
@@ -461,7 +461,7 @@ int rp_write_chrome(rp_profile *p, const rp_write_options *o, const rp_output *d
                 rc = slice_push(s, path[k], e.ts_ns);
         }
     }
-    if (rc == RP_E_END)
+    if (rc == TLD_E_END)
         rc = 0;
     for (uint32_t t = 0; t < p->thread_count; t++) {
         slice_stack *s = &stacks[t];

@@ -39,10 +39,10 @@ static void format_value(const rp_profile *p, double v, char *buf, size_t size)
 int rp_write_summary(rp_profile *p, const rp_write_options *o, const rp_output *dest)
 {
     if (!p->finished)
-        return RP_E_NOT_FINISHED;
+        return TLD_E_REPORT_NOT_FINISHED;
     rp_out *out = malloc(sizeof *out);
     if (!out)
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     rp_out_init(out, dest);
     char dur[64];
     rp_format_duration((double)(p->last_ns - p->first_ns), dur, sizeof dur);
@@ -121,7 +121,7 @@ static int top_section(rp_profile *p, const rp_write_options *o, rp_out *out, ui
         free(totals);
         free(rows);
         rp_tree_free(&view);
-        return rc ? rc : RP_E_NO_MEMORY;
+        return rc ? rc : TLD_E_NO_MEMORY;
     }
     double total = rp_node_value(p, &view.nodes[0]);
     uint32_t n = 0;
@@ -170,13 +170,13 @@ static int top_section(rp_profile *p, const rp_write_options *o, rp_out *out, ui
 int rp_write_top(rp_profile *p, const rp_write_options *o, const rp_output *dest)
 {
     if (!p->finished)
-        return RP_E_NOT_FINISHED;
+        return TLD_E_REPORT_NOT_FINISHED;
     int rc = rp_write_summary(p, o, dest);
     if (rc)
         return rc;
     rp_out *out = malloc(sizeof *out);
     if (!out)
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     rp_out_init(out, dest);
     if (o && o->per_thread) {
         for (uint32_t t = 0; t < p->thread_count && !rc; t++)
@@ -212,7 +212,7 @@ static int walk_push(walk *w, walk_frame f)
         size_t cap = w->cap ? w->cap * 2 : 64;
         walk_frame *q = realloc(w->frames, cap * sizeof *q);
         if (!q)
-            return RP_E_NO_MEMORY;
+            return TLD_E_NO_MEMORY;
         w->frames = q;
         w->cap = cap;
     }
@@ -228,7 +228,7 @@ static int walk_text(walk *w, size_t at, const char *s, size_t len)
             cap *= 2;
         char *q = realloc(w->text, cap);
         if (!q)
-            return RP_E_NO_MEMORY;
+            return TLD_E_NO_MEMORY;
         w->text = q;
         w->text_cap = cap;
     }
@@ -288,7 +288,7 @@ static int tree_section(rp_profile *p, const rp_write_options *o, rp_out *out, u
     if (!(o && o->all_frames)) {
         hidden = malloc((size_t)p->function_count + 1);
         if (!hidden)
-            return RP_E_NO_MEMORY;
+            return TLD_E_NO_MEMORY;
         hidden_count = rp_mark_import_machinery(p, hidden);
     }
     int rc = rp_tree_build_view_hiding(p, thread, hidden_count ? hidden : NULL, &view);
@@ -355,13 +355,13 @@ static int tree_section(rp_profile *p, const rp_write_options *o, rp_out *out, u
 int rp_write_tree(rp_profile *p, const rp_write_options *o, const rp_output *dest)
 {
     if (!p->finished)
-        return RP_E_NOT_FINISHED;
+        return TLD_E_REPORT_NOT_FINISHED;
     int rc = rp_write_summary(p, o, dest);
     if (rc)
         return rc;
     rp_out *out = malloc(sizeof *out);
     if (!out)
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     rp_out_init(out, dest);
     if (o && o->per_thread) {
         for (uint32_t t = 0; t < p->thread_count && !rc; t++)
@@ -424,10 +424,10 @@ static int collapsed_section(rp_profile *p, rp_out *out, uint32_t thread, const 
 int rp_write_collapsed(rp_profile *p, const rp_write_options *o, const rp_output *dest)
 {
     if (!p->finished)
-        return RP_E_NOT_FINISHED;
+        return TLD_E_REPORT_NOT_FINISHED;
     rp_out *out = malloc(sizeof *out);
     if (!out)
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     rp_out_init(out, dest);
     int rc = 0;
     if (o && o->per_thread) {

@@ -16,7 +16,7 @@
  * calls, else sample weights (rp_profile_has_calls). speedscope (evented)
  * and chrome need the profile's timeline (rp_options.record_timeline);
  * without it speedscope falls back to sampled profiles built from the
- * tree and chrome returns RP_E_NO_TIMELINE.
+ * tree and chrome returns TLD_E_REPORT_NO_TIMELINE.
  */
 #ifndef TLD_REPORT_WRITERS_H
 #define TLD_REPORT_WRITERS_H

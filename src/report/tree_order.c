@@ -28,7 +28,7 @@ int rp_order_build(const rp_profile *p, const rp_tree *view, rp_order *out)
     if (!out->start || !out->children || !tmp) {
         free(tmp);
         rp_order_free(out);
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     }
     for (uint32_t i = 1; i < n; i++)
         out->start[view->nodes[i].parent + 1]++;
@@ -38,7 +38,7 @@ int rp_order_build(const rp_profile *p, const rp_tree *view, rp_order *out)
     if (!fill) {
         free(tmp);
         rp_order_free(out);
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     }
     for (uint32_t i = 1; i < n; i++) {
         uint32_t parent = view->nodes[i].parent;

@@ -15,7 +15,7 @@ typedef struct rp_order {
     uint32_t *children;
 } rp_order;
 
-/* Returns 0 or RP_E_NO_MEMORY. */
+/* Returns 0 or TLD_E_NO_MEMORY. */
 int rp_order_build(const rp_profile *p, const rp_tree *view, rp_order *out);
 void rp_order_free(rp_order *o);
 

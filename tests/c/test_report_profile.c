@@ -27,7 +27,7 @@ static int buf_write(void *ctx, const char *data, size_t len)
     buf *b = ctx;
     char *q = realloc(b->data, b->len + len + 1);
     if (!q)
-        return RP_E_NO_MEMORY;
+        return TLD_E_NO_MEMORY;
     memcpy(q + b->len, data, len);
     b->data = q;
     b->len += len;
@@ -190,7 +190,7 @@ static void test_unbalanced(void)
     uint32_t placeholder = fn_index(p, "<function 0x4>");
     CHECK(placeholder != RP_NONE);
     rp_tree_free(&v);
-    CHECK_EQ_INT(rp_call_enter(p, 1, 7, 300, 1, 0), RP_E_FINISHED);
+    CHECK_EQ_INT(rp_call_enter(p, 1, 7, 300, 1, 0), TLD_E_REPORT_FINISHED);
     char *summary = render(rp_write_summary, p, NULL);
     CHECK(strstr(summary, "2 calls were still open") != NULL);
     CHECK(strstr(summary, "1 returns from calls that began before tracing") != NULL);
@@ -247,7 +247,7 @@ static void test_address_samples(void)
     char *chrome_none = NULL;
     buf b = {0};
     rp_output out = {buf_write, &b};
-    CHECK_EQ_INT(rp_write_chrome(p, NULL, &out), RP_E_NO_TIMELINE);
+    CHECK_EQ_INT(rp_write_chrome(p, NULL, &out), TLD_E_REPORT_NO_TIMELINE);
     free(b.data);
     free(chrome_none);
     rp_profile_free(p);
@@ -295,7 +295,7 @@ static void test_etl_without_python_events(const char *path, const char *not_etl
     CHECK_EQ_INT(rp_profile_new(&p, NULL), 0);
     CHECK_EQ_INT(rp_etl_load_file(p, "/nonexistent/x.etl", &counts, msg, sizeof msg), -ENOENT);
     CHECK(strstr(msg, "/nonexistent/x.etl") != NULL);
-    CHECK_EQ_INT(rp_etl_load_file(p, not_etl, &counts, msg, sizeof msg), RP_E_NOT_ETL);
+    CHECK_EQ_INT(rp_etl_load_file(p, not_etl, &counts, msg, sizeof msg), TLD_E_NOT_ETL);
     rp_profile_free(p);
 }
 

@@ -447,7 +447,7 @@ static void test_too_many_slots(void)
         added++;
     }
     CHECK_EQ_INT(added, SAMPLER_MAX_SLOTS);
-    CHECK_EQ_INT(rc, SAMPLER_E_TOO_MANY_THREADS);
+    CHECK_EQ_INT(rc, TLD_E_SAMPLER_TOO_MANY_THREADS);
     CHECK_EQ_INT(sampler_slot_limit(), SAMPLER_MAX_SLOTS);
     CHECK_EQ_INT(sampler_stop(), 0);
     sampler_release_all();
@@ -496,20 +496,20 @@ static void test_settings_and_restart(void)
 {
     char msg[200] = "";
     sampler_config cfg = config_of(SAMPLER_CLOCK_CPU, 0);
-    CHECK_EQ_INT(sampler_start(&cfg, msg, sizeof msg), SAMPLER_E_BAD_ARGUMENT);
+    CHECK_EQ_INT(sampler_start(&cfg, msg, sizeof msg), TLD_E_SAMPLER_BAD_ARGUMENT);
     CHECK(strstr(msg, "rate") != NULL);
     cfg = config_of(SAMPLER_CLOCK_CPU, 1000);
     cfg.max_depth = SAMPLER_MAX_DEPTH + 1;
-    CHECK_EQ_INT(sampler_start(&cfg, NULL, 0), SAMPLER_E_BAD_ARGUMENT);
+    CHECK_EQ_INT(sampler_start(&cfg, NULL, 0), TLD_E_SAMPLER_BAD_ARGUMENT);
     cfg = config_of((enum sampler_clock)7, 1000);
-    CHECK_EQ_INT(sampler_start(&cfg, NULL, 0), SAMPLER_E_BAD_ARGUMENT);
-    CHECK_EQ_INT(sampler_stop(), SAMPLER_E_NOT_RUNNING);
-    CHECK_EQ_INT(sampler_thread_add(gettid_(), (unsigned long)pthread_self(), 0), SAMPLER_E_NOT_RUNNING);
+    CHECK_EQ_INT(sampler_start(&cfg, NULL, 0), TLD_E_SAMPLER_BAD_ARGUMENT);
+    CHECK_EQ_INT(sampler_stop(), TLD_E_SAMPLER_NOT_RUNNING);
+    CHECK_EQ_INT(sampler_thread_add(gettid_(), (unsigned long)pthread_self(), 0), TLD_E_SAMPLER_NOT_RUNNING);
     int sig = 0;
     for (int i = 0; i < 3; i++) {
         cfg = config_of(i % 2 ? SAMPLER_CLOCK_WALL : SAMPLER_CLOCK_CPU, 500 + i);
         CHECK_EQ_INT(sampler_start(&cfg, NULL, 0), 0);
-        CHECK_EQ_INT(sampler_start(&cfg, msg, sizeof msg), SAMPLER_E_RUNNING);
+        CHECK_EQ_INT(sampler_start(&cfg, msg, sizeof msg), TLD_E_SAMPLER_RUNNING);
         CHECK(sampler_running());
         if (sig == 0)
             sig = sampler_signal_number();
@@ -536,7 +536,7 @@ static void test_settings_and_restart(void)
     CHECK(now.sa_sigaction == previous_handler);
     sigaction(SIGSEGV, &before, NULL);
     sampler_release_all();
-    CHECK(strcmp(sampler_strerror(SAMPLER_E_NO_SIGNAL), "unknown sampler error") != 0);
+    CHECK(strcmp(tld_strerror(TLD_E_SAMPLER_NO_SIGNAL), "unknown sampler error") != 0);
     CHECK_EQ_INT(sampler_tid_of_pthread((unsigned long)pthread_self()), gettid_());
 }
 

@@ -13,7 +13,7 @@
 #include "tracelogging/tld.h"
 
 #include "etl_kernel.h"
-#include "etl_reader_errors.h"
+#include "tracelogging/tld_errors.h"
 
 #include <stdlib.h>
 #include <string.h>

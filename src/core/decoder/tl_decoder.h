@@ -67,7 +67,7 @@
 #include "address_names.h"
 #include "etl_reader.h"
 #include "json_writer.h"
-#include "tl_decoder_errors.h"
+#include "tracelogging/tld_errors.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -52,7 +52,7 @@
 #include "tracelogging/tld.h"
 
 #include "etl_format.h"
-#include "etl_reader_errors.h"
+#include "tracelogging/tld_errors.h"
 #include "file_read.h"
 
 #ifdef __cplusplus

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "etl_reader_errors.h"
+#include "tracelogging/tld_errors.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -265,7 +265,7 @@ static PyObject *mod_set_jitdump(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "p|z:set_jitdump", &on, &directory))
         return NULL;
     if (directory != NULL) {
-#if ETW_HAVE_THUNKS
+#if ETW_HAVE_PERF_MAP
         int rd = jitdump_set_directory(directory);
 #else
         int rd = -ENOSYS;

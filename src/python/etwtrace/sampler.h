@@ -51,20 +51,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Error codes of the sampler block (-1601..). TODO: move into
- * include/tracelogging/tld_errors.h with the other blocks. OS failures are
- * negative errno values. */
-enum {
-    SAMPLER_E_RUNNING = -1601,        /* already started */
-    SAMPLER_E_NOT_RUNNING = -1602,    /* not started */
-    SAMPLER_E_NO_SIGNAL = -1603,      /* every realtime signal is in use */
-    SAMPLER_E_TOO_MANY_THREADS = -1604,
-    SAMPLER_E_UNSUPPORTED = -1605,    /* no per-thread timers on this platform */
-    SAMPLER_E_BAD_ARGUMENT = -1606,
-};
+#include "tracelogging/tld_errors.h"
 
-/* Sentence for a sampler code or a negative errno. */
-const char *sampler_strerror(int code);
+/* Errors: the codes of tracelogging/tld_errors.h (the sampler block is
+ * TLD_E_SAMPLER_*) and negative errno values; tld_strerror() says them. */
 
 enum sampler_clock {
     SAMPLER_CLOCK_CPU = 1,  /* the thread's CPU time */
@@ -187,8 +177,8 @@ typedef struct sampler_counts {
 /*
  * Starts sampling (no thread yet: add them with sampler_thread_add). The
  * first call picks a free realtime signal and installs the handler for
- * good. Returns 0, SAMPLER_E_RUNNING, SAMPLER_E_NO_SIGNAL,
- * SAMPLER_E_BAD_ARGUMENT, SAMPLER_E_UNSUPPORTED or a negative errno; `msg`
+ * good. Returns 0, TLD_E_SAMPLER_RUNNING, TLD_E_SAMPLER_NO_SIGNAL,
+ * TLD_E_SAMPLER_BAD_ARGUMENT, TLD_E_SAMPLER_UNSUPPORTED or a negative errno; `msg`
  * (may be NULL) gets a sentence saying what was wrong.
  */
 int sampler_start(const sampler_config *cfg, char *msg, size_t msg_size);
@@ -199,8 +189,8 @@ int sampler_running(void);
 /*
  * Samples thread `tid` (kernel thread id; `pthread_id` its pthread_t, for
  * its CPU clock, or 0 to derive the clock from the kernel id) from now on,
- * under the caller's key (an id the caller uses to recognize it). Returns the slot index (>= 0), SAMPLER_E_NOT_RUNNING,
- * SAMPLER_E_TOO_MANY_THREADS, or a negative errno (timer_create failed,
+ * under the caller's key (an id the caller uses to recognize it). Returns the slot index (>= 0), TLD_E_SAMPLER_NOT_RUNNING,
+ * TLD_E_SAMPLER_TOO_MANY_THREADS, or a negative errno (timer_create failed,
  * e.g. -ESRCH when the thread is gone, -EAGAIN at the timer limit).
  * Consumer side: one caller at a time.
  */
@@ -253,7 +243,7 @@ void sampler_wake_reset(void);
 
 /*
  * Stops: retires every slot (timers deleted, no handler in flight). Records
- * stay until sampler_release_all(). Returns SAMPLER_E_NOT_RUNNING when not
+ * stay until sampler_release_all(). Returns TLD_E_SAMPLER_NOT_RUNNING when not
  * started. Consumer side.
  */
 int sampler_stop(void);

@@ -514,7 +514,7 @@ static int parse_clock(const char *text, enum sampler_clock *out)
 
 static PyObject *sampler_error(int rc, const char *msg)
 {
-    if (rc == SAMPLER_E_BAD_ARGUMENT)
+    if (rc == TLD_E_SAMPLER_BAD_ARGUMENT)
         return PyErr_Format(PyExc_ValueError, "%s", msg);
     if (rc < 0 && rc > -4096)
         return PyErr_Format(PyExc_OSError, "%s: %s", msg, strerror(-rc));

@@ -92,28 +92,6 @@ static int guard_installed;
 
 static TLS sigjmp_buf *volatile guard;
 
-/* ---- messages ---------------------------------------------------------- */
-
-const char *sampler_strerror(int code)
-{
-    switch (code) {
-    case SAMPLER_E_RUNNING:
-        return "the sampler is already running";
-    case SAMPLER_E_NOT_RUNNING:
-        return "the sampler is not running";
-    case SAMPLER_E_NO_SIGNAL:
-        return "every realtime signal already has a handler, none is left for the sampler";
-    case SAMPLER_E_TOO_MANY_THREADS:
-        return "too many threads to sample (at most 1024 at a time)";
-    case SAMPLER_E_UNSUPPORTED:
-        return "the built-in sampler needs per-thread timers (Linux)";
-    case SAMPLER_E_BAD_ARGUMENT:
-        return "a sampler setting is out of range";
-    default:
-        return code < 0 && code > -4096 ? strerror(-code) : "unknown sampler error";
-    }
-}
-
 static void set_msg(char *msg, size_t size, const char *text)
 {
     if (msg != NULL && size > 0)
@@ -320,7 +298,7 @@ int sampler_guard_replaced(void)
 static int pick_signal(void)
 {
     if (signo != 0)
-        return is_ours(signo, on_sample_signal) ? 0 : SAMPLER_E_NO_SIGNAL;
+        return is_ours(signo, on_sample_signal) ? 0 : TLD_E_SAMPLER_NO_SIGNAL;
     for (int sig = SIGRTMAX; sig >= SIGRTMIN; sig--) {
         struct sigaction cur;
         if (sigaction(sig, NULL, &cur) != 0)
@@ -337,7 +315,7 @@ static int pick_signal(void)
         signo = sig;
         return 0;
     }
-    return SAMPLER_E_NO_SIGNAL;
+    return TLD_E_SAMPLER_NO_SIGNAL;
 }
 
 int sampler_signal_number(void) { return signo; }
@@ -415,8 +393,8 @@ int sampler_start(const sampler_config *cfg, char *msg, size_t msg_size)
 {
     static int atfork_done;
     if (atomic_load_explicit(&running, memory_order_relaxed)) {
-        set_msg(msg, msg_size, sampler_strerror(SAMPLER_E_RUNNING));
-        return SAMPLER_E_RUNNING;
+        set_msg(msg, msg_size, tld_strerror(TLD_E_SAMPLER_RUNNING));
+        return TLD_E_SAMPLER_RUNNING;
     }
     if (cfg == NULL || cfg->walk == NULL || cfg->rate_hz < 1 || cfg->rate_hz > 100000 || cfg->max_depth < 1 ||
         cfg->max_depth > SAMPLER_MAX_DEPTH || (cfg->clock != SAMPLER_CLOCK_CPU && cfg->clock != SAMPLER_CLOCK_WALL) ||
@@ -424,7 +402,7 @@ int sampler_start(const sampler_config *cfg, char *msg, size_t msg_size)
         set_msg(msg, msg_size,
                 "sampler settings out of range: rate 1..100000 Hz, depth 1..4096 frames, ring 64 KiB..64 MiB, "
                 "clock cpu or wall");
-        return SAMPLER_E_BAD_ARGUMENT;
+        return TLD_E_SAMPLER_BAD_ARGUMENT;
     }
     if (!atfork_done) {
         int rc = pthread_atfork(before_fork, after_fork_parent, after_fork_child);
@@ -447,7 +425,7 @@ int sampler_start(const sampler_config *cfg, char *msg, size_t msg_size)
     if (rc != 0) {
         set_msg(msg, msg_size,
                 signo != 0 ? "the sampler's realtime signal was taken over by another handler"
-                           : sampler_strerror(SAMPLER_E_NO_SIGNAL));
+                           : tld_strerror(TLD_E_SAMPLER_NO_SIGNAL));
         return rc;
     }
     rc = install_guard();
@@ -493,7 +471,7 @@ static void arm_time(struct itimerspec *its)
 int sampler_thread_add(int32_t tid, unsigned long pthread_id, uint64_t key)
 {
     if (!sampler_running())
-        return SAMPLER_E_NOT_RUNNING;
+        return TLD_E_SAMPLER_NOT_RUNNING;
     int idx = -1;
     for (int i = 0; i < SAMPLER_MAX_SLOTS; i++) {
         if (!slots[i].in_use) {
@@ -502,7 +480,7 @@ int sampler_thread_add(int32_t tid, unsigned long pthread_id, uint64_t key)
         }
     }
     if (idx < 0)
-        return SAMPLER_E_TOO_MANY_THREADS;
+        return TLD_E_SAMPLER_TOO_MANY_THREADS;
     struct slot *s = &slots[idx];
     uint64_t cap = ring_capacity();
     if (s->ring.mem != NULL && s->ring.cap < cap)
@@ -666,7 +644,7 @@ void sampler_wake_reset(void)
 int sampler_stop(void)
 {
     if (!sampler_running())
-        return SAMPLER_E_NOT_RUNNING;
+        return TLD_E_SAMPLER_NOT_RUNNING;
     for (int i = 0; i < slot_limit; i++)
         sampler_thread_retire(i);
     atomic_store_explicit(&running, 0, memory_order_release);

@@ -8,28 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *sampler_strerror(int code)
-{
-    switch (code) {
-    case SAMPLER_E_RUNNING:
-        return "the sampler is already running";
-    case SAMPLER_E_NOT_RUNNING:
-        return "the sampler is not running";
-    case SAMPLER_E_UNSUPPORTED:
-        return "the built-in sampler needs per-thread timers (Linux)";
-    case SAMPLER_E_BAD_ARGUMENT:
-        return "a sampler setting is out of range";
-    default:
-        return code < 0 && code > -4096 ? strerror(-code) : "unknown sampler error";
-    }
-}
-
 int sampler_start(const sampler_config *cfg, char *msg, size_t msg_size)
 {
     (void)cfg;
     if (msg != NULL && msg_size > 0)
-        snprintf(msg, msg_size, "%s", sampler_strerror(SAMPLER_E_UNSUPPORTED));
-    return SAMPLER_E_UNSUPPORTED;
+        snprintf(msg, msg_size, "%s", tld_strerror(TLD_E_SAMPLER_UNSUPPORTED));
+    return TLD_E_SAMPLER_UNSUPPORTED;
 }
 
 int sampler_running(void) { return 0; }
@@ -38,7 +22,7 @@ int sampler_thread_add(int32_t tid, unsigned long pthread_id, uint64_t key)
     (void)tid;
     (void)pthread_id;
     (void)key;
-    return SAMPLER_E_NOT_RUNNING;
+    return TLD_E_SAMPLER_NOT_RUNNING;
 }
 void sampler_thread_retire(int slot) { (void)slot; }
 void sampler_slot_release(int slot) { (void)slot; }
@@ -58,7 +42,7 @@ const sampler_record *sampler_slot_peek(int slot, int *corrupt)
 void sampler_slot_consume(int slot, const sampler_record *rec) { (void)slot; (void)rec; }
 int sampler_wake_fd(void) { return -1; }
 void sampler_wake_reset(void) {}
-int sampler_stop(void) { return SAMPLER_E_NOT_RUNNING; }
+int sampler_stop(void) { return TLD_E_SAMPLER_NOT_RUNNING; }
 void sampler_release_all(void) {}
 void sampler_total_counts(sampler_counts *out) { memset(out, 0, sizeof *out); }
 int sampler_signal_number(void) { return 0; }

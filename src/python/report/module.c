@@ -32,9 +32,9 @@ static int is_os_error(int rc)
 
 static PyObject *raise_rp(ProfileObject *self, int rc)
 {
-    if (rc == RP_E_NO_MEMORY)
+    if (rc == TLD_E_NO_MEMORY)
         return PyErr_NoMemory();
-    const char *msg = self && self->p && rp_profile_message(self->p)[0] ? rp_profile_message(self->p) : rp_strerror(rc);
+    const char *msg = self && self->p && rp_profile_message(self->p)[0] ? rp_profile_message(self->p) : tld_strerror(rc);
     if (is_os_error(rc)) {
         PyObject *e = Py_BuildValue("(is)", -rc, msg);
         if (e) {
@@ -43,7 +43,7 @@ static PyObject *raise_rp(ProfileObject *self, int rc)
         }
         return NULL;
     }
-    PyErr_SetString(rc == RP_E_INVALID ? PyExc_ValueError : PyExc_RuntimeError, msg);
+    PyErr_SetString(rc == TLD_E_REPORT_INVALID ? PyExc_ValueError : PyExc_RuntimeError, msg);
     return NULL;
 }
 
@@ -253,7 +253,7 @@ static int bytes_write(void *ctx, const char *data, size_t len)
             cap *= 2;
         char *q = PyMem_RawRealloc(b->data, cap);
         if (!q)
-            return RP_E_NO_MEMORY;
+            return TLD_E_NO_MEMORY;
         b->data = q;
         b->cap = cap;
     }
@@ -527,7 +527,7 @@ static PyObject *load_etl(PyObject *Py_UNUSED(module), PyObject *args, PyObject 
                 PyErr_SetObject(PyExc_OSError, e);
                 Py_DECREF(e);
             }
-        } else if (rc == RP_E_NOT_ETL) {
+        } else if (rc == TLD_E_NOT_ETL) {
             PyErr_SetString(PyExc_ValueError, message);
         } else {
             raise_rp(self, rc);
