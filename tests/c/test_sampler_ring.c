@@ -8,8 +8,8 @@
 #include "sampler.h"
 
 #include "check.h"
+#include "thread.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,7 +157,7 @@ static void test_corrupt_ring_is_emptied(void)
 static sampler_ring stress_ring;
 static atomic_ulong refused;
 
-static void *producer(void *arg)
+static void producer(void *arg)
 {
     (void)arg;
     uint64_t want = record_size(STRESS_DEPTH);
@@ -172,14 +172,13 @@ static void *producer(void *arg)
         sampler_ring_commit(&stress_ring, rec->size);
         seq++;
     }
-    return NULL;
 }
 
 static void test_producer_consumer(void)
 {
     CHECK_EQ_INT(sampler_ring_init(&stress_ring, 16384), 0);
-    pthread_t t;
-    pthread_create(&t, NULL, producer, NULL);
+    tld_thread t;
+    CHECK_EQ_INT(tld_thread_start(&t, producer, NULL), 0);
     uint64_t seq = 0, bad = 0;
     int corrupt = 0, corrupt_seen = 0;
     while (seq < STRESS_RECORDS) {
@@ -192,7 +191,7 @@ static void test_producer_consumer(void)
         sampler_ring_consume(&stress_ring, rec);
         seq++;
     }
-    pthread_join(t, NULL);
+    tld_thread_join(&t);
     CHECK_EQ_INT(bad, 0);
     CHECK(!corrupt_seen);
     CHECK_EQ_INT(sampler_ring_used(&stress_ring), 0);
