@@ -35,6 +35,7 @@
  * RuntimeWarning raised by module.c, never from inside the hook).
  */
 #include "etwtrace.h"
+#include "pointer_table.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -373,50 +374,29 @@ out:
     return f;
 }
 
-static size_t slot_of(const void *key, size_t cap);
-
 /* Entries of static code objects (etw_code_is_static), by address: they
  * are never freed, and no code extra can be set on some of them. */
-static struct static_slot {
-    PyObject *code;
+struct static_slot {
+    const void *code; /* PyObject *, the key */
     struct etw_func *func;
-} *static_funcs;
-static size_t static_cap, static_used;
+};
+static pointer_table static_funcs = POINTER_TABLE_INIT(struct static_slot, 64);
 
 static struct etw_func *static_func(PyObject *code)
 {
-    if (static_used * 2 >= static_cap) {
-        size_t cap = static_cap ? static_cap * 2 : 64;
-        struct static_slot *t = calloc(cap, sizeof *t);
-        if (t == NULL)
-            return NULL;
-        for (size_t i = 0; i < static_cap; i++) {
-            if (static_funcs[i].code == NULL)
-                continue;
-            size_t j = slot_of(static_funcs[i].code, cap);
-            while (t[j].code != NULL)
-                j = (j + 1) & (cap - 1);
-            t[j] = static_funcs[i];
-        }
-        free(static_funcs);
-        static_funcs = t;
-        static_cap = cap;
-    }
-    size_t j = slot_of(code, static_cap);
-    while (static_funcs[j].code != NULL && static_funcs[j].code != code)
-        j = (j + 1) & (static_cap - 1);
-    if (static_funcs[j].code == NULL) {
+    struct static_slot *slot = pointer_table_get(&static_funcs, code, NULL);
+    if (slot == NULL)
+        return NULL;
+    if (slot->func == NULL) { /* new, or its allocation failed before */
         struct etw_func *f = calloc(1, sizeof *f);
         if (f == NULL)
             return NULL;
         f->entry = etw_call_direct;
         f->id = next_function_id++;
         f->code = code;
-        static_funcs[j].code = code;
-        static_funcs[j].func = f;
-        static_used++;
+        slot->func = f;
     }
-    return static_funcs[j].func;
+    return slot->func;
 }
 
 struct etw_func *etw_registry_sampled_func(PyObject *code)
@@ -457,46 +437,15 @@ struct builtin_slot {
     uint32_t gen;
     PyObject *qualname, *module; /* what PythonFunction says (strong; builtins live on) */
 };
-static struct builtin_slot *builtins;
-static size_t builtins_cap, builtins_used;
-
-static size_t slot_of(const void *key, size_t cap)
-{
-    uintptr_t h = (uintptr_t)key;
-    h ^= h >> 17;
-    h *= 0x9E3779B97F4A7C15ull;
-    return (size_t)(h >> 20) & (cap - 1);
-}
+static pointer_table builtins = POINTER_TABLE_INIT(struct builtin_slot, 256);
 
 static struct builtin_slot *builtin_find(const void *key)
 {
-    if (builtins_used * 2 >= builtins_cap) {
-        size_t cap = builtins_cap ? builtins_cap * 2 : 256;
-        struct builtin_slot *t = calloc(cap, sizeof *t);
-        if (t == NULL)
-            return NULL;
-        for (size_t i = 0; i < builtins_cap; i++) {
-            if (builtins[i].key == NULL)
-                continue;
-            size_t j = slot_of(builtins[i].key, cap);
-            while (t[j].key != NULL)
-                j = (j + 1) & (cap - 1);
-            t[j] = builtins[i];
-        }
-        free(builtins);
-        builtins = t;
-        builtins_cap = cap;
-    }
-    size_t j = slot_of(key, builtins_cap);
-    while (builtins[j].key != NULL && builtins[j].key != key)
-        j = (j + 1) & (builtins_cap - 1);
-    if (builtins[j].key == NULL) {
-        builtins[j].key = key;
-        builtins[j].id = next_function_id++;
-        builtins[j].gen = 0;
-        builtins_used++;
-    }
-    return &builtins[j];
+    int created;
+    struct builtin_slot *slot = pointer_table_get(&builtins, key, &created);
+    if (slot != NULL && created)
+        slot->id = next_function_id++;
+    return slot;
 }
 
 /* Module name shown as the SourceFile of a builtin: its __module__, or for
@@ -590,9 +539,9 @@ void etw_registry_announce_all(void)
     for (const struct etw_func *f = all_funcs; f != NULL; f = f->next)
         if (f->gen == etw_gen && f->traced)
             announce(f, etw_active_mode);
-    for (size_t i = 0; i < builtins_cap; i++) {
-        const struct builtin_slot *s = &builtins[i];
-        if (s->key != NULL && s->gen == etw_gen && s->qualname != NULL)
+    for (size_t i = 0; i < builtins.cap; i++) {
+        const struct builtin_slot *s = pointer_table_slot(&builtins, i);
+        if (s != NULL && s->gen == etw_gen && s->qualname != NULL)
             etw_write_function(s->id, 0, 0, 0, s->module, s->qualname, 0);
     }
 }
