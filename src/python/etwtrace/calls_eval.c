@@ -94,13 +94,7 @@ int etw_calls_eval_enable(int with_threads)
     if (etw_stack_check() < 0) /* another PEP 523 hook is installed */
         return -1;
     PyInterpreterState *interp = PyInterpreterState_Get();
-    uint64_t floor = 0;
-    for (PyThreadState *t = PyInterpreterState_ThreadHead(interp); t != NULL; t = PyThreadState_Next(t)) {
-        uint64_t id = PyThreadState_GetID(t);
-        if (id > floor)
-            floor = id;
-    }
-    thread_id_floor = floor;
+    thread_id_floor = etw_newest_thread_id(interp);
     trace_new_threads = with_threads;
     etw_tls_thread = 0;
     etw_set_stack_guard();

@@ -274,6 +274,9 @@ void etw_parking_reset(void);
 extern ETW_TLS uint64_t etw_tls_thread;
 static inline uint64_t etw_thread_traced_key(void) { return ((uint64_t)etw_gen << 1) | 1; }
 static inline uint64_t etw_thread_untraced_key(void) { return (uint64_t)etw_gen << 1; }
+/* The largest thread-state id of `interp` (ids only grow: a thread whose
+ * id is larger started later). Under the GIL. */
+uint64_t etw_newest_thread_id(PyInterpreterState *interp);
 
 /* ---- instrumented mode (instrument.c) --------------------------- */
 

@@ -34,6 +34,17 @@
 #include <stdio.h>
 
 ETW_TLS uint64_t etw_tls_thread;
+
+uint64_t etw_newest_thread_id(PyInterpreterState *interp)
+{
+    uint64_t newest = 0;
+    for (PyThreadState *t = PyInterpreterState_ThreadHead(interp); t != NULL; t = PyThreadState_Next(t)) {
+        uint64_t id = PyThreadState_GetID(t);
+        if (id > newest)
+            newest = id;
+    }
+    return newest;
+}
 static int trace_new_threads;
 static uint64_t thread_id_floor;
 static int layout_checked;
@@ -123,13 +134,7 @@ int etw_stack_enable(int with_threads)
     if (etw_stack_check() < 0)
         return -1;
     PyInterpreterState *interp = PyInterpreterState_Get();
-    uint64_t floor = 0;
-    for (PyThreadState *t = PyInterpreterState_ThreadHead(interp); t != NULL; t = PyThreadState_Next(t)) {
-        uint64_t id = PyThreadState_GetID(t);
-        if (id > floor)
-            floor = id;
-    }
-    thread_id_floor = floor;
+    thread_id_floor = etw_newest_thread_id(interp);
     trace_new_threads = with_threads;
     etw_tls_thread = etw_thread_traced_key();
     etw_set_stack_guard();
