@@ -167,7 +167,11 @@ static int top_section(rp_profile *p, const rp_write_options *o, rp_out *out, ui
     return 0;
 }
 
-int rp_write_top(rp_profile *p, const rp_write_options *o, const rp_output *dest)
+typedef int (*text_section_fn)(rp_profile *p, const rp_write_options *o, rp_out *out, uint32_t thread);
+
+/* The summary, then one section for the whole profile or, with
+ * per_thread, one for each thread that has calls or samples. */
+static int write_sections(rp_profile *p, const rp_write_options *o, const rp_output *dest, text_section_fn section)
 {
     if (!p->finished)
         return TLD_E_REPORT_NOT_FINISHED;
@@ -181,13 +185,18 @@ int rp_write_top(rp_profile *p, const rp_write_options *o, const rp_output *dest
     if (o && o->per_thread) {
         for (uint32_t t = 0; t < p->thread_count && !rc; t++)
             if (p->threads[t].calls || p->threads[t].samples)
-                rc = top_section(p, o, out, t);
+                rc = section(p, o, out, t);
     } else {
-        rc = top_section(p, o, out, RP_NONE);
+        rc = section(p, o, out, RP_NONE);
     }
     int frc = rp_out_finish(out);
     free(out);
     return rc ? rc : frc;
+}
+
+int rp_write_top(rp_profile *p, const rp_write_options *o, const rp_output *dest)
+{
+    return write_sections(p, o, dest, top_section);
 }
 
 /* ---- tree ---- */
@@ -354,25 +363,7 @@ static int tree_section(rp_profile *p, const rp_write_options *o, rp_out *out, u
 
 int rp_write_tree(rp_profile *p, const rp_write_options *o, const rp_output *dest)
 {
-    if (!p->finished)
-        return TLD_E_REPORT_NOT_FINISHED;
-    int rc = rp_write_summary(p, o, dest);
-    if (rc)
-        return rc;
-    rp_out *out = malloc(sizeof *out);
-    if (!out)
-        return TLD_E_NO_MEMORY;
-    rp_out_init(out, dest);
-    if (o && o->per_thread) {
-        for (uint32_t t = 0; t < p->thread_count && !rc; t++)
-            if (p->threads[t].calls || p->threads[t].samples)
-                rc = tree_section(p, o, out, t);
-    } else {
-        rc = tree_section(p, o, out, RP_NONE);
-    }
-    int frc = rp_out_finish(out);
-    free(out);
-    return rc ? rc : frc;
+    return write_sections(p, o, dest, tree_section);
 }
 
 /* ---- collapsed ---- */
