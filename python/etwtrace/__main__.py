@@ -89,6 +89,9 @@ Usage: python -m etwtrace [--stack | --instrumented] [--capture FILE [options]] 
   --no-builtins    --instrumented reports Python functions only, through a
                    frame-evaluation hook that costs a fraction of the profile
                    function's (CPython 3.11, 3.13, 3.14).
+  --max-size SIZE  stop recording when the .etl file reaches SIZE (bytes, or
+                   500M, 2G: powers of 1024); the program goes on, the file
+                   keeps what came before, and the end says what was lost.
 
 Usage: python -m etwtrace --enable [ENABLE_VAR [TYPE_VAR]]
        python -m etwtrace --enable --variable ENABLE_VAR [TYPE_VAR]
@@ -164,6 +167,7 @@ OPTIONS = {
     'perf-stack-size': Option('value', 'perf_stack_size'),
     'perf-args': Option('value', 'perf_args'),
     'events': Option('value', 'events'),
+    'max-size': Option('value', 'max_size'),
     'no-builtins': Option('flag', 'no_builtins'),
     'enable': Option('action', 'enable'),
     'disable': Option('action', 'disable'),
@@ -205,6 +209,7 @@ class Settings:
         self.perf_args = None
         self.events = None          # instrumented mode's call events: 'compact' | 'push-pop'
         self.no_builtins = False    # instrumented mode: Python functions only (frame-evaluation hook)
+        self.max_size = None        # --max-size: bytes at which the in-process .etl stops growing
         self.perf_child = None
         self.actions = []           # in command-line order
         self.variables = []         # --enable's VAR [TYPEVAR]
@@ -312,6 +317,14 @@ def _check(settings):
             raise UsageError('--events chooses how instrumented mode records calls: add --instrumented')
     if settings.no_builtins and settings.mode != 'instrumented':
         raise UsageError('--no-builtins applies to instrumented mode: add --instrumented')
+    if settings.max_size is not None:
+        if settings.capture is None:
+            raise UsageError('--max-size is an option of --capture: add --capture FILE')
+        from traceloggingdynamic.sessions import parse_size
+        try:
+            settings.max_size = parse_size(settings.max_size, '--max-size')
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     _check_capture_options(settings)
     if settings.perf_child is not None:
         try:
@@ -467,6 +480,9 @@ def _run(settings):
     if settings.perf_child is None:
         from etwtrace import _wpr
         if _wpr.APPLIES:  # Windows: WPR records, or says why not and we go on in-process
+            if settings.max_size is not None:
+                print('etwtrace: --max-size limits in-process traces only; WPR\'s file is not limited',
+                      file=sys.stderr)
             status = _wpr.capture(capture, lambda: _run_traced(target, mode))
             if status is not None:
                 return status
@@ -487,7 +503,7 @@ def _run(settings):
 def _capture_options(settings):
     from etwtrace import _capture
     given = {'sample': settings.sample, 'rate': settings.rate, 'perf_stack_size': settings.perf_stack_size,
-             'perf_args': settings.perf_args}
+             'perf_args': settings.perf_args, 'max_size': settings.max_size}
     return _capture.CaptureOptions(mode=settings.mode or 'stack', thunks=settings.thunks, perf=settings.perf,
                                    **{k: v for k, v in given.items() if v is not None})
 
@@ -519,7 +535,7 @@ def _capture_in_process(path, target, mode, perf_child, options):
     if perf_child is not None:
         _capture.start_perf_child(perf_child)
     try:
-        session = Session(path, [f'{PROVIDER_ID}:5'], stacks=STACK_KEYWORD)
+        session = Session(path, [f'{PROVIDER_ID}:5'], stacks=STACK_KEYWORD, max_size=options.max_size)
         session.start()
     except OSError as e:
         print(f'etwtrace: cannot create {path}: {e.strerror or e}', file=sys.stderr)

@@ -49,6 +49,7 @@ class CaptureOptions(NamedTuple):
     perf: bool = False              # --perf
     perf_stack_size: int = DEFAULT_PERF_STACK_SIZE
     perf_args: List[str] = []       # extra `perf record` arguments
+    max_size: Optional[int] = None  # --max-size: bytes at which the .etl stops growing
 
 
 def parse_perf_args(text):
@@ -245,6 +246,7 @@ class PerfCapture:
         o = self.opts
         child = [sys.executable, '-m', 'etwtrace', f'--_perf-child={write_fd}', f'--{o.mode}',
                  f'--sample={o.sample}', f'--rate={o.rate}', *(['--thunks'] if o.thunks else []),
+                 *([f'--max-size={o.max_size}'] if o.max_size is not None else []),
                  '--capture', self.path, '--', *self.target]
         perf = ['perf', 'record', '-q', '-k', '1', '--call-graph', f'dwarf,{o.perf_stack_size}', '-F',
                 str(PERF_FREQUENCY), '--no-buildid-cache', '-o', str(self.raw), *o.perf_args, '--', *child]

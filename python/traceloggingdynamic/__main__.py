@@ -28,7 +28,7 @@ import traceback
 
 from . import Session, _tld, providerid_from_name
 from .etl import EtlFile
-from .sessions import ProviderSpec, _parse_keyword, stop_for_cli
+from .sessions import ProviderSpec, _parse_keyword, parse_size, stop_for_cli
 
 EXIT_OK, EXIT_DAMAGED, EXIT_USAGE = 0, 1, 2
 
@@ -41,7 +41,7 @@ def _build_parser():
     rec = sub.add_parser(
         'record', help='run a Python program with a trace session live',
         usage='%(prog)s -o OUT.etl --provider SPEC [--provider SPEC ...] [--stacks KEYWORDS] '
-              '[--buffer-size N] [--flush-interval SEC] -- (script.py | -m module) [args ...]',
+              '[--buffer-size N] [--flush-interval SEC] [--max-size SIZE] -- (script.py | -m module) [args ...]',
         description='Runs script.py (or -m module) in this process, as `python script.py args` would, '
                     'while a session records the given providers into OUT.etl.')
     rec.add_argument('-o', '--output', required=True, metavar='OUT.etl', help='the .etl file to write')
@@ -55,6 +55,9 @@ def _build_parser():
                           f'(default {_tld.DEFAULT_BUFFER_SIZE})')
     rec.add_argument('--flush-interval', type=float, default=1.0, metavar='SEC',
                      help='seconds between writes to the file (default 1.0)')
+    rec.add_argument('--max-size', metavar='SIZE',
+                     help='stop recording when the file reaches SIZE (bytes, or 500M, 2G: powers of 1024); '
+                          'the program goes on and the file keeps what came before (default: no limit)')
     rec.add_argument('target', nargs=argparse.REMAINDER, help='script.py args, or -m module args')
 
     dec = sub.add_parser('decode', help='print the events of an .etl file',
@@ -183,9 +186,10 @@ def _record(parser, args):
         return EXIT_USAGE
     try:
         stacks = _parse_keyword(args.stacks, '--stacks')
+        max_size = parse_size(args.max_size, '--max-size') if args.max_size is not None else None
         specs = [ProviderSpec.parse(text) for text in args.provider]
         session = Session(args.output, specs, stacks=stacks, buffer_size=args.buffer_size,
-                          flush_interval=args.flush_interval)
+                          flush_interval=args.flush_interval, max_size=max_size)
         session.start()
     except (ValueError, TypeError) as e:
         _error(f'record: {e}')

@@ -13,6 +13,8 @@ interpreter started without it pays nothing. Variables:
   specs, ``NAME_OR_GUID[:LEVEL[:ANY[:ALL]]]`` each (see ``sessions.py``).
 - ``TRACELOGGING_SESSION_STACKS`` (optional): keyword mask (decimal or 0x
   hex) of the events that carry the writing thread's stack.
+- ``TRACELOGGING_SESSION_MAX_SIZE`` (optional): the file's size limit
+  (bytes, or ``500M``, ``2G``: powers of 1024); recording stops there.
 
 The session is stopped at interpreter exit; then one line on stderr names
 each provider of PROVIDERS that no provider of the process had (a typo
@@ -25,11 +27,12 @@ import os
 import sys
 
 from . import Session
-from .sessions import ProviderSpec, _parse_keyword, stop_quietly
+from .sessions import ProviderSpec, _parse_keyword, parse_size, stop_quietly
 
 FILE_VAR = 'TRACELOGGING_SESSION_FILE'
 PROVIDERS_VAR = 'TRACELOGGING_SESSION_PROVIDERS'
 STACKS_VAR = 'TRACELOGGING_SESSION_STACKS'
+MAX_SIZE_VAR = 'TRACELOGGING_SESSION_MAX_SIZE'
 
 session = None
 """The running Session, or None when none could be started."""
@@ -47,11 +50,13 @@ def _session_from_environment(environ):
                          'provider specs such as "MyProvider:5" or "*MyProvider:4:0x10"')
     stacks_text = environ.get(STACKS_VAR, '').strip()
     stacks = _parse_keyword(stacks_text, STACKS_VAR) if stacks_text else 0
+    max_size_text = environ.get(MAX_SIZE_VAR, '').strip()
+    max_size = parse_size(max_size_text, MAX_SIZE_VAR) if max_size_text else None
     per_process = '{pid}' in path
-    s = Session(path.replace('{pid}', str(os.getpid())), specs, stacks=stacks)
+    s = Session(path.replace('{pid}', str(os.getpid())), specs, stacks=stacks, max_size=max_size)
     s.start()
     if not per_process:
-        for name in (FILE_VAR, PROVIDERS_VAR, STACKS_VAR):
+        for name in (FILE_VAR, PROVIDERS_VAR, STACKS_VAR, MAX_SIZE_VAR):
             os.environ.pop(name, None)
     return s
 

@@ -36,6 +36,10 @@ _LOOKS_LIKE_GUID = re.compile(r'(\{.*\}?|\{?(?=(?:-*[0-9a-fA-F]){16})[0-9a-fA-F]
 _DECIMAL = re.compile(r'[0-9]+\Z')
 _KEYWORD = re.compile(r'(0[xX][0-9a-fA-F]+|[0-9]+)\Z')
 _U64_MAX = (1 << 64) - 1
+# A size: a number of bytes, or a number with a binary unit (K, M, G, T;
+# also KB/KiB, MB/MiB ..., any case), e.g. "500M", "2GiB", "1.5g".
+_SIZE = re.compile(r'\s*([0-9]+(?:\.[0-9]+)?)\s*(?:([kmgt])(?:i?b)?|b)?\s*\Z', re.IGNORECASE)
+_SIZE_UNITS = {None: 1, 'k': 1 << 10, 'm': 1 << 20, 'g': 1 << 30, 't': 1 << 40}
 
 DEFAULT_LEVEL = 5
 
@@ -119,6 +123,19 @@ def _parse_keyword(text: str, what: str) -> int:
     if not _KEYWORD.match(text) or int(text, 0 if text[:2].lower() == '0x' else 10) > _U64_MAX:
         raise ValueError(f'{what} {text!r} must be a decimal or 0x-hex number of at most 64 bits')
     return int(text, 0 if text[:2].lower() == '0x' else 10)
+
+
+def parse_size(text: str, what: str = 'size') -> int:
+    """Bytes from "1048576", "500M", "2GiB" or "1.5g" (units are powers of
+    1024); ValueError saying `what` was wrong otherwise."""
+    m = _SIZE.match(text)
+    if m is None:
+        raise ValueError(f'{what} {text!r} is not a size: give bytes, or a number with K, M, G or T '
+                         '(powers of 1024), e.g. 500M or 2G')
+    size = int(float(m.group(1)) * _SIZE_UNITS[m.group(2) and m.group(2).lower()])
+    if not 0 < size <= _U64_MAX:
+        raise ValueError(f'{what} {text!r} must be more than 0 bytes and fit in 64 bits')
+    return size
 
 
 def _check_spec(spec: ProviderSpec, shown: object) -> ProviderSpec:

@@ -110,7 +110,8 @@ def names_of(events):
 def run_module(*args, timeout=CLI_TIMEOUT, env=None, cwd=None, input=None):
     """Runs ``python -m traceloggingdynamic ARGS`` and returns the CompletedProcess."""
     full_env = dict(os.environ)
-    for k in ('TRACELOGGING_SESSION_FILE', 'TRACELOGGING_SESSION_PROVIDERS', 'TRACELOGGING_SESSION_STACKS'):
+    for k in ('TRACELOGGING_SESSION_FILE', 'TRACELOGGING_SESSION_PROVIDERS', 'TRACELOGGING_SESSION_STACKS',
+              'TRACELOGGING_SESSION_MAX_SIZE'):
         full_env.pop(k, None)
     if env:
         full_env.update(env)
@@ -122,7 +123,8 @@ def run_module(*args, timeout=CLI_TIMEOUT, env=None, cwd=None, input=None):
 def run_python(code, *, env=None, timeout=CLI_TIMEOUT, cwd=None, args=()):
     """Runs ``python -c CODE`` with a clean session environment plus ``env``."""
     full_env = dict(os.environ)
-    for k in ('TRACELOGGING_SESSION_FILE', 'TRACELOGGING_SESSION_PROVIDERS', 'TRACELOGGING_SESSION_STACKS'):
+    for k in ('TRACELOGGING_SESSION_FILE', 'TRACELOGGING_SESSION_PROVIDERS', 'TRACELOGGING_SESSION_STACKS',
+              'TRACELOGGING_SESSION_MAX_SIZE'):
         full_env.pop(k, None)
     if env:
         full_env.update(env)

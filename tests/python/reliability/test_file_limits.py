@@ -101,3 +101,61 @@ def test_capture_on_a_full_disk_says_so_loudly(tmp_path):
     events, errors, header = read_etl(trace)
     assert errors == []
     assert len(events) > 0
+
+
+def test_capture_max_size_stops_recording_and_says_so(tmp_path):
+    """etwtrace --capture --max-size: the file stops at the size, the program
+    runs to its end, and the last lines name the limit."""
+    script = tmp_path / 'busy.py'
+    script.write_text('def f(n):\n    return n if n < 2 else f(n - 1) + f(n - 2)\nprint(f(22))\n')
+    trace = tmp_path / 'limited.etl'
+    proc = subprocess.run([sys.executable, '-m', 'etwtrace', '--instrumented', '--events=push-pop', '--capture',
+                           str(trace), '--max-size', '256K', '--', str(script)],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == '17711'
+    assert trace.stat().st_size <= 256 * 1024
+    lines = proc.stderr.strip().splitlines()
+    assert 'LOST' in lines[-2], proc.stderr
+    assert 'size limit' in lines[-1] and f'max_size={256 * 1024}' in lines[-1], proc.stderr
+    events, errors, header = read_etl(trace)
+    assert errors == [] and len(events) > 0 and header['events_lost'] > 0
+
+
+def test_record_max_size(tmp_path):
+    """python -m traceloggingdynamic record --max-size: the same for any provider."""
+    script = tmp_path / 'writer.py'
+    script.write_text(textwrap.dedent('''
+        import traceloggingdynamic as tld
+        p = tld.Provider(b'Reliability.Limits')
+        eb = tld.EventBuilder()
+        for i in range(50_000):
+            eb.reset(b'Numbered', 5, 1)
+            eb.add_uint64(b'seq', i)
+            eb.add_str8(b'pad', 'x' * 100)
+            p.write(eb)
+        print('done')
+    '''))
+    trace = tmp_path / 'limited.etl'
+    proc = subprocess.run([sys.executable, '-m', 'traceloggingdynamic', 'record', '-o', str(trace), '-p',
+                           'Reliability.Limits', '--max-size', '0.5m', '--', str(script)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == 'done'
+    assert trace.stat().st_size <= 512 * 1024
+    assert 'size limit' in proc.stderr and 'WARNING' in proc.stderr, proc.stderr
+    events, errors, header = read_etl(trace)
+    assert errors == []
+    assert [e['fields']['seq'] for e in events] == list(range(len(events)))
+
+
+def test_max_size_mistakes_are_usage_errors(tmp_path):
+    script = tmp_path / 'never.py'
+    script.write_text('open("ran", "w").close()\n')
+    for args in (['--max-size', '10X', '--capture', 't.etl'], ['--max-size', '0', '--capture', 't.etl'],
+                 ['--max-size', '1M']):
+        proc = subprocess.run([sys.executable, '-m', 'etwtrace', *args, '--', str(script)],
+                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert '--max-size' in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert not (tmp_path / 'ran').exists() and not (tmp_path / 't.etl').exists()

@@ -380,7 +380,8 @@ def test_sigkilled_recorder_leaves_decodable_file(tmp_path):
     script.write_text(WRITER_SCRIPT)
     out = tmp_path / 'killed.etl'
     env = dict(os.environ)
-    for k in ('TRACELOGGING_SESSION_FILE', 'TRACELOGGING_SESSION_PROVIDERS', 'TRACELOGGING_SESSION_STACKS'):
+    for k in ('TRACELOGGING_SESSION_FILE', 'TRACELOGGING_SESSION_PROVIDERS', 'TRACELOGGING_SESSION_STACKS',
+              'TRACELOGGING_SESSION_MAX_SIZE'):
         env.pop(k, None)
     proc = subprocess.Popen([sys.executable, '-m', 'traceloggingdynamic', 'record', '-o', str(out),
                              '--provider', 'TldTests.Killed', '--buffer-size', '8192', '--flush-interval', '0.05',
@@ -396,7 +397,8 @@ def test_sigkilled_recorder_leaves_decodable_file(tmp_path):
 
 def test_sigkilled_session_in_plain_python(tmp_path):
     env = dict(os.environ)
-    for k in ('TRACELOGGING_SESSION_FILE', 'TRACELOGGING_SESSION_PROVIDERS', 'TRACELOGGING_SESSION_STACKS'):
+    for k in ('TRACELOGGING_SESSION_FILE', 'TRACELOGGING_SESSION_PROVIDERS', 'TRACELOGGING_SESSION_STACKS',
+              'TRACELOGGING_SESSION_MAX_SIZE'):
         env.pop(k, None)
     for attempt in range(scaled(3, 2)):
         out = tmp_path / f'killed{attempt}.etl'

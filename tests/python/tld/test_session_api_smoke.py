@@ -26,7 +26,8 @@ def _write_events(provider, count):
 
 def _child_env(**extra):
     env = dict(os.environ)
-    for name in ('TRACELOGGING_SESSION_FILE', 'TRACELOGGING_SESSION_PROVIDERS', 'TRACELOGGING_SESSION_STACKS'):
+    for name in ('TRACELOGGING_SESSION_FILE', 'TRACELOGGING_SESSION_PROVIDERS', 'TRACELOGGING_SESSION_STACKS',
+                 'TRACELOGGING_SESSION_MAX_SIZE'):
         env.pop(name, None)
     env.update(extra)
     return env

@@ -56,6 +56,25 @@ def test_env_stacks(tmp_path):
     assert all(isinstance(a, int) for a in evs[1]['stack']) and len(evs[1]['stack']) >= 3
 
 
+def test_env_max_size(tmp_path):
+    out = tmp_path / 'envlimit.etl'
+    code = textwrap.dedent('''
+        from traceloggingdynamic import EventBuilder, Provider
+        p, eb = Provider(b'EnvProvA'), EventBuilder()
+        for i in range(20_000):
+            eb.reset(b'A')
+            eb.add_str8(b'pad', 'x' * 100)
+            p.write(eb)
+        print('done')
+    ''')
+    r = run_python(code, env={'TRACELOGGING_SESSION_FILE': str(out), 'TRACELOGGING_SESSION_PROVIDERS': 'EnvProvA',
+                              'TRACELOGGING_SESSION_MAX_SIZE': '128K'})
+    assert r.returncode == 0 and r.stdout.strip() == 'done', r.stderr
+    assert 0 < out.stat().st_size <= 128 * 1024
+    evs, errors, header = read_etl(out)
+    assert errors == [] and 0 < len(evs) < 20_000 and header['events_lost'] == 20_000 - len(evs)
+
+
 def test_env_session_survives_sys_exit_code(tmp_path):
     out = tmp_path / 'exit.etl'
     code = PROGRAM + '\nsys.exit(5)\n'
@@ -80,7 +99,9 @@ def test_malformed_settings_warn_and_run(tmp_path):
                 {'TRACELOGGING_SESSION_FILE': str(tmp_path / 'no' / 'dir.etl'),
                  'TRACELOGGING_SESSION_PROVIDERS': 'EnvProvA'},
                 {'TRACELOGGING_SESSION_FILE': str(out), 'TRACELOGGING_SESSION_PROVIDERS': 'EnvProvA',
-                 'TRACELOGGING_SESSION_STACKS': 'lots'}):
+                 'TRACELOGGING_SESSION_STACKS': 'lots'},
+                {'TRACELOGGING_SESSION_FILE': str(out), 'TRACELOGGING_SESSION_PROVIDERS': 'EnvProvA',
+                 'TRACELOGGING_SESSION_MAX_SIZE': 'big'}):
         r = run_python(PROGRAM, env=env)
         assert r.returncode == 0, (env, r.stderr)
         assert json.loads(r.stdout) == {'a': False, 'c': False}
