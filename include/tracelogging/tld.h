@@ -54,6 +54,7 @@ extern "C" {
 
 /* InType: how a field's value is encoded in the data. */
 enum tld_in_type {
+    TLD_IN_NULL = 0,              /* no value (read side: a field of no type) */
     TLD_IN_UNICODESTRING = 1,     /* NUL-terminated UTF-16LE */
     TLD_IN_ANSISTRING = 2,        /* NUL-terminated 8-bit */
     TLD_IN_INT8 = 3,
@@ -69,6 +70,7 @@ enum tld_in_type {
     TLD_IN_BOOL32 = 13,
     TLD_IN_BINARY = 14,           /* u16 length + bytes; uses two field slots */
     TLD_IN_GUID = 15,
+    TLD_IN_SIZED_POINTER = 16,    /* read side: a pointer of the size the event header says */
     TLD_IN_FILETIME = 17,
     TLD_IN_SYSTEMTIME = 18,
     TLD_IN_SID = 19,
@@ -83,8 +85,12 @@ enum tld_in_type {
     TLD_IN_POINTER = (sizeof(void *) == 8 ? 21 : 20),
 };
 
-#define TLD_IN_VCOUNT 0x40u /* OR into an in-type: the field is an array (u16 count first) */
-#define TLD_IN_CHAIN 0x80u  /* set in the metadata when an out-type byte follows */
+#define TLD_IN_TYPE_MASK 0x1Fu  /* the in-type proper */
+#define TLD_IN_COUNT_MASK 0x60u /* how many values: one, or one of the three below */
+#define TLD_IN_CCOUNT 0x20u     /* a constant count, given in the metadata (read side) */
+#define TLD_IN_VCOUNT 0x40u     /* OR into an in-type: the field is an array (u16 count first) */
+#define TLD_IN_CUSTOM 0x60u     /* a custom serializer's value, its schema in the metadata (read side) */
+#define TLD_IN_CHAIN 0x80u      /* set in the metadata when an out-type byte follows */
 
 /* OutType: formatting hints (same values as traceloggingdynamic.OutType). */
 enum tld_out_type {

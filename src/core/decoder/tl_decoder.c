@@ -39,25 +39,15 @@
 #define TL_MAX_FIELDS 4096u /* ETW itself allows 128 field slots; hostile metadata may claim more */
 #define TL_MAX_DEPTH 32u    /* struct nesting */
 
-enum {
-    IN_NULL = 0, IN_UNICODESTRING = 1, IN_ANSISTRING = 2, IN_INT8 = 3, IN_UINT8 = 4,
-    IN_INT16 = 5, IN_UINT16 = 6, IN_INT32 = 7, IN_UINT32 = 8, IN_INT64 = 9, IN_UINT64 = 10,
-    IN_FLOAT = 11, IN_DOUBLE = 12, IN_BOOL32 = 13, IN_BINARY = 14, IN_GUID = 15, IN_POINTER = 16,
-    IN_FILETIME = 17, IN_SYSTEMTIME = 18, IN_SID = 19, IN_HEXINT32 = 20, IN_HEXINT64 = 21,
-    IN_COUNTEDSTRING = 22, IN_COUNTEDANSISTRING = 23, IN_STRUCT = 24, IN_COUNTEDBINARY = 25,
-};
-
-enum { COUNT_NONE = 0x00, COUNT_CONST = 0x20, COUNT_VAR = 0x40, COUNT_CUSTOM = 0x60 };
-
 typedef struct tl_field {
     const uint8_t *name;
     uint32_t name_len;
-    uint8_t type;       /* in-type & 0x1F */
-    uint8_t count;      /* in-type & 0x60 */
+    uint8_t type;       /* in-type & TLD_IN_TYPE_MASK */
+    uint8_t count;      /* in-type & TLD_IN_COUNT_MASK: 0 for one value */
     uint8_t out;        /* out-type & 0x7F (struct: member count), 0 when absent */
-    uint16_t ccount;    /* constant element count (COUNT_CONST) */
+    uint16_t ccount;    /* constant element count (TLD_IN_CCOUNT) */
     uint32_t tag;
-    const uint8_t *schema; /* custom serializer schema (COUNT_CUSTOM) */
+    const uint8_t *schema; /* custom serializer schema (TLD_IN_CUSTOM) */
     uint16_t schema_len;
     uint32_t end;       /* index just past this field's subtree */
 } tl_field;
@@ -159,7 +149,7 @@ static long name_at(const uint8_t *m, size_t pos, size_t end)
 static long subtree_end(tl_decoder *d, uint32_t i, unsigned depth)
 {
     tl_field *f = &d->fields[i];
-    if (f->type != IN_STRUCT) {
+    if (f->type != TLD_IN_STRUCT) {
         f->end = i + 1;
         return i + 1;
     }
@@ -217,8 +207,8 @@ static int parse_meta(tl_decoder *d, const uint8_t *m, size_t len)
         if (pos >= end)
             return derr(d, "field '%.*s': metadata ends before its in-type", FNAME(f));
         uint8_t in = m[pos++];
-        f->type = in & 0x1F;
-        f->count = in & 0x60;
+        f->type = in & TLD_IN_TYPE_MASK;
+        f->count = in & TLD_IN_COUNT_MASK;
         if (in & 0x80) {
             if (pos >= end)
                 return derr(d, "field '%.*s': metadata ends before its out-type", FNAME(f));
@@ -227,12 +217,12 @@ static int parse_meta(tl_decoder *d, const uint8_t *m, size_t len)
             if ((out & 0x80) && read_tag(m, end, &pos, &f->tag) < 0)
                 return derr(d, "field '%.*s': metadata ends inside its field tag", FNAME(f));
         }
-        if (f->count == COUNT_CONST) {
+        if (f->count == TLD_IN_CCOUNT) {
             if (end - pos < 2)
                 return derr(d, "field '%.*s': metadata ends before its constant element count", FNAME(f));
             f->ccount = load_le16(m + pos);
             pos += 2;
-        } else if (f->count == COUNT_CUSTOM) {
+        } else if (f->count == TLD_IN_CUSTOM) {
             if (end - pos < 2)
                 return derr(d, "field '%.*s': metadata ends before its custom schema size", FNAME(f));
             f->schema_len = load_le16(m + pos);
@@ -243,9 +233,9 @@ static int parse_meta(tl_decoder *d, const uint8_t *m, size_t len)
             f->schema = m + pos;
             pos += f->schema_len;
         }
-        if (f->type == IN_STRUCT && f->count == COUNT_CUSTOM)
+        if (f->type == TLD_IN_STRUCT && f->count == TLD_IN_CUSTOM)
             return derr(d, "field '%.*s': a struct cannot use a custom serializer", FNAME(f));
-        if (f->type > IN_COUNTEDBINARY && f->count != COUNT_CUSTOM)
+        if (f->type > TLD_IN_COUNTEDBINARY && f->count != TLD_IN_CUSTOM)
             return derr(d, "field '%.*s': unknown in-type %u", FNAME(f), f->type);
         d->nfields++;
     }
@@ -410,10 +400,10 @@ static int emit_scalar(tl_decoder *d, uint32_t i)
         return derr(d, "field '%.*s': event expands to too many values for its %zu data bytes",
                     FNAME(f), d->data_len);
     switch (f->type) {
-    case IN_NULL:
+    case TLD_IN_NULL:
         jw_null(o);
         return 0;
-    case IN_UNICODESTRING: {
+    case TLD_IN_UNICODESTRING: {
         long n = zstring_len(d, f, 2);
         if (n < 0)
             return -1;
@@ -421,7 +411,7 @@ static int emit_scalar(tl_decoder *d, uint32_t i)
         d->pos += (size_t)n + 2;
         return 0;
     }
-    case IN_ANSISTRING: {
+    case TLD_IN_ANSISTRING: {
         long n = zstring_len(d, f, 1);
         if (n < 0)
             return -1;
@@ -429,27 +419,27 @@ static int emit_scalar(tl_decoder *d, uint32_t i)
         d->pos += (size_t)n + 1;
         return 0;
     }
-    case IN_INT8: case IN_UINT8:
+    case TLD_IN_INT8: case TLD_IN_UINT8:
         if (!(p = need(d, f, 1)))
             return -1;
-        emit_int(d, f, p[0], 1, f->type == IN_INT8);
+        emit_int(d, f, p[0], 1, f->type == TLD_IN_INT8);
         return 0;
-    case IN_INT16: case IN_UINT16:
+    case TLD_IN_INT16: case TLD_IN_UINT16:
         if (!(p = need(d, f, 2)))
             return -1;
-        emit_int(d, f, load_le16(p), 2, f->type == IN_INT16);
+        emit_int(d, f, load_le16(p), 2, f->type == TLD_IN_INT16);
         return 0;
-    case IN_INT32: case IN_UINT32:
+    case TLD_IN_INT32: case TLD_IN_UINT32:
         if (!(p = need(d, f, 4)))
             return -1;
-        emit_int(d, f, load_le32(p), 4, f->type == IN_INT32);
+        emit_int(d, f, load_le32(p), 4, f->type == TLD_IN_INT32);
         return 0;
-    case IN_INT64: case IN_UINT64:
+    case TLD_IN_INT64: case TLD_IN_UINT64:
         if (!(p = need(d, f, 8)))
             return -1;
-        emit_int(d, f, load_le64(p), 8, f->type == IN_INT64);
+        emit_int(d, f, load_le64(p), 8, f->type == TLD_IN_INT64);
         return 0;
-    case IN_FLOAT: {
+    case TLD_IN_FLOAT: {
         if (!(p = need(d, f, 4)))
             return -1;
         uint32_t bits = load_le32(p);
@@ -458,7 +448,7 @@ static int emit_scalar(tl_decoder *d, uint32_t i)
         jw_float(o, v);
         return 0;
     }
-    case IN_DOUBLE: {
+    case TLD_IN_DOUBLE: {
         if (!(p = need(d, f, 8)))
             return -1;
         uint64_t bits = load_le64(p);
@@ -467,7 +457,7 @@ static int emit_scalar(tl_decoder *d, uint32_t i)
         jw_double(o, v);
         return 0;
     }
-    case IN_BOOL32:
+    case TLD_IN_BOOL32:
         if (!(p = need(d, f, 4)))
             return -1;
         if (f->out == TLD_OUT_HEX)
@@ -475,7 +465,7 @@ static int emit_scalar(tl_decoder *d, uint32_t i)
         else
             jw_bool(o, load_le32(p) != 0);
         return 0;
-    case IN_BINARY: case IN_COUNTEDBINARY: {
+    case TLD_IN_BINARY: case TLD_IN_COUNTEDBINARY: {
         /* Both carry a u16 byte count in the data, just before the bytes. */
         if (!(p = need(d, f, 2)))
             return -1;
@@ -485,17 +475,17 @@ static int emit_scalar(tl_decoder *d, uint32_t i)
         emit_binary(d, f, p, n);
         return 0;
     }
-    case IN_GUID:
+    case TLD_IN_GUID:
         if (!(p = need(d, f, 16)))
             return -1;
         jw_guid(o, p);
         return 0;
-    case IN_POINTER:
+    case TLD_IN_SIZED_POINTER:
         if (!(p = need(d, f, d->pointer_size)))
             return -1;
         jw_hex_u64(o, d->pointer_size == 4 ? load_le32(p) : load_le64(p));
         return 0;
-    case IN_FILETIME:
+    case TLD_IN_FILETIME:
         if (!(p = need(d, f, 8)))
             return -1;
         if (f->out == TLD_OUT_HEX)
@@ -503,12 +493,12 @@ static int emit_scalar(tl_decoder *d, uint32_t i)
         else
             jw_filetime(o, load_le64(p));
         return 0;
-    case IN_SYSTEMTIME:
+    case TLD_IN_SYSTEMTIME:
         if (!(p = need(d, f, 16)))
             return -1;
         emit_systemtime(d, p);
         return 0;
-    case IN_SID: {
+    case TLD_IN_SID: {
         if (d->data_len - d->pos < 8)
             return need(d, f, 8) ? 0 : -1; /* reports the shortage */
         unsigned subs = d->data[d->pos + 1];
@@ -517,29 +507,29 @@ static int emit_scalar(tl_decoder *d, uint32_t i)
         emit_sid(d, p, subs);
         return 0;
     }
-    case IN_HEXINT32:
+    case TLD_IN_HEXINT32:
         if (!(p = need(d, f, 4)))
             return -1;
         jw_hex_u64(o, load_le32(p));
         return 0;
-    case IN_HEXINT64:
+    case TLD_IN_HEXINT64:
         if (!(p = need(d, f, 8)))
             return -1;
         jw_hex_u64(o, load_le64(p));
         return 0;
-    case IN_COUNTEDSTRING: case IN_COUNTEDANSISTRING: {
+    case TLD_IN_COUNTEDSTRING: case TLD_IN_COUNTEDANSISTRING: {
         if (!(p = need(d, f, 2)))
             return -1;
         size_t n = load_le16(p); /* bytes, for both */
         if (!(p = need(d, f, n)))
             return -1;
-        if (f->type == IN_COUNTEDSTRING)
+        if (f->type == TLD_IN_COUNTEDSTRING)
             jw_string_utf16le(o, p, n);
         else
             emit_ansi(d, f, p, n);
         return 0;
     }
-    case IN_STRUCT:
+    case TLD_IN_STRUCT:
         jw_char(o, '{');
         if (walk(d, i + 1, f->end, 0) < 0)
             return -1;
@@ -553,7 +543,7 @@ static int emit_scalar(tl_decoder *d, uint32_t i)
 /* UINT8/UINT16 arrays with out-type STRING are one string (char8/char16). */
 static int is_char_array(const tl_field *f)
 {
-    return f->out == TLD_OUT_STRING && (f->type == IN_UINT8 || f->type == IN_UINT16);
+    return f->out == TLD_OUT_STRING && (f->type == TLD_IN_UINT8 || f->type == TLD_IN_UINT16);
 }
 
 /* Emits the whole value of field i: scalar, array, or custom-serialized. */
@@ -561,9 +551,9 @@ static int emit_value(tl_decoder *d, uint32_t i)
 {
     const tl_field *f = &d->fields[i];
     const uint8_t *p;
-    if (f->count == COUNT_NONE)
+    if (f->count == 0)
         return emit_scalar(d, i);
-    if (f->count == COUNT_CUSTOM) {
+    if (f->count == TLD_IN_CUSTOM) {
         if (!(p = need(d, f, 2)))
             return -1;
         size_t n = load_le16(p);
@@ -573,7 +563,7 @@ static int emit_value(tl_decoder *d, uint32_t i)
         return 0;
     }
     size_t n;
-    if (f->count == COUNT_VAR) {
+    if (f->count == TLD_IN_VCOUNT) {
         if (!(p = need(d, f, 2)))
             return -1;
         n = load_le16(p);
@@ -581,7 +571,7 @@ static int emit_value(tl_decoder *d, uint32_t i)
         n = f->ccount;
     }
     if (is_char_array(f)) {
-        size_t unit = f->type == IN_UINT16 ? 2 : 1;
+        size_t unit = f->type == TLD_IN_UINT16 ? 2 : 1;
         if (!(p = need(d, f, n * unit)))
             return -1;
         if (unit == 2)
@@ -864,10 +854,10 @@ static void learn_python_function(tl_decoder *d, const etl_event *ev)
             break;
         const uint8_t *v = d->data + at;
         size_t n = d->pos - at;
-        if (f->count != COUNT_NONE)
+        if (f->count != 0)
             continue;
-        int is_int = f->type == IN_POINTER || f->type == IN_HEXINT64 || f->type == IN_UINT64 ||
-                     f->type == IN_INT64 || f->type == IN_HEXINT32 || f->type == IN_UINT32 || f->type == IN_INT32;
+        int is_int = f->type == TLD_IN_SIZED_POINTER || f->type == TLD_IN_HEXINT64 || f->type == TLD_IN_UINT64 ||
+                     f->type == TLD_IN_INT64 || f->type == TLD_IN_HEXINT32 || f->type == TLD_IN_UINT32 || f->type == TLD_IN_INT32;
         uint64_t iv = n == 8 ? load_le64(v) : n == 4 ? load_le32(v) : 0;
         if (is_int && name_is(f, "BeginAddress")) {
             begin = iv;
@@ -877,8 +867,8 @@ static void learn_python_function(tl_decoder *d, const etl_event *ev)
             have_end = 1;
         } else if (is_int && n == 4 && name_is(f, "LineNumber")) {
             line = (int32_t)iv;
-        } else if (f->type == IN_UNICODESTRING || f->type == IN_COUNTEDSTRING) {
-            const uint8_t *sv = f->type == IN_UNICODESTRING ? v : v + 2;
+        } else if (f->type == TLD_IN_UNICODESTRING || f->type == TLD_IN_COUNTEDSTRING) {
+            const uint8_t *sv = f->type == TLD_IN_UNICODESTRING ? v : v + 2;
             size_t sn = n >= 2 ? n - 2 : 0; /* without the NUL, or the count */
             if (name_is(f, "Name")) {
                 name = sv;
