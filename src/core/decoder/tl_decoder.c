@@ -1163,162 +1163,191 @@ static int format_system(tl_decoder *d, const etl_event *ev, int text, jw_buf *o
 
 /* ---- event records --------------------------------------------------------------- */
 
+/* What both formats of a TraceLogging (or other) event record start from:
+ * the provider's name, whether the event has a TraceLogging schema and
+ * whether it parsed, and the first error (a sentence; "" when none). */
+typedef struct event_view {
+    const uint8_t *prov;
+    size_t prov_len;
+    int is_tl, meta_ok;
+    char error[256];
+} event_view;
+
+static void view_event(tl_decoder *d, const etl_event *ev, event_view *v)
+{
+    v->prov = NULL;
+    v->prov_len = 0;
+    v->error[0] = '\0';
+    v->is_tl = ev->event_schema != NULL;
+    v->meta_ok = 0;
+    if (ev->prov_traits && traits_name(ev->prov_traits, ev->prov_traits_len, &v->prov, &v->prov_len) < 0) {
+        derr(d, "provider traits item is malformed (%zu bytes)", ev->prov_traits_len);
+        note_error(d, v->error, sizeof v->error);
+    }
+    if (v->is_tl) {
+        v->meta_ok = parse_meta(d, ev->event_schema, ev->event_schema_len) == 0;
+        if (!v->meta_ok)
+            note_error(d, v->error, sizeof v->error);
+    }
+}
+
+/* A message event's text: its UTF-16 payload up to the first NUL. */
+static void emit_message(const etl_event *ev, jw_buf *out)
+{
+    size_t n = ev->user_data_len & ~(size_t)1;
+    for (size_t i = 0; i + 1 < ev->user_data_len; i += 2)
+        if (!ev->user_data[i] && !ev->user_data[i + 1]) {
+            n = i;
+            break;
+        }
+    jw_string_utf16le(out, ev->user_data, n);
+}
+
+static void format_event_json(tl_decoder *d, const etl_event *ev, event_view *v, jw_buf *out)
+{
+    size_t unparsed_at = ev->user_data_len;
+    jw_raw(out, "{\"time\":", 8);
+    jw_filetime(out, ev->filetime);
+    key(out, "provider");
+    if (v->prov)
+        jw_string_utf8(out, v->prov, v->prov_len);
+    else
+        jw_null(out);
+    key(out, "provider_id");
+    jw_guid(out, ev->provider_id.bytes_le);
+    key(out, "event");
+    if (v->is_tl && d->event_name)
+        jw_string_utf8(out, d->event_name, d->event_name_len);
+    else
+        jw_null(out);
+    key(out, "level");
+    jw_u64(out, ev->descriptor.level);
+    key(out, "keyword");
+    jw_hex_u64(out, ev->descriptor.keyword);
+    key(out, "opcode");
+    jw_u64(out, ev->descriptor.opcode);
+    key(out, "id");
+    jw_u64(out, ev->descriptor.id);
+    key(out, "version");
+    jw_u64(out, ev->descriptor.version);
+    key(out, "task");
+    jw_u64(out, ev->descriptor.task);
+    key(out, "channel");
+    jw_u64(out, ev->descriptor.channel);
+    key(out, "pid");
+    emit_id(out, ev->process_id, 0);
+    key(out, "tid");
+    emit_id(out, ev->thread_id, 0);
+    key(out, "activity_id");
+    if (guid_is_zero(&ev->activity_id))
+        jw_null(out);
+    else
+        jw_guid(out, ev->activity_id.bytes_le);
+    key(out, "related_activity_id");
+    if (ev->has_related_activity_id)
+        jw_guid(out, ev->related_activity_id.bytes_le);
+    else
+        jw_null(out);
+    if (v->is_tl) {
+        key(out, "fields");
+        jw_char(out, '{');
+        if (v->meta_ok) {
+            if (decode_data(d, ev->user_data, ev->user_data_len, ev->pointer_size, out, 0) < 0)
+                note_error(d, v->error, sizeof v->error);
+            else
+                unparsed_at = d->pos;
+        }
+        jw_char(out, '}');
+    }
+    if (!v->is_tl || !v->meta_ok) {
+        key(out, "payload");
+        jw_hex_bytes(out, ev->user_data, ev->user_data_len);
+        unparsed_at = ev->user_data_len;
+        if (ev->kind == ETL_KIND_EVENT_HEADER && (ev->flags & ETL_EVENT_FLAG_STRING_ONLY)) {
+            key(out, "message");
+            emit_message(ev, out);
+        }
+    }
+    if (ev->has_stack) {
+        key(out, "stack");
+        emit_addresses(d, out, ev->stack, ev->stack_count, ev->stack_addr_size, ev->process_id, 0);
+    }
+    if (v->is_tl && v->meta_ok && !v->error[0] && unparsed_at < ev->user_data_len) {
+        key(out, "unparsed");
+        jw_hex_bytes(out, ev->user_data + unparsed_at, ev->user_data_len - unparsed_at);
+    }
+    if (v->error[0]) {
+        key(out, "error");
+        jw_string_utf8(out, (const uint8_t *)v->error, strlen(v->error));
+    }
+    jw_raw(out, "}\n", 2);
+}
+
+static void format_event_text(tl_decoder *d, const etl_event *ev, event_view *v, jw_buf *out)
+{
+    jw_filetime_text(out, ev->filetime);
+    jw_char(out, ' ');
+    if (v->is_tl) {
+        if (v->prov)
+            jw_escape_utf8(out, v->prov, v->prov_len);
+        else
+            jw_char(out, '?');
+        jw_char(out, '/');
+        if (d->event_name)
+            jw_escape_utf8(out, d->event_name, d->event_name_len);
+        else
+            jw_char(out, '?');
+    } else {
+        jw_char(out, '{');
+        jw_guid_text(out, ev->provider_id.bytes_le);
+        jw_raw(out, "}/", 2);
+        jw_u64(out, ev->descriptor.id);
+    }
+    jw_char(out, ' ');
+    jw_u64(out, ev->descriptor.level);
+    jw_char(out, ' ');
+    emit_id(out, ev->process_id, 1);
+    jw_char(out, ' ');
+    emit_id(out, ev->thread_id, 1);
+    if (ev->kind != ETL_KIND_MESSAGE)
+        emit_text_opcode(out, ev->descriptor.opcode);
+    if (v->is_tl && v->meta_ok) {
+        if (decode_data(d, ev->user_data, ev->user_data_len, ev->pointer_size, out, 1) < 0)
+            note_error(d, v->error, sizeof v->error);
+    } else {
+        jw_raw(out, " payload=", 9);
+        jw_hex_bytes(out, ev->user_data, ev->user_data_len);
+    }
+    if (ev->has_stack) {
+        jw_raw(out, " stack=", 7);
+        emit_addresses(d, out, ev->stack, ev->stack_count, ev->stack_addr_size, ev->process_id, 1);
+    }
+    if (v->error[0]) {
+        jw_raw(out, " error=", 7);
+        jw_string_utf8(out, (const uint8_t *)v->error, strlen(v->error));
+    }
+    jw_char(out, '\n');
+}
+
 int tl_decoder_format_event(tl_decoder *d, const etl_event *ev, int format, jw_buf *out)
 {
-    int text = format == TL_FORMAT_TEXT;
     d->err[0] = '\0';
     if (ev->kind == ETL_KIND_SYSTEM)
-        return format_system(d, ev, text, out);
-    char error[256] = "";
-    const uint8_t *prov = NULL;
-    size_t prov_len = 0;
-    int is_tl = ev->event_schema != NULL;
-    int meta_ok = 0;
-    if (ev->prov_traits && traits_name(ev->prov_traits, ev->prov_traits_len, &prov, &prov_len) < 0) {
-        derr(d, "provider traits item is malformed (%zu bytes)", ev->prov_traits_len);
-        note_error(d, error, sizeof error);
-    }
-    if (is_tl) {
-        meta_ok = parse_meta(d, ev->event_schema, ev->event_schema_len) == 0;
-        if (!meta_ok)
-            note_error(d, error, sizeof error);
-    }
-    size_t unparsed_at = ev->user_data_len;
-
-    if (!text) {
-        jw_raw(out, "{\"time\":", 8);
-        jw_filetime(out, ev->filetime);
-        key(out, "provider");
-        if (prov)
-            jw_string_utf8(out, prov, prov_len);
-        else
-            jw_null(out);
-        key(out, "provider_id");
-        jw_guid(out, ev->provider_id.bytes_le);
-        key(out, "event");
-        if (is_tl && d->event_name)
-            jw_string_utf8(out, d->event_name, d->event_name_len);
-        else
-            jw_null(out);
-        key(out, "level");
-        jw_u64(out, ev->descriptor.level);
-        key(out, "keyword");
-        jw_hex_u64(out, ev->descriptor.keyword);
-        key(out, "opcode");
-        jw_u64(out, ev->descriptor.opcode);
-        key(out, "id");
-        jw_u64(out, ev->descriptor.id);
-        key(out, "version");
-        jw_u64(out, ev->descriptor.version);
-        key(out, "task");
-        jw_u64(out, ev->descriptor.task);
-        key(out, "channel");
-        jw_u64(out, ev->descriptor.channel);
-        key(out, "pid");
-        emit_id(out, ev->process_id, 0);
-        key(out, "tid");
-        emit_id(out, ev->thread_id, 0);
-        key(out, "activity_id");
-        if (guid_is_zero(&ev->activity_id))
-            jw_null(out);
-        else
-            jw_guid(out, ev->activity_id.bytes_le);
-        key(out, "related_activity_id");
-        if (ev->has_related_activity_id)
-            jw_guid(out, ev->related_activity_id.bytes_le);
-        else
-            jw_null(out);
-        if (is_tl) {
-            key(out, "fields");
-            jw_char(out, '{');
-            if (meta_ok) {
-                if (decode_data(d, ev->user_data, ev->user_data_len, ev->pointer_size, out, 0) < 0)
-                    note_error(d, error, sizeof error);
-                else
-                    unparsed_at = d->pos;
-            }
-            jw_char(out, '}');
-        }
-        if (!is_tl || !meta_ok) {
-            key(out, "payload");
-            jw_hex_bytes(out, ev->user_data, ev->user_data_len);
-            unparsed_at = ev->user_data_len;
-            if (ev->kind == ETL_KIND_EVENT_HEADER && (ev->flags & ETL_EVENT_FLAG_STRING_ONLY)) {
-                key(out, "message");
-                size_t n = ev->user_data_len & ~(size_t)1;
-                for (size_t i = 0; i + 1 < ev->user_data_len; i += 2)
-                    if (!ev->user_data[i] && !ev->user_data[i + 1]) {
-                        n = i;
-                        break;
-                    }
-                jw_string_utf16le(out, ev->user_data, n);
-            }
-        }
-        if (ev->has_stack) {
-            key(out, "stack");
-            emit_addresses(d, out, ev->stack, ev->stack_count, ev->stack_addr_size, ev->process_id, 0);
-        }
-        if (is_tl && meta_ok && !error[0] && unparsed_at < ev->user_data_len) {
-            key(out, "unparsed");
-            jw_hex_bytes(out, ev->user_data + unparsed_at, ev->user_data_len - unparsed_at);
-        }
-        if (error[0]) {
-            key(out, "error");
-            jw_string_utf8(out, (const uint8_t *)error, strlen(error));
-        }
-        jw_raw(out, "}\n", 2);
-    } else {
-        jw_filetime_text(out, ev->filetime);
-        jw_char(out, ' ');
-        if (is_tl) {
-            if (prov)
-                jw_escape_utf8(out, prov, prov_len);
-            else
-                jw_char(out, '?');
-            jw_char(out, '/');
-            if (d->event_name)
-                jw_escape_utf8(out, d->event_name, d->event_name_len);
-            else
-                jw_char(out, '?');
-        } else {
-            jw_char(out, '{');
-            jw_guid_text(out, ev->provider_id.bytes_le);
-            jw_raw(out, "}/", 2);
-            jw_u64(out, ev->descriptor.id);
-        }
-        jw_char(out, ' ');
-        jw_u64(out, ev->descriptor.level);
-        jw_char(out, ' ');
-        emit_id(out, ev->process_id, 1);
-        jw_char(out, ' ');
-        emit_id(out, ev->thread_id, 1);
-        if (ev->kind != ETL_KIND_MESSAGE)
-            emit_text_opcode(out, ev->descriptor.opcode);
-        if (is_tl && meta_ok) {
-            if (decode_data(d, ev->user_data, ev->user_data_len, ev->pointer_size, out, 1) < 0)
-                note_error(d, error, sizeof error);
-        } else {
-            jw_raw(out, " payload=", 9);
-            jw_hex_bytes(out, ev->user_data, ev->user_data_len);
-        }
-        if (ev->has_stack) {
-            jw_raw(out, " stack=", 7);
-            emit_addresses(d, out, ev->stack, ev->stack_count, ev->stack_addr_size, ev->process_id, 1);
-        }
-        if (error[0]) {
-            jw_raw(out, " error=", 7);
-            jw_string_utf8(out, (const uint8_t *)error, strlen(error));
-        }
-        jw_char(out, '\n');
-    }
+        return format_system(d, ev, format == TL_FORMAT_TEXT, out);
+    event_view v;
+    view_event(d, ev, &v);
+    if (format == TL_FORMAT_TEXT)
+        format_event_text(d, ev, &v, out);
+    else
+        format_event_json(d, ev, &v, out);
     /* After the line: a PythonFunction names addresses of later stacks. */
-    if (is_tl && meta_ok && !error[0] && memcmp(ev->provider_id.bytes_le, python_provider_id, 16) == 0 &&
+    if (v.is_tl && v.meta_ok && !v.error[0] && memcmp(ev->provider_id.bytes_le, python_provider_id, 16) == 0 &&
         d->event_name_len == 14 && memcmp(d->event_name, "PythonFunction", 14) == 0)
         learn_python_function(d, ev);
-    snprintf(d->err, sizeof d->err, "%s", error);
+    snprintf(d->err, sizeof d->err, "%s", v.error);
     if (jw_error(out))
         return TLD_E_NO_MEMORY;
-    return error[0] ? TLD_E_DECODE_PARTIAL : 0;
+    return v.error[0] ? TLD_E_DECODE_PARTIAL : 0;
 }
 
 int tl_decoder_learn_names(tl_decoder *d, const etl_event *ev)
