@@ -9,7 +9,8 @@
  *
  *   parent:  add("a") --> lines = "a\n" --> write(fd, "a\n")
  *   fork:    prepare: lock   parent: unlock
- *            child:   close(inherited fd); open perf-<child>.map;
+ *            child:   close(inherited fd); open perf-<child>.map, emptied
+ *                     (a dead process with the same pid may have left one);
  *                     write(lines) in one call; unlock
  *
  * The child handler only uses async-signal-safe calls (close, open, fstat,
@@ -78,8 +79,10 @@ static int write_all(int f, const char *p, size_t n)
     return 0;
 }
 
-/* Opens our map (mutex held). Async-signal-safe. */
-static int open_locked(void)
+/* Opens our map (mutex held). Async-signal-safe. `fresh` empties it: a
+ * forked child's pid may be that of a dead process whose map is still in
+ * /tmp, and its lines must not be mixed into the child's copy. */
+static int open_map_locked(int fresh)
 {
     char path[64];
     struct stat st;
@@ -103,6 +106,11 @@ static int open_locked(void)
         close(f);
         return -EPERM;
     }
+    if (fresh && ftruncate(f, 0) != 0) {
+        rc = -errno;
+        close(f);
+        return rc;
+    }
     int flags = fcntl(f, F_GETFL);
     if (flags < 0 || fcntl(f, F_SETFL, flags & ~O_NONBLOCK) != 0) {
         rc = -errno;
@@ -111,6 +119,11 @@ static int open_locked(void)
     }
     fd = f;
     return 0;
+}
+
+static int open_locked(void)
+{
+    return open_map_locked(0);
 }
 
 /* Writes the remembered lines to a fresh map, or replays them through the
@@ -134,7 +147,7 @@ static int write_copy_locked(void)
             p = nl + 1;
         }
     } else {
-        rc = open_locked();
+        rc = open_map_locked(1);
         if (rc == 0 && lines_len > 0)
             rc = write_all(fd, lines, lines_len);
     }

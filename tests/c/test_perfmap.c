@@ -2,8 +2,8 @@
  * test_perfmap.c — /tmp/perf-<pid>.map (perfmap_linux.h): line format, mode
  * 0600, refusal of a planted symlink or a stranger's file, whole lines from
  * concurrent writers, the installed-writer hook, and fork (the child writes
- * its own map starting with a copy of the parent's entries, and never
- * through the parent's descriptor).
+ * its own map starting with a copy of the parent's entries, replacing any
+ * stale map of its pid, and never through the parent's descriptor).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +47,13 @@ static char *read_file(const char *path, size_t *len)
 static void map_path_of(pid_t pid, char *buf, size_t size)
 {
     snprintf(buf, size, "/tmp/perf-%ld.map", (long)pid);
+}
+
+static void unlink_map_of(pid_t pid)
+{
+    char path[64];
+    map_path_of(pid, path, sizeof path);
+    unlink(path);
 }
 
 static int count_lines(const char *text)
@@ -242,6 +249,45 @@ static void test_fork_child_writes_own_copy(void)
     unlink(child_path);
 }
 
+/* A dead process with the child's pid may have left its map in /tmp: the
+ * child's copy replaces it. Pids are handed out in order, so stale maps are
+ * planted for the next PLANTED pids after a probe child's. */
+#define PLANTED 64
+
+static void test_fork_child_replaces_stale_map(void)
+{
+    char path[64];
+    size_t len;
+
+    perfmap_close();
+    CHECK_EQ_INT(perfmap_add((void *)0xa000, 12, "py::a:/p.py"), 0);
+    pid_t probe = fork();
+    if (probe == 0)
+        _exit(0);
+    waitpid(probe, NULL, 0);
+    unlink_map_of(probe);
+    for (int i = 1; i <= PLANTED; i++) {
+        map_path_of(probe + i, path, sizeof path);
+        int f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+        if (f >= 0) {
+            CHECK(write(f, "dead 1 py::stale:/old.py\n", 25) == 25);
+            close(f);
+        }
+    }
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    waitpid(pid, NULL, 0);
+    CHECK(pid > probe && pid <= probe + PLANTED);
+    map_path_of(pid, path, sizeof path);
+    char *child = read_file(path, &len);
+    CHECK(child != NULL && strcmp(child, "a000 c py::a:/p.py\n") == 0);
+    free(child);
+    for (int i = 1; i <= PLANTED; i++)
+        unlink_map_of(probe + i);
+    perfmap_close();
+}
+
 /* ---- installed writer ---------------------------------------------------- */
 
 static int hook_calls;
@@ -305,6 +351,7 @@ int main(void)
     test_format_and_mode();
     test_concurrent_writers_keep_lines_whole();
     test_fork_child_writes_own_copy();
+    test_fork_child_replaces_stale_map();
     test_installed_writer();
 
     perfmap_close();
