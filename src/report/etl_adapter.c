@@ -17,6 +17,7 @@
  *   PythonMark          Mark utf16z (opcode 0 plain, 1 start, 2 stop)
  *   PythonStackSample   Mark utf16z (+ the stack item)
  *   PythonThread        ThreadID i32 (opcode 1 start, 2 stop)
+ *   PythonThreadName    ThreadID i32, Name utf16z
  *   PythonSample        ThreadID i32, Time filetime, Weight u32, Clock u8,
  *                       Flags u16, FunctionIDs u16 n + n u64, Lines u16 n +
  *                       n u32 (the built-in sampler; frames innermost first)
@@ -33,7 +34,7 @@
 #include <string.h>
 
 
-enum event_kind { K_UNKNOWN, K_PUSH, K_POP, K_FUNCTION, K_MARK, K_STACK_SAMPLE, K_THREAD, K_SAMPLE, K_SAMPLER };
+enum event_kind { K_UNKNOWN, K_PUSH, K_POP, K_FUNCTION, K_MARK, K_STACK_SAMPLE, K_THREAD, K_THREAD_NAME, K_SAMPLE, K_SAMPLER };
 
 /* PythonSample's fields and their in-types (TLD_IN_VCOUNT 0x40: an array). */
 static const struct {
@@ -65,6 +66,7 @@ static const event_layout LAYOUTS[] = {
     {"PythonMark", K_MARK, 1, {"Mark"}, {F_STRING}},
     {"PythonStackSample", K_STACK_SAMPLE, 1, {"Mark"}, {F_STRING}},
     {"PythonThread", K_THREAD, 1, {"ThreadID"}, {F_INT}},
+    {"PythonThreadName", K_THREAD_NAME, 2, {"ThreadID", "Name"}, {F_INT, F_STRING}},
 };
 
 #define MAX_FIELDS 7
@@ -412,6 +414,10 @@ static int python_event(adapter *a, const etl_event *ev, const schema_entry *e)
         if (ev->descriptor.opcode == 2)
             return rp_thread_stopped(p, pid, (uint32_t)v[0].u, ts);
         return rp_thread_started(p, pid, (uint32_t)v[0].u, ts);
+    case K_THREAD_NAME:
+        if ((rc = utf8_of(a, v[1].s, v[1].s_len, &n)))
+            return rc;
+        return rp_thread_named(p, pid, (uint32_t)v[0].u, a->text, n);
     default:
         return 0;
     }

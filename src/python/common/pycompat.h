@@ -81,6 +81,28 @@ static inline int pyc_require_main_interpreter(const char *module_name)
     return 0;
 }
 
+/*
+ * The object a weak reference points to, as a new reference, or NULL when
+ * it is gone (no exception). 3.13 added PyWeakref_GetRef and deprecated
+ * PyWeakref_GetObject, which returns a borrowed reference.
+ */
+static inline PyObject *pyc_weakref_target(PyObject *ref)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *target = NULL;
+    if (PyWeakref_GetRef(ref, &target) < 0)
+        PyErr_Clear();
+    return target;
+#else
+    PyObject *target = PyWeakref_GetObject(ref);
+    if (target == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return target == Py_None ? NULL : pyc_new_ref(target);
+#endif
+}
+
 /* 1 while the interpreter is finalizing (no new work may take the GIL). */
 static inline int pyc_is_finalizing(void)
 {

@@ -93,6 +93,8 @@ extern uint32_t etw_listen_epoch;
 /* Each writer checks enablement itself (Push's caller checks first too, to
  * skip the caller-line lookup) and never changes Python's error state. */
 void etw_write_thread(int opcode, int32_t os_thread_id);
+/* PythonThreadName: the name threading gave thread `os_thread_id` (a str). */
+void etw_write_thread_name(int32_t os_thread_id, PyObject *name);
 void etw_write_function(uint64_t id, uintptr_t begin, uintptr_t end, int32_t line, PyObject *source_file,
                         PyObject *name, int is_python_code);
 /* Text events: return 0, or -1 with a Python exception (text not a str). */
@@ -114,6 +116,15 @@ struct etw_sampler_summary {
     uint64_t samples, written, dropped, unreadable;
 };
 void etw_write_sampler(int opcode, const struct etw_sampler_summary *s);
+
+/* ---- thread names (thread_names.c) ------------------------------------- */
+
+/* Writes PythonThreadName for every thread threading knows (running, or
+ * finished with its Thread object still alive) whose name this trace has
+ * not said yet. Under the GIL; runs no Python code. */
+void etw_thread_names_write(void);
+/* Forgets what was said: the next trace names every thread again. */
+void etw_thread_names_reset(void);
 
 /* ---- compact calls (batches.c) ----------------------------------------- */
 

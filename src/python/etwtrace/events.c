@@ -3,6 +3,8 @@
  * encoded by our TraceLogging builder exactly as TraceLoggingWrite would:
  *
  *   PythonThread       level 4, keyword 0x0100, opcode 1/2, ThreadID INT32
+ *   PythonThreadName   level 4, keyword 0x0100, opcode 0, ThreadID INT32, Name
+ *                      UNICODESTRING
  *   PythonStackSample  level 5, keyword 0x0200, Mark UNICODESTRING
  *   PythonFunction     level 5, keyword 0x0400, FunctionID/BeginAddress/
  *                      EndAddress POINTER, LineNumber INT32, SourceFile and
@@ -88,8 +90,11 @@ static void on_listeners_changed(int change, void *context)
     etw_listen_epoch++;
     if (etw_listen_epoch == 0)
         etw_listen_epoch = 1;
-    if (etw_active_mode != ETW_MODE_NONE)
+    if (etw_active_mode != ETW_MODE_NONE) {
         etw_registry_announce_all();
+        etw_thread_names_reset();
+        etw_thread_names_write();
+    }
     pyc_error_restore(&saved);
     PyGILState_Release(gil);
 }
@@ -150,6 +155,18 @@ void etw_write_thread(int opcode, int32_t os_thread_id)
         return;
     begin(NAME("PythonThread"), TLD_LEVEL_INFO, ETW_KW_THREAD, (uint8_t)opcode);
     tld_builder_add_int32(&eb, NAME("ThreadID"), os_thread_id, 0, 0);
+    finish();
+    /* Threads come and go here: the time to name those threading knows by now. */
+    etw_thread_names_write();
+}
+
+void etw_write_thread_name(int32_t os_thread_id, PyObject *name)
+{
+    if (!etw_event_on(TLD_LEVEL_INFO, ETW_KW_THREAD))
+        return;
+    begin(NAME("PythonThreadName"), TLD_LEVEL_INFO, ETW_KW_THREAD, TLD_OPCODE_INFO);
+    tld_builder_add_int32(&eb, NAME("ThreadID"), os_thread_id, 0, 0);
+    add_text(NAME("Name"), name);
     finish();
 }
 

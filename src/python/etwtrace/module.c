@@ -114,7 +114,8 @@ static PyObject *mod_enable(PyObject *module, PyObject *args, PyObject *kwargs)
         etw_gen = 1;
     etw_enabling_thread = (int32_t)PyThread_get_thread_native_id();
     etw_with_threads = with_threads;
-    etw_write_thread(TLD_OPCODE_START, etw_enabling_thread);
+    etw_thread_names_reset();   /* a new trace names every thread again */
+    etw_write_thread(TLD_OPCODE_START, etw_enabling_thread);    /* and names those threading knows */
     int rc;
     if (mode == ETW_MODE_STACK) {
         rc = etw_stack_enable(with_threads);
@@ -155,6 +156,7 @@ static PyObject *mod_disable(PyObject *module, PyObject *args, PyObject *kwargs)
         etw_stack_disable();
     else
         etw_instrument_disable();
+    etw_thread_names_write(); /* threads started during the trace, now registered with threading */
     etw_write_thread(TLD_OPCODE_STOP, etw_enabling_thread);
     etw_batches_flush_all(); /* threads still running owe what they recorded */
     etw_active_mode = ETW_MODE_NONE;

@@ -401,6 +401,11 @@ static int32_t thread_state_tid(PyThreadState *t, unsigned long *pthread_id)
 
 /* Samples thread states that have no slot yet; retires slots whose thread
  * state is gone. */
+/* A new thread is found before threading registers it under its name:
+ * names are looked for in this many passes after a thread appears. */
+#define NAMING_PASSES 10
+static int naming_passes;
+
 static void find_threads(void)
 {
     if (++epoch == 0)
@@ -422,12 +427,17 @@ static void find_threads(void)
             }
             tid_map_add(tid, slot);
             stats.threads++;
+            naming_passes = NAMING_PASSES;
         }
         seen_epoch[slot] = epoch;
     }
     for (int i = 0; i < sampler_slot_limit(); i++)
         if (sampler_slot_sampling(i) && seen_epoch[i] != epoch)
             sampler_thread_retire(i); /* drained and released by the next drain_all */
+    if (naming_passes > 0) {
+        naming_passes--;
+        etw_thread_names_write();
+    }
 }
 
 /* ---- the drain thread -------------------------------------------------------- */
@@ -593,6 +603,7 @@ PyObject *etw_sampler_start_py(PyObject *module, PyObject *args, PyObject *kwarg
     active = 1;
     struct etw_sampler_summary start = {.clock = (uint8_t)clock, .rate = rate, .max_depth = max_depth};
     etw_write_sampler(1, &start);
+    etw_thread_names_reset();
     find_threads();
     rc = start_drain_thread();
     if (rc != 0) {
@@ -626,6 +637,7 @@ PyObject *etw_sampler_stop_py(PyObject *module, PyObject *unused)
     sampler_stop();       /* no timer, no handler in flight */
     stop_drain_thread();
     drain_all();          /* the last records */
+    etw_thread_names_write();
     active = 0;
     sampler_counts c;
     sampler_total_counts(&c);

@@ -131,6 +131,9 @@ def test_top_text(known_trace):
     assert re.search(r'\s18\s+rec \(', row), row
     per_thread = report(known_trace[0], '--per-thread', '--limit', '5').stdout
     assert per_thread.count('\nThread ') == 2
+    # Threads by the names threading gave them (PythonThreadName).
+    assert re.search(r'\nThread MainThread \(tid \d+\)', per_thread), per_thread
+    assert re.search(r'\nThread worker \(tid \d+\)', per_thread), per_thread
 
 
 def _replay_evented(profile, frames):
@@ -184,6 +187,8 @@ def test_chrome_trace_events(known_trace, tmp_path):
     for e in slices:
         assert (e['pid'], e['tid']) in names, 'a thread without a thread_name'
         assert e['dur'] >= 0 and e['ts'] >= 0
+    worker_tid = next(e['tid'] for e in slices if e['name'] == 'worker')
+    assert names[(slices[0]['pid'], worker_tid)] == 'worker'
     counts = {}
     for e in slices:
         if e.get('args', {}).get('file', '').startswith(FILE + ':') and e['name'] in CALLS:

@@ -73,6 +73,7 @@ late = [threading.Thread(target=worker) for _ in range(3)]
 for t in late: t.start()
 for t in [early] + late: t.join()
 print('TIDS', early.native_id, *[t.native_id for t in late])
+print('NAMES', *[t.name.replace(' ', '_') for t in [early] + late])
 '''
     events, stats, proc = sample_program(tmp_path, body)
     tids = [int(x) for x in re.search(r'TIDS (.*)', proc.stdout).group(1).split()]
@@ -91,6 +92,11 @@ print('TIDS', early.native_id, *[t.native_id for t in late])
         assert framed and all(s.names[-1] == 'worker' for s in framed), by_tid[tid][:3]
         assert len(framed) * 2 > len(by_tid[tid]), by_tid[tid][:3]
     assert stats['threads'] >= 5
+    # Each thread is named as threading named it (PythonThreadName).
+    names = re.search(r'NAMES (.*)', proc.stdout).group(1).split()
+    said = {e['fields']['ThreadID']: e['fields']['Name'].replace(' ', '_')
+            for e in events if e['event'] == 'PythonThreadName'}
+    assert [said.get(tid) for tid in tids] == names, said
 
 
 def test_sampler_started_after_threads(tmp_path):
