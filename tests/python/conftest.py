@@ -5,7 +5,10 @@ sessions, decoder), tests/python/etwtrace/ etwtrace's. Helpers used by both
 (etl_helpers.py) live here; pytest puts this folder on sys.path because this
 conftest.py sits in it.
 """
+import glob
 import os
+import re
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +48,58 @@ def amsi_etl_path():
     if not AMSI_ETL.exists():
         pytest.skip(f'{AMSI_ETL} is missing')
     return AMSI_ETL
+
+
+# The perf map, jitdump and perf inject's jitted objects that tested
+# processes leave in /tmp (perf needs them after the process exits, so the
+# processes cannot remove their own).
+_PERF_LEFTOVERS = ('/tmp/perf-*.map', '/tmp/jit-*.dump', '/tmp/jitted-*-*.so')
+_OURS = (str(Path(__file__).resolve().parents[2]).encode(), b'/pytest-of-')
+
+
+def _leftover_pid(path):
+    m = re.match(r'(?:perf|jit|jitted)-(\d+)', os.path.basename(path))
+    return int(m.group(1)) if m else None
+
+
+def _is_running(pid):
+    """Whether another process with that pid runs (this one is finishing)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _written_by_our_tests(path):
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(1 << 20)
+    except OSError:
+        return False
+    return any(mark in head for mark in _OURS)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _remove_perf_leftovers():
+    """Removes, after the run, the /tmp perf maps and jitdumps our tested
+    processes wrote (and perf inject's .so files of those processes)."""
+    before = {p for pattern in _PERF_LEFTOVERS for p in glob.glob(pattern)}
+    yield
+    done = set()
+    for path in sorted({p for pattern in _PERF_LEFTOVERS[:2] for p in glob.glob(pattern)} - before):
+        pid = _leftover_pid(path)
+        if pid is None or _is_running(pid) or not _written_by_our_tests(path):
+            continue
+        done.add(pid)
+    for pid in done:
+        for path in [f'/tmp/perf-{pid}.map', f'/tmp/jit-{pid}.dump', *glob.glob(f'/tmp/jitted-{pid}-*.so')]:
+            if path not in before:
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
