@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from etwtrace_helpers import IN_CI, SCRIPTS, SANITIZED, clean_env, needs_core, python_events, run
+from etwtrace_helpers import (IN_CI, PERF_UNWINDS_CAPTURE_FOLDER, SCRIPTS, SANITIZED, clean_env, needs_core,
+                              python_events, run)
 
 PERF = shutil.which('perf')
 
@@ -102,6 +103,10 @@ def test_perf_sees_c_b_a(tmp_path):
 
     chains = [_python_names(c) for c in _chains(data)]
     in_c = [c for c in chains if c and c[0] == 'c']
+    if not PERF_UNWINDS_CAPTURE_FOLDER:
+        # The known limit still holds (when a perf fixes it, this says so).
+        assert not in_c, 'this perf unwinds through jitted objects outside /tmp: update PERF_UNWINDS_CAPTURE_FOLDER'
+        return
     assert in_c, f'no sample inside c(); chains seen: {chains[:20]}'
     full = [c for c in in_c if c[:3] == ['c', 'b', 'a']]
     assert len(full) >= len(in_c) * 0.8, f'{len(full)} of {len(in_c)} samples in c() unwind to b and a: {in_c[:10]}'

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from etwtrace_helpers import IN_CI, SANITIZED, SCRIPTS, needs_core, run
+from etwtrace_helpers import IN_CI, PERF_UNWINDS_CAPTURE_FOLDER, SANITIZED, SCRIPTS, needs_core, run
 
 PERF = shutil.which('perf')
 
@@ -36,8 +36,10 @@ def test_report_of_perf_capture_names_python_functions(tmp_path):
     assert data.is_file(), proc.stderr
     # --capture ended with a summary of the perf samples and the commands.
     assert re.search(r'perf\.data: [\d.]+ m?s, \d+ threads?, \d+ events; \d+ samples', proc.stderr), proc.stderr
-    assert re.search(r'c \(\S*busy\.py:6\)', proc.stderr), proc.stderr
     assert f'python -m etwtrace report {data}' in proc.stderr
+    if not PERF_UNWINDS_CAPTURE_FOLDER:
+        return      # no Python frames in this perf's data (etwtrace_helpers)
+    assert re.search(r'c \(\S*busy\.py:6\)', proc.stderr), proc.stderr
     check_reports(tmp_path, data)
 
 
