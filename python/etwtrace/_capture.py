@@ -13,9 +13,12 @@ session; this module decides what runs beside the program):
   ``perf record`` samples, with thunks and a jitdump file so perf unwinds
   through Python frames; ``perf inject --jit`` then makes
   ``FILE.perf/perf.data``. Everything perf needs later (the jitdump file,
-  the jitted ``.so`` files, its log) is in the folder ``FILE.perf``, nothing
-  in ``/tmp`` (``PerfCapture``, ``start_perf_child``). A perf that cannot
-  run says so in one line and the built-in samples are captured without it.
+  the jitted ``.so`` files, its log) is in the folder ``FILE.perf``, except
+  where perf unwinds only with libdw: that unwinder places jitted code right
+  only under ``/tmp/jitted-*``, so the jitdump and jitted files go to a
+  private ``/tmp/jitted-etwtrace-*`` folder, named at the end
+  (``PerfCapture``, ``start_perf_child``). A perf that cannot run says so in
+  one line and the built-in samples are captured without it.
 - instrumented mode: ``InstrumentedTracer``.
 
 Ctrl-C: the program gets KeyboardInterrupt, and the capture is still
@@ -206,6 +209,24 @@ def _report(fd, text):
         pass
 
 
+def perf_unwinds_jitted_code_anywhere():
+    """Whether perf unwinds through `perf inject --jit`'s objects wherever
+    they lie. perf's libdw unwinder (its only one when built without
+    libunwind, as Debian's perf 7 is) maps a jitted object at its mapping's
+    start only when the object's path begins with /tmp/jitted-; elsewhere it
+    shifts it by the object's 128-byte header, and stacks stop at the first
+    thunk. libunwind, which perf prefers when it has it, has no such rule."""
+    import re
+    import subprocess
+    try:
+        out = subprocess.run(['perf', 'version', '--build-options'], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=30).stdout.decode(errors='replace')
+    except (OSError, subprocess.SubprocessError):
+        return True     # perf will not run either; that is said elsewhere
+    m = re.search(r'^\s*libunwind:\s*\[\s*(\w+)', out, re.MULTILINE)
+    return m is None or m.group(1).lower() == 'on'
+
+
 class PerfCapture:
     """--capture FILE --perf: the program runs in a child (`python -m
     etwtrace --_perf-child=FD ... --capture FILE -- target`, which writes
@@ -216,7 +237,9 @@ class PerfCapture:
     `perf inject --jit` resolves the thunks. In FILE.perf/:
 
     - perf.data: the injected samples (`perf report -i FILE.perf/perf.data`);
-    - jit-<pid>.dump and jitted-<pid>-<n>.so: the thunks, read by perf report;
+    - jit-<pid>.dump and jitted-<pid>-<n>.so: the thunks, read by perf report
+      (in /tmp/jitted-etwtrace-XXXXXX/ instead when perf unwinds with libdw:
+      perf_unwinds_jitted_code_anywhere);
     - perf.log: what perf printed;
     - raw.data (perf's own recording) and buildid/ (perf inject's build-id
       cache, so ~/.debug is left alone) are removed once injected.
@@ -228,6 +251,7 @@ class PerfCapture:
         self.raw = self.folder / 'raw.data'
         self.data = self.folder / 'perf.data'
         self.log = self.folder / 'perf.log'
+        self.jit_folder = self.folder   # where the jitdump and jitted objects go
         self.reports = {}
         self.recorded = False   # perf ran the program
 
@@ -241,6 +265,13 @@ class PerfCapture:
                   f'built-in sampler only', file=sys.stderr)
             return without_perf()
         _remove(self.raw)
+        if not perf_unwinds_jitted_code_anywhere():
+            import tempfile
+            try:
+                self.jit_folder = Path(tempfile.mkdtemp(prefix='jitted-etwtrace-', dir='/tmp'))
+            except OSError as e:
+                print(f'etwtrace: --perf: cannot create a folder in /tmp for the jitted code ({e.strerror or e}); '
+                      f'perf will not unwind through Python frames', file=sys.stderr)
         read_fd, write_fd = os.pipe()
         err_fd = os.dup(2)
         o = self.opts
@@ -250,7 +281,7 @@ class PerfCapture:
                  '--capture', self.path, '--', *self.target]
         perf = ['perf', 'record', '-q', '-k', '1', '--call-graph', f'dwarf,{o.perf_stack_size}', '-F',
                 str(PERF_FREQUENCY), '--no-buildid-cache', '-o', str(self.raw), *o.perf_args, '--', *child]
-        env = dict(os.environ, **{PERF_FOLDER_VAR: str(self.folder.resolve()), PERF_STDERR_VAR: str(err_fd)})
+        env = dict(os.environ, **{PERF_FOLDER_VAR: str(self.jit_folder.resolve()), PERF_STDERR_VAR: str(err_fd)})
         try:
             with open(self.log, 'wb') as log:
                 proc = _popen(perf, pass_fds=(write_fd, err_fd), env=env, stderr=log)
@@ -260,6 +291,7 @@ class PerfCapture:
             os.close(err_fd)
             print(f'etwtrace: --perf: cannot run perf ({e}); capturing with the built-in sampler only',
                   file=sys.stderr)
+            self._drop_jit_folder()
             return without_perf()
         os.close(write_fd)
         os.close(err_fd)
@@ -271,6 +303,7 @@ class PerfCapture:
             print(f'etwtrace: --perf: perf record failed ({self._last_log_line() or f"exit status {perf_status}"}; '
                   f'see {self.log}); capturing with the built-in sampler only', file=sys.stderr)
             _remove(self.raw)
+            self._drop_jit_folder()
             return without_perf()
         self.recorded = True
         self._inject()
@@ -280,6 +313,12 @@ class PerfCapture:
             return int(self.reports.get('status', perf_status))
         except ValueError:
             return perf_status
+
+    def _drop_jit_folder(self):
+        """Removes the /tmp folder made for jitted code nobody recorded."""
+        if self.jit_folder != self.folder:
+            shutil.rmtree(self.jit_folder, ignore_errors=True)
+            self.jit_folder = self.folder
 
     def _read_reports(self, fd):
         with os.fdopen(fd, 'rb') as r:
@@ -334,8 +373,9 @@ class PerfCapture:
                   + inject.stdout.decode(errors='replace').rstrip(), file=sys.stderr)
             return
         _remove(self.raw)
+        where = self.folder if self.jit_folder == self.folder else f'{self.folder} and {self.jit_folder}'
         print(f'etwtrace: perf samples written to {self.data.resolve()} (perf report -i {self.data}); '
-              f'what perf reads with them is in {self.folder}', file=sys.stderr)
+              f'what perf reads with them is in {where}', file=sys.stderr)
 
 
 def _popen(cmd, **kwargs):

@@ -8,6 +8,7 @@ conftest.py sits in it.
 import glob
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -87,8 +88,10 @@ def _written_by_our_tests(path):
 @pytest.fixture(scope='session', autouse=True)
 def _remove_perf_leftovers():
     """Removes, after the run, the /tmp perf maps and jitdumps our tested
-    processes wrote (and perf inject's .so files of those processes)."""
+    processes wrote (and perf inject's .so files of those processes), and
+    the jitted-code folders of the perf captures the run made."""
     before = {p for pattern in _PERF_LEFTOVERS for p in glob.glob(pattern)}
+    before_folders = set(glob.glob('/tmp/jitted-etwtrace-*'))
     yield
     done = set()
     for path in sorted({p for pattern in _PERF_LEFTOVERS[:2] for p in glob.glob(pattern)} - before):
@@ -96,6 +99,9 @@ def _remove_perf_leftovers():
         if pid is None or _is_running(pid) or not _written_by_our_tests(path):
             continue
         done.add(pid)
+    # --capture --perf's folders for jitted code (where perf unwinds with libdw).
+    for path in set(glob.glob('/tmp/jitted-etwtrace-*')) - before_folders:
+        shutil.rmtree(path, ignore_errors=True)
     for pid in done:
         for path in [f'/tmp/perf-{pid}.map', f'/tmp/jit-{pid}.dump', *glob.glob(f'/tmp/jitted-{pid}-*.so')]:
             if path not in before:

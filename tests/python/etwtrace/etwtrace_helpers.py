@@ -13,7 +13,6 @@ Two ways to turn addresses into functions, as the upstream tests do:
 """
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -266,21 +265,3 @@ def samples_of(events):
 def source_lines(path, marker):
     """Line numbers (1-based) of the lines of `path` that contain `marker`."""
     return {n for n, line in enumerate(Path(path).read_text().splitlines(), 1) if marker in line}
-
-
-def _perf_version():
-    """The installed perf's (major, minor), or None."""
-    import shutil
-    if shutil.which('perf') is None:
-        return None
-    out = subprocess.run(['perf', '--version'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
-    m = re.search(r'(\d+)\.(\d+)', out)
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
-# perf 7.2 (Debian sid, in the CI's chroot) unwinds through perf inject's
-# jitted objects only when they lie in /tmp itself; --capture --perf keeps
-# them in FILE.perf/, so its perf.data has no Python frames there
-# (docs/known-limits.md). The tests of that route check the rest.
-PERF_VERSION = _perf_version()
-PERF_UNWINDS_CAPTURE_FOLDER = PERF_VERSION is not None and PERF_VERSION < (7, 0)

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from etwtrace_helpers import (IN_CI, PERF_UNWINDS_CAPTURE_FOLDER, SCRIPTS, SANITIZED, clean_env, needs_core,
-                              python_events, run)
+from etwtrace_helpers import IN_CI, SCRIPTS, SANITIZED, clean_env, needs_core, python_events, run
 
 PERF = shutil.which('perf')
 
@@ -79,6 +78,20 @@ def _program_pid(folder):
     return int(dumps[0].name[len('jit-'):-len('.dump')])
 
 
+def _jit_folder(stderr, folder):
+    """Where the capture put the jitdump and jitted objects: FILE.perf, or
+    the /tmp/jitted-etwtrace-* folder it names where perf unwinds with libdw."""
+    from etwtrace._capture import perf_unwinds_jitted_code_anywhere
+    m = re.search(r'what perf reads with them is in \S+ and (\S+)', stderr)
+    if perf_unwinds_jitted_code_anywhere():
+        assert m is None, stderr
+        return folder
+    assert m and m.group(1).startswith('/tmp/jitted-etwtrace-'), stderr
+    jit = Path(m.group(1))
+    assert jit.stat().st_mode & 0o777 == 0o700
+    return jit
+
+
 def test_perf_sees_c_b_a(tmp_path):
     assert PERF, 'perf is not installed but CI is set: install linux-perf'
     etl = tmp_path / 'busy.etl'
@@ -89,9 +102,10 @@ def test_perf_sees_c_b_a(tmp_path):
     assert not (folder / 'raw.data').exists() and not (folder / 'buildid').exists()
     m = re.search(r'perf samples written to (\S+)', proc.stderr)
     assert m and Path(m.group(1)) == data, proc.stderr
-    pid = _program_pid(folder)
-    assert list(folder.glob(f'jitted-{pid}-*.so')), 'perf inject made no jitted .so files'
-    assert _tmp_files_of(pid) == []                              # nothing in /tmp
+    jit = _jit_folder(proc.stderr, folder)
+    pid = _program_pid(jit)
+    assert list(jit.glob(f'jitted-{pid}-*.so')), 'perf inject made no jitted .so files'
+    assert _tmp_files_of(pid) == []                              # nothing loose in /tmp
     # perf's build-id cache is left alone (perf inject used one in the folder, removed).
     cache = Path(os.environ.get('HOME', '/root')) / '.debug'
     assert not list(cache.glob(f'**/jitted-{pid}-*')), 'perf inject copied jitted .so files into ~/.debug'
@@ -103,10 +117,6 @@ def test_perf_sees_c_b_a(tmp_path):
 
     chains = [_python_names(c) for c in _chains(data)]
     in_c = [c for c in chains if c and c[0] == 'c']
-    if not PERF_UNWINDS_CAPTURE_FOLDER:
-        # The known limit still holds (when a perf fixes it, this says so).
-        assert not in_c, 'this perf unwinds through jitted objects outside /tmp: update PERF_UNWINDS_CAPTURE_FOLDER'
-        return
     assert in_c, f'no sample inside c(); chains seen: {chains[:20]}'
     full = [c for c in in_c if c[:3] == ['c', 'b', 'a']]
     assert len(full) >= len(in_c) * 0.8, f'{len(full)} of {len(in_c)} samples in c() unwind to b and a: {in_c[:10]}'

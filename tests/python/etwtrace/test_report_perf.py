@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from etwtrace_helpers import IN_CI, PERF_UNWINDS_CAPTURE_FOLDER, SANITIZED, SCRIPTS, needs_core, run
+from etwtrace_helpers import IN_CI, SANITIZED, SCRIPTS, needs_core, run
 
 PERF = shutil.which('perf')
 
@@ -36,10 +36,8 @@ def test_report_of_perf_capture_names_python_functions(tmp_path):
     assert data.is_file(), proc.stderr
     # --capture ended with a summary of the perf samples and the commands.
     assert re.search(r'perf\.data: [\d.]+ m?s, \d+ threads?, \d+ events; \d+ samples', proc.stderr), proc.stderr
-    assert f'python -m etwtrace report {data}' in proc.stderr
-    if not PERF_UNWINDS_CAPTURE_FOLDER:
-        return      # no Python frames in this perf's data (etwtrace_helpers)
     assert re.search(r'c \(\S*busy\.py:6\)', proc.stderr), proc.stderr
+    assert f'python -m etwtrace report {data}' in proc.stderr
     check_reports(tmp_path, data)
 
 
@@ -57,7 +55,9 @@ def check_reports(tmp_path, data):
     assert lines == {('a', '18'), ('b', '14'), ('c', '6')}
 
     native = run(['-m', 'etwtrace', 'report', data, '--format', 'collapsed', '--native']).stdout
-    assert '_PyEval_EvalFrameDefault' in native
+    # Native frames (by symbol where the binary has one; sid's python3.14
+    # has none for its eval loop) around the Python ones.
+    assert re.search(r'^.*Py_BytesMain \((lib)?python3[^)]*\);.*;c \(\S*busy\.py:6\)', native, re.M), native[:3000]
 
     # The .etl of this capture holds the built-in sampler's samples: `report`
     # of it reports them (the same functions, without native frames).

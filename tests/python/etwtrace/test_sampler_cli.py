@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from etwtrace_helpers import (PERF_UNWINDS_CAPTURE_FOLDER, SANITIZED, SCRIPTS, TIMEOUT, as_int, clean_env, needs_core,
-                              python_events, run, samples_of)
+from etwtrace_helpers import (SANITIZED, SCRIPTS, TIMEOUT, as_int, clean_env, needs_core, python_events, run,
+                              samples_of)
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith('linux'), reason='the built-in sampler is Linux only'),
@@ -177,8 +177,7 @@ def test_ctrl_c_with_perf(tmp_path):
     script = subprocess.run(['perf', 'script', '-i', str(data), '-F', 'ip,sym'], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, timeout=120)
     assert script.returncode == 0, script.stderr
-    if PERF_UNWINDS_CAPTURE_FOLDER:     # else no Python frames in this perf's data (etwtrace_helpers)
-        assert re.search(r'py::spin:\S*until_interrupted\.py', script.stdout), script.stdout[:2000]
+    assert re.search(r'py::spin:\S*until_interrupted\.py', script.stdout), script.stdout[:2000]
 
 
 def test_report_of_a_sampled_capture(tmp_path):
