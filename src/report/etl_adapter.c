@@ -2,6 +2,8 @@
  * etl_adapter.c — the .etl adapter declared in etl_adapter.h.
  *
  * Per event:  provider id == Python's?  ── no ──► stack? → address sample
+ *                  │                       kernel SampledProfile + its
+ *                  │                       StackWalk? → address sample
  *                  │ yes
  *             schema cache (exact metadata bytes → kind + field sizes),
  *             filled on first sight by checking the event name and each
@@ -22,11 +24,18 @@
  *                       Flags u16, FunctionIDs u16 n + n u64, Lines u16 n +
  *                       n u32 (the built-in sampler; frames innermost first)
  *   PythonSampler       the sampler's start and stop (nothing to report)
+ *
+ * Windows' CPU samples (a WPR capture) are kernel records: PerfInfo
+ * SampledProfile names the sampled thread, and a StackWalk record soon
+ * after carries its stack with the sample's timestamp. WPR records every
+ * process, so only the stacks of processes that wrote Python events before
+ * are samples; stacks of other events (context switches...) are not.
  */
 #include "etl_adapter.h"
 
 #include "byteorder.h"
 #include "call_expander.h"
+#include "etl_kernel.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -71,6 +80,7 @@ static const event_layout LAYOUTS[] = {
 
 #define MAX_FIELDS 7
 #define CACHE_SIZE 32
+#define RECENT_SAMPLES 64       /* CPUs whose samples can interleave before their stacks */
 
 /* A schema seen before: its exact metadata bytes and what they mean. */
 typedef struct schema_entry {
@@ -94,6 +104,12 @@ typedef struct adapter {
     uint64_t *addresses;
     size_t address_cap;
     int layout_reported;
+    /* Kernel CPU samples: the last SampledProfile records (thread, raw
+     * timestamp), which their StackWalk records follow closely. */
+    struct { uint32_t tid; uint64_t ts; } recent[RECENT_SAMPLES];
+    unsigned recent_next;
+    uint32_t *python_pids;      /* processes that wrote Python events */
+    size_t python_pid_count, python_pid_cap;
 } adapter;
 
 /* Size of an integer in-type (low 5 bits), or 0 when not an integer. */
@@ -423,15 +439,22 @@ static int python_event(adapter *a, const etl_event *ev, const schema_entry *e)
     }
 }
 
-static int stack_sample(adapter *a, const etl_event *ev)
+static int reserve_addresses(adapter *a, uint32_t count)
 {
-    if (ev->stack_count > a->address_cap) {
-        uint64_t *q = realloc(a->addresses, (size_t)ev->stack_count * sizeof *q);
+    if (count > a->address_cap) {
+        uint64_t *q = realloc(a->addresses, (size_t)count * sizeof *q);
         if (!q)
             return TLD_E_NO_MEMORY;
         a->addresses = q;
-        a->address_cap = ev->stack_count;
+        a->address_cap = count;
     }
+    return 0;
+}
+
+static int stack_sample(adapter *a, const etl_event *ev)
+{
+    if (reserve_addresses(a, ev->stack_count))
+        return TLD_E_NO_MEMORY;
     for (uint32_t i = 0; i < ev->stack_count; i++)
         a->addresses[i] = ev->stack_addr_size == 8 ? load_le64(ev->stack + 8 * (size_t)i)
                                                    : load_le32(ev->stack + 4 * (size_t)i);
@@ -439,6 +462,66 @@ static int stack_sample(adapter *a, const etl_event *ev)
                                ev->stack_count, 1.0);
 }
 
+static int note_python_pid(adapter *a, uint32_t pid)
+{
+    for (size_t i = a->python_pid_count; i-- > 0;)
+        if (a->python_pids[i] == pid)
+            return 0;
+    if (a->python_pid_count == a->python_pid_cap) {
+        size_t cap = a->python_pid_cap ? a->python_pid_cap * 2 : 8;
+        uint32_t *q = realloc(a->python_pids, cap * sizeof *q);
+        if (!q)
+            return TLD_E_NO_MEMORY;
+        a->python_pids = q;
+        a->python_pid_cap = cap;
+    }
+    a->python_pids[a->python_pid_count++] = pid;
+    return 0;
+}
+
+static int is_python_pid(const adapter *a, uint32_t pid)
+{
+    for (size_t i = 0; i < a->python_pid_count; i++)
+        if (a->python_pids[i] == pid)
+            return 1;
+    return 0;
+}
+
+/* When `ev` is a kernel SampledProfile or StackWalk record, takes it (a
+ * StackWalk of a sample of a Python process becomes an address sample) and
+ * returns 1; else 0. *rc gets the model's error, if any. */
+static int kernel_sample(adapter *a, const etl_event *ev, rp_etl_counts *counts, int *rc)
+{
+    etl_sampled_profile sp;
+    etl_stack_walk sw;
+
+    *rc = 0;
+    if (etl_kernel_sampled_profile(ev, &sp) == 0) {
+        unsigned slot = a->recent_next++ % RECENT_SAMPLES;
+        a->recent[slot].tid = sp.thread_id;
+        a->recent[slot].ts = ev->timestamp;
+        counts->other_events++;
+        return 1;
+    }
+    if (etl_kernel_stack_walk(ev, &sw) != 0)
+        return 0;
+    int of_a_sample = 0;
+    for (unsigned i = 0; i < RECENT_SAMPLES && !of_a_sample; i++)
+        of_a_sample = a->recent[i].ts == sw.event_timestamp && a->recent[i].tid == sw.thread_id &&
+                      a->recent[i].ts != 0;
+    if (!of_a_sample || !is_python_pid(a, sw.process_id)) {
+        counts->other_events++;
+        return 1;
+    }
+    if ((*rc = reserve_addresses(a, sw.count)))
+        return 1;
+    for (uint32_t i = 0; i < sw.count; i++)
+        a->addresses[i] = etl_stack_walk_address(&sw, i);
+    counts->stacks++;
+    *rc = rp_sample_addresses(a->p, sw.process_id, sw.thread_id, ns_of(a, sw.event_timestamp), a->addresses,
+                              sw.count, 1.0);
+    return 1;
+}
 
 /* When `ev` is a PythonCallBatch, feeds its calls and returns to the model
  * (counted as the events they stand for) and returns 1; else 0. *rc gets
@@ -515,12 +598,19 @@ int rp_etl_feed(rp_profile *p, etl_reader *r, rp_etl_counts *counts)
             if (e->kind != K_UNKNOWN) {
                 ours = 1;
                 counts->python_events++;
+                if ((rc = note_python_pid(a, ev.process_id)))
+                    break;
                 if ((rc = python_event(a, &ev, e)))
                     break;
             } else if (!a->layout_reported) {
                 a->layout_reported = 1;
                 rp_note_damage(p, "an event of the Python provider has a name or fields this report does not know; such events were skipped");
             }
+        }
+        if (!ours && kernel_sample(a, &ev, counts, &rc)) {
+            if (rc)
+                break;
+            continue;
         }
         if (ev.has_stack && ev.stack_count) {
             counts->stacks++;
@@ -542,6 +632,7 @@ int rp_etl_feed(rp_profile *p, etl_reader *r, rp_etl_counts *counts)
         free(a->cache[i].meta);
     free(a->text);
     free(a->addresses);
+    free(a->python_pids);
     free(a);
     return rc;
 }
@@ -549,7 +640,7 @@ int rp_etl_feed(rp_profile *p, etl_reader *r, rp_etl_counts *counts)
 int rp_etl_load_file(rp_profile *p, const char *path, rp_etl_counts *counts, char *message, size_t message_size)
 {
     etl_reader r;
-    int rc = etl_reader_open_path(&r, path, 0);
+    int rc = etl_reader_open_path(&r, path, ETL_READ_SYSTEM_RECORDS);
     if (rc) {
         snprintf(message, message_size, "%s: %s", path,
                  etl_reader_message(&r)[0] ? etl_reader_message(&r) : tld_strerror(rc));
