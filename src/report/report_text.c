@@ -53,8 +53,14 @@ int rp_write_summary(rp_profile *p, const rp_write_options *o, const rp_output *
         defined += p->functions[i].defined;
     if (p->calls)
         rp_out_printf(out, "; %llu calls of %u functions (instrumented)", (unsigned long long)p->calls, defined);
-    if (p->samples)
-        rp_out_printf(out, "; %llu samples", (unsigned long long)p->samples);
+    if (p->samples) {
+        /* A record of the built-in sampler may stand for several timer
+         * periods (its Weight): the samples are the periods. */
+        if (p->sample_weight == (double)p->samples)
+            rp_out_printf(out, "; %llu samples", (unsigned long long)p->samples);
+        else
+            rp_out_printf(out, "; %.0f samples (%llu records)", p->sample_weight, (unsigned long long)p->samples);
+    }
     if (p->mark_count)
         rp_out_printf(out, "; %u mark%s", p->mark_count, p->mark_count == 1 ? "" : "s");
     rp_out_str(out, "\n");
