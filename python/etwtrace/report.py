@@ -100,12 +100,15 @@ def is_perf_data(path):
         return False
 
 
-def load(path, *, timeline=True, native=False):
+def load(path, *, timeline=True, native=False, lines=False):
     """Loads a trace: an .etl file or a perf.data file. `timeline` keeps
     calls and samples in time order (in a temporary file), which the
     speedscope (evented) and chrome formats need. Samples keep only their
     Python frames unless `native` is set (then native frames are named by
-    symbol from perf, by hex address from .etl stacks)."""
+    symbol from perf, by hex address from .etl stacks). `lines` makes each
+    frame of the built-in sampler's samples its function at the line it was
+    running ("f (file.py:12)"), as py-spy shows them; other inputs carry no
+    such lines and are loaded as without it."""
     path = os.fspath(path)
     python_only = not native
     if not os.path.exists(path):
@@ -115,7 +118,7 @@ def load(path, *, timeline=True, native=False):
         core = load_perf(path, timeline=timeline, python_only=python_only, error=ReportError)
         return Profile(core, path)
     try:
-        core = _report.load_etl(path, timeline=timeline, python_only=python_only)
+        core = _report.load_etl(path, timeline=timeline, python_only=python_only, lines=lines)
     except ValueError as e:
         raise ReportError(f'{e}; give an .etl file or a perf.data file') from None
     except OSError as e:
@@ -147,6 +150,9 @@ def _parser():
                    help='tree: also show the frames of the import machinery (<frozen importlib._bootstrap*>)')
     p.add_argument('--native', action='store_true',
                    help='samples: keep native frames too (perf: by symbol; .etl stacks: by address)')
+    p.add_argument('--lines', action='store_true',
+                   help="samples of the built-in sampler: a frame is its function at the line it ran "
+                        "('f (file.py:12)'), each line apart")
     p.add_argument('--title', help='title of the report (default: the trace file name)')
     return p
 
@@ -161,7 +167,7 @@ def main(argv=None):
         print('etwtrace report: --min-percent must be between 0 and 100', file=sys.stderr)
         return 2
     try:
-        profile = load(args.trace, timeline=args.format in TIME_ORDERED, native=args.native)
+        profile = load(args.trace, timeline=args.format in TIME_ORDERED, native=args.native, lines=args.lines)
         info = profile.info()
         # Where --capture --perf writes its perf data (FILE.perf/perf.data;
         # FILE.perf.data from earlier versions).
@@ -171,7 +177,7 @@ def main(argv=None):
             # A stack-sampling capture: its samples are in the perf data beside it.
             print(f'etwtrace report: {args.trace} holds no calls or samples; reporting {perf_data}, '
                   'the perf samples recorded with it', file=sys.stderr)
-            profile = load(perf_data, timeline=args.format in TIME_ORDERED, native=args.native)
+            profile = load(perf_data, timeline=args.format in TIME_ORDERED, native=args.native, lines=args.lines)
             args.trace = perf_data
     except ReportError as e:
         print(f'etwtrace report: {e}', file=sys.stderr)

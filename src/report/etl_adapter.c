@@ -101,8 +101,10 @@ typedef struct adapter {
     int have_origin;
     char *text;                 /* UTF-8 scratch for strings */
     size_t text_cap;
-    uint64_t *addresses;
+    uint64_t *addresses;        /* also a PythonSample's function ids */
     size_t address_cap;
+    uint32_t *lines;            /* a PythonSample's lines */
+    size_t line_cap;
     int layout_reported;
     /* Kernel CPU samples: the last SampledProfile records (thread, raw
      * timestamp), which their StackWalk records follow closely. */
@@ -347,9 +349,21 @@ static uint64_t ns_of(adapter *a, uint64_t ts)
     return ns < 9.0e18 ? (uint64_t)ns : (uint64_t)9.0e18;    /* saturates: a damaged clock, not a crash */
 }
 
-/* A PythonSample: its frames, root first, into the profile with its
- * weight; its own thread id (the event's writer is the sampler's drain
- * thread). Lines are not part of the profile model. */
+static int reserve_addresses(adapter *a, uint32_t count)
+{
+    if (count > a->address_cap) {
+        uint64_t *q = realloc(a->addresses, (size_t)count * sizeof *q);
+        if (!q)
+            return TLD_E_NO_MEMORY;
+        a->addresses = q;
+        a->address_cap = count;
+    }
+    return 0;
+}
+
+/* A PythonSample: its frames, root first, with their lines, into the
+ * profile with its weight; its own thread id (the event's writer is the
+ * sampler's drain thread). */
 static int python_sample(adapter *a, const etl_event *ev)
 {
     const uint8_t *d = ev->user_data;
@@ -362,17 +376,21 @@ static int python_sample(adapter *a, const etl_event *ev)
     size_t lines_at = SAMPLE_FIXED_BYTES + 2 + n * 8;
     if (len < lines_at + 2 || load_le16(d + lines_at) != n || len < lines_at + 2 + n * 4)
         goto short_payload;
-    if (n > a->address_cap) {
-        uint64_t *q = realloc(a->addresses, n * sizeof *q);
+    if (reserve_addresses(a, (uint32_t)n))
+        return TLD_E_NO_MEMORY;
+    if (n > a->line_cap) {
+        uint32_t *q = realloc(a->lines, n * sizeof *q);
         if (!q)
             return TLD_E_NO_MEMORY;
-        a->addresses = q;
-        a->address_cap = n;
+        a->lines = q;
+        a->line_cap = n;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         a->addresses[n - 1 - i] = load_le64(d + SAMPLE_FIXED_BYTES + 2 + 8 * i);
-    return rp_sample_functions(a->p, ev->process_id, tid, ns_of(a, ev->timestamp), a->addresses, n,
-                               (double)weight);
+        a->lines[n - 1 - i] = load_le32(d + lines_at + 2 + 4 * i);
+    }
+    return rp_sample_function_lines(a->p, ev->process_id, tid, ns_of(a, ev->timestamp), a->addresses, a->lines,
+                                    n, (double)weight);
 short_payload:;
     char msg[200];
     snprintf(msg, sizeof msg, "a PythonSample event in buffer %u at offset 0x%x is shorter than its frames; it was "
@@ -437,18 +455,6 @@ static int python_event(adapter *a, const etl_event *ev, const schema_entry *e)
     default:
         return 0;
     }
-}
-
-static int reserve_addresses(adapter *a, uint32_t count)
-{
-    if (count > a->address_cap) {
-        uint64_t *q = realloc(a->addresses, (size_t)count * sizeof *q);
-        if (!q)
-            return TLD_E_NO_MEMORY;
-        a->addresses = q;
-        a->address_cap = count;
-    }
-    return 0;
 }
 
 static int stack_sample(adapter *a, const etl_event *ev)
@@ -632,6 +638,7 @@ int rp_etl_feed(rp_profile *p, etl_reader *r, rp_etl_counts *counts)
         free(a->cache[i].meta);
     free(a->text);
     free(a->addresses);
+    free(a->lines);
     free(a->python_pids);
     free(a);
     return rc;

@@ -610,6 +610,57 @@ int rp_sample_functions(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts, 
     return add_sample_path(p, ti, ts, p->sample_scratch, count, weight);
 }
 
+/* Function `id` at `line`, a function of its own (options.lines): its
+ * key is the id with the line above its 32 bits (FunctionIDs are small),
+ * its name and file those of `id` when that is defined by then. */
+static int function_at_line(rp_profile *p, uint32_t pid, uint64_t id, uint32_t line, uint32_t *out)
+{
+    int created;
+    if (line == 0 || id > UINT32_MAX)
+        return function_find_or_add(p, pid, id, 0, out, &created);
+    uint32_t base;
+    int rc = function_find_or_add(p, pid, id, 0, &base, &created);
+    if (rc || (rc = function_find_or_add(p, pid, id | (uint64_t)line << 32, 0, out, &created)) || !created)
+        return rc;
+    const rp_function *b = &p->functions[base];
+    rp_function *f = &p->functions[*out];
+    char *n = copy_string(b->name, strlen(b->name)), *fl = copy_string(b->file, strlen(b->file));
+    if (!n || !fl) {
+        free(n);
+        free(fl);
+        return TLD_E_NO_MEMORY;
+    }
+    free(f->name);
+    free(f->file);
+    f->name = n;
+    f->file = fl;
+    f->line = line;
+    f->is_python = b->is_python;
+    f->defined = b->defined;
+    return 0;
+}
+
+int rp_sample_function_lines(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts, const uint64_t *ids,
+                             const uint32_t *lines, size_t count, double weight)
+{
+    if (!p->options.lines)
+        return rp_sample_functions(p, pid, tid, ts, ids, count, weight);
+    if (p->finished)
+        return TLD_E_REPORT_FINISHED;
+    if (!(weight >= 0))
+        return fail(p, TLD_E_REPORT_INVALID, "a sample's weight must be a number of at least 0");
+    p->events++;
+    uint32_t ti;
+    int rc = thread_get(p, pid, tid, &ti);
+    if (rc || (rc = scratch(p, count)))
+        return rc;
+    touch(p, &p->threads[ti], ts);
+    for (size_t i = 0; i < count; i++)
+        if ((rc = function_at_line(p, pid, ids[i], lines[i], &p->sample_scratch[i])))
+            return rc;
+    return add_sample_path(p, ti, ts, p->sample_scratch, count, weight);
+}
+
 static int range_compare(const void *a, const void *b)
 {
     uint64_t x = ((const rp_range *)a)->begin, y = ((const rp_range *)b)->begin;

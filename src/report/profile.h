@@ -10,6 +10,7 @@
  *     rp_define_function   a function (id, name, file, line, address range)
  *     rp_call_enter/exit   instrumented entry and exit on a thread
  *     rp_sample_functions  a stack of function ids, root first, with a weight
+ *                          (rp_sample_function_lines: and their lines)
  *     rp_sample_addresses  native return addresses, innermost first: mapped
  *                          to functions through their address ranges
  *     rp_mark              a mark (plain, start or stop of a range)
@@ -58,6 +59,7 @@ enum rp_mark_kind { RP_MARK_PLAIN = 0, RP_MARK_START = 1, RP_MARK_STOP = 2 };
 typedef struct rp_options {
     int record_timeline;      /* keep calls, samples and marks in time order (chrome, speedscope evented) */
     int python_only;          /* address samples: drop addresses outside every function's range */
+    int lines;                /* samples with lines: a frame is its function at that line */
 } rp_options;
 
 typedef struct rp_function {
@@ -194,6 +196,12 @@ int rp_call_exit(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts_ns, uint
 /* A sample: `count` function ids, root (outermost) first, taken at ts_ns. */
 int rp_sample_functions(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts_ns, const uint64_t *ids,
                         size_t count, double weight);
+
+/* The same with each frame's current line (0: unknown). With
+ * options.lines a frame is its function at that line ("f (file.py:12)",
+ * each line of f a function of its own); else the lines are not used. */
+int rp_sample_function_lines(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts_ns, const uint64_t *ids,
+                             const uint32_t *lines, size_t count, double weight);
 
 /* A sample of native return addresses, innermost first: each address is
  * mapped to the function whose range holds it; other addresses become

@@ -47,9 +47,9 @@ static PyObject *raise_rp(ProfileObject *self, int rc)
     return NULL;
 }
 
-static int profile_create(ProfileObject *self, int timeline, int python_only)
+static int profile_create(ProfileObject *self, int timeline, int python_only, int lines)
 {
-    rp_options opt = {.record_timeline = timeline, .python_only = python_only};
+    rp_options opt = {.record_timeline = timeline, .python_only = python_only, .lines = lines};
     int rc = rp_profile_new(&self->p, &opt);
     if (rc) {
         raise_rp(NULL, rc);
@@ -60,15 +60,15 @@ static int profile_create(ProfileObject *self, int timeline, int python_only)
 
 static int Profile_init(ProfileObject *self, PyObject *args, PyObject *kw)
 {
-    static char *names[] = {"timeline", "python_only", NULL};
-    int timeline = 1, python_only = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|pp:Profile", names, &timeline, &python_only))
+    static char *names[] = {"timeline", "python_only", "lines", NULL};
+    int timeline = 1, python_only = 0, lines = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|ppp:Profile", names, &timeline, &python_only, &lines))
         return -1;
     if (self->p) {
         PyErr_SetString(PyExc_RuntimeError, "Profile is already initialised");
         return -1;
     }
-    return profile_create(self, timeline, python_only);
+    return profile_create(self, timeline, python_only, lines);
 }
 
 static void Profile_dealloc(ProfileObject *self)
@@ -493,11 +493,11 @@ static PyTypeObject Profile_Type = {
 
 static PyObject *load_etl(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kw)
 {
-    static char *names[] = {"path", "timeline", "python_only", NULL};
+    static char *names[] = {"path", "timeline", "python_only", "lines", NULL};
     PyObject *path;
-    int timeline = 1, python_only = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|pp:load_etl", names, PyUnicode_FSConverter, &path, &timeline,
-                                     &python_only))
+    int timeline = 1, python_only = 0, lines = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|ppp:load_etl", names, PyUnicode_FSConverter, &path, &timeline,
+                                     &python_only, &lines))
         return NULL;
     ProfileObject *self = PyObject_New(ProfileObject, &Profile_Type);
     if (!self) {
@@ -507,7 +507,7 @@ static PyObject *load_etl(PyObject *Py_UNUSED(module), PyObject *args, PyObject 
     self->p = NULL;
     self->loaded_etl = 1;
     memset(&self->counts, 0, sizeof self->counts);
-    if (profile_create(self, timeline, python_only) < 0) {
+    if (profile_create(self, timeline, python_only, lines) < 0) {
         Py_DECREF(path);
         Py_DECREF(self);
         return NULL;

@@ -191,3 +191,23 @@ def test_report_of_a_sampled_capture(tmp_path):
     assert weights.get(('<module>', 'a', 'b', 'c'), 0) > 0.8 * sum(weights.values()), weights
     top = run(['-m', 'etwtrace', 'report', etl]).stdout
     assert re.search(r'\bc \(\S*busy\.py:\d+\)', top) and 'damaged' not in top, top
+
+
+def test_report_lines_of_a_sampled_capture(tmp_path):
+    """report --lines: each frame is its function at the line it was running
+    (busy.py: c burns in lines 8-10, called from b's line 15, a's line 19,
+    the module's line 23); without it, functions with their first lines."""
+    etl = tmp_path / 'busy.etl'
+    _capture(['--capture', etl, '--', SCRIPTS / 'busy.py', '0.4'])
+    folded = run(['-m', 'etwtrace', 'report', etl, '--format', 'collapsed', '--lines']).stdout
+    weights = {}
+    for line in folded.splitlines():
+        stack, _, count = line.rpartition(' ')
+        frames = tuple(re.sub(r' \(\S*busy\.py:(\d+)\)$', r':\1', f) for f in stack.split(';'))
+        weights[frames] = weights.get(frames, 0) + int(count)
+    in_c = {k: v for k, v in weights.items() if k[:3] == ('<module>:23', 'a:19', 'b:15') and len(k) == 4}
+    assert sum(in_c.values()) > 0.8 * sum(weights.values()), weights
+    assert {k[3] for k in in_c} <= {'c:8', 'c:9', 'c:10'}, in_c
+    plain = run(['-m', 'etwtrace', 'report', etl, '--format', 'collapsed']).stdout
+    assert re.search(r'^<module> \(\S*busy\.py:1\);a \(\S*busy\.py:18\);b \(\S*busy\.py:14\);'
+                     r'c \(\S*busy\.py:6\) \d+$', plain, re.M), plain
