@@ -246,12 +246,30 @@ static void on_fault(int sig, siginfo_t *si, void *context)
     forward_fault(sig, si, context);
 }
 
+/* What sigaction() reported for the handler we installed on a signal.
+ * Normally that handler; GCC 16's ASan reports NULL for every SA_SIGINFO
+ * handler, so "still ours" compares with what was seen after installing
+ * (a replacement then goes unnoticed under that runtime only). */
+static void *handler_seen[NSIG];
+static unsigned char handler_seen_valid[NSIG];
+
+static void note_installed(int sig)
+{
+    struct sigaction cur;
+    if (sig > 0 && sig < NSIG && sigaction(sig, NULL, &cur) == 0) {
+        handler_seen[sig] = (void *)cur.sa_sigaction;
+        handler_seen_valid[sig] = 1;
+    }
+}
+
 static int is_ours(int sig, void (*fn)(int, siginfo_t *, void *))
 {
     struct sigaction cur;
-    if (sigaction(sig, NULL, &cur) != 0)
+    if (sigaction(sig, NULL, &cur) != 0 || !(cur.sa_flags & SA_SIGINFO))
         return 0;
-    return (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == fn;
+    if (cur.sa_sigaction == fn)
+        return 1;
+    return sig > 0 && sig < NSIG && handler_seen_valid[sig] && (void *)cur.sa_sigaction == handler_seen[sig];
 }
 
 static int install_guard(void)
@@ -272,6 +290,8 @@ static int install_guard(void)
         sigaction(SIGSEGV, &prev_segv, NULL);
         return -e;
     }
+    note_installed(SIGSEGV);
+    note_installed(SIGBUS);
     guard_installed = 1;
     return 0;
 }
@@ -312,6 +332,7 @@ static int pick_signal(void)
         sigemptyset(&sa.sa_mask);
         if (sigaction(sig, &sa, NULL) != 0)
             continue;
+        note_installed(sig);
         signo = sig;
         return 0;
     }
@@ -585,8 +606,8 @@ void sampler_slot_release(int i)
 int sampler_slot_limit(void) { return slot_limit; }
 int sampler_slot_in_use(int i) { return i >= 0 && i < SAMPLER_MAX_SLOTS && slots[i].in_use; }
 int sampler_slot_sampling(int i) { return i >= 0 && i < SAMPLER_MAX_SLOTS && slots[i].sampling; }
-uint64_t sampler_slot_key(int i) { return slots[i].key; }
-int32_t sampler_slot_tid(int i) { return slots[i].tid; }
+uint64_t sampler_slot_key(int i) { return i >= 0 && i < SAMPLER_MAX_SLOTS ? slots[i].key : 0; }
+int32_t sampler_slot_tid(int i) { return i >= 0 && i < SAMPLER_MAX_SLOTS ? slots[i].tid : 0; }
 sampler_ring *sampler_slot_ring(int i) { return &slots[i].ring; }
 
 void sampler_slot_counts(int i, sampler_counts *out)
