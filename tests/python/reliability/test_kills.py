@@ -13,11 +13,15 @@ import time
 from etl_helpers import read_etl
 
 WRITER = textwrap.dedent('''
-    import sys, threading, time
+    import ctypes, sys, threading, time
     import traceloggingdynamic as tld
+    # Bounded even when the test runner dies before killing us: we die with
+    # it (PR_SET_PDEATHSIG, SIGKILL), and the file stops at max_size.
+    ctypes.CDLL(None).prctl(1, 9)
     path = sys.argv[1]
     provider = tld.Provider(b'Reliability.Kill')
-    session = tld.Session(path, ['Reliability.Kill'], buffer_size=8192, flush_interval=0.01)
+    session = tld.Session(path, ['Reliability.Kill'], buffer_size=8192, flush_interval=0.01,
+                          max_size=256 << 20)
     session.start()
 
     def writer(k):
