@@ -36,7 +36,7 @@ def _tree_size(path):
 def _disk_cap(request):
     """Fails a test whose tmp_path grew beyond DISK_CAP_BYTES."""
     yield
-    tmp = request.node.funcargs.get('tmp_path')
+    tmp = (getattr(request.node, 'funcargs', None) or {}).get('tmp_path')
     if tmp is not None and os.path.isdir(tmp):
         used = _tree_size(tmp)
         assert used <= DISK_CAP_BYTES, (f'the test left {used / 2**20:.0f} MiB in {tmp}, over the '
