@@ -143,9 +143,9 @@ class _StandInWinDLL:
 
 
 def load_reference():
-    """The reference, loaded by the test suite's loader (tests/python/
+    """The reference, loaded by the test suite's loader (tests/python/tld/
     reference_impl.py: path, version check) with this benchmark's stand-in."""
-    sys.path.insert(0, str(REPO_ROOT / 'tests' / 'python'))
+    sys.path.insert(0, str(REPO_ROOT / 'tests' / 'python' / 'tld'))
     import reference_impl
     try:
         module = reference_impl.load_reference(_StandInWinDLL, REFERENCE_MODULE_NAME)
