@@ -134,6 +134,17 @@ def names(events):
     return sorted(e['fields']['Name'] for e in events)
 
 
+def distinct_function_names(events, source):
+    """The names of `source`'s functions, one per FunctionID. A capture's
+    built-in sampler announces the functions it samples again (once per
+    sampler run, as docs/events.md says); such repeats must say the same."""
+    by_id = {}
+    for e in functions_of(events, source):
+        first = by_id.setdefault(e['fields']['FunctionID'], e['fields'])
+        assert e['fields'] == first, (first, e['fields'])
+    return sorted(f['Name'] for f in by_id.values())
+
+
 def sampled_stacks(events, source):
     """Stack sampling: for each PythonStackSample (in file order), the names of
     the functions of `source` whose thunk ranges hold an address of its native

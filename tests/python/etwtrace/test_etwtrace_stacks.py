@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-from etwtrace_helpers import (SANITIZED, SCRIPTS, as_int, capture, clean_env, functions_of, names, needs_core,
-                              package_files, python_events, run, sampled_stacks)
+from etwtrace_helpers import (SANITIZED, SCRIPTS, as_int, capture, clean_env, distinct_function_names, functions_of,
+                              names, needs_core, package_files, python_events, run, sampled_stacks)
 
 pytestmark = needs_core
 
@@ -27,7 +27,7 @@ def test_runs_untraced_and_traced():
 
 def test_basic_functions_exactly_module_a_b(tmp_path):
     events, proc = capture(tmp_path, 'basic.py')
-    assert names(functions_of(events, SCRIPTS / 'basic.py')) == ['<module>', 'a', 'b']
+    assert distinct_function_names(events, SCRIPTS / 'basic.py') == ['<module>', 'a', 'b']
     pkg, threading_file = package_files()
     for e in events:
         if e['event'] == 'PythonFunction':
@@ -124,8 +124,8 @@ def test_exceptions_through_traced_frames(tmp_path):
     events, proc = capture(tmp_path, 'raising.py')
     stacks = sampled_stacks(events, SCRIPTS / 'raising.py')
     assert stacks == [['catcher', '<module>'], ['consume', '<module>']]
-    assert names(functions_of(events, SCRIPTS / 'raising.py')) == ['<module>', 'catcher', 'consume', 'gen',
-                                                                   'thrower']
+    assert distinct_function_names(events, SCRIPTS / 'raising.py') == ['<module>', 'catcher', 'consume', 'gen',
+                                                                      'thrower']
 
 
 def test_uncaught_exception_exit_status(tmp_path):
