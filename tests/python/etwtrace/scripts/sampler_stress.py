@@ -61,7 +61,7 @@ def generators():
         next(g)
         g.throw(KeyError)
         g.close()
-        sum(numbers(50))
+        sum(numbers(2000))  # long enough that CPU-time samples land in generator frames
         h = numbers(10)
         next(h)
         del h   # closed by its finalizer
