@@ -222,6 +222,22 @@ static inline uint32_t map2_find(const uint64_t *keys, const uint32_t *values, u
     return j;
 }
 
+/* Replaces a function's name and file with copies of the given text. */
+static int set_names(rp_function *f, const char *name, size_t name_len, const char *file, size_t file_len)
+{
+    char *n = copy_string(name, name_len), *fl = copy_string(file, file_len);
+    if (!n || !fl) {
+        free(n);
+        free(fl);
+        return TLD_E_NO_MEMORY;
+    }
+    free(f->name);
+    free(f->file);
+    f->name = n;
+    f->file = fl;
+    return 0;
+}
+
 static int function_find_or_add(rp_profile *p, uint32_t pid, uint64_t id, int is_address, uint32_t *out,
                                 int *created)
 {
@@ -460,16 +476,8 @@ int rp_define_function(rp_profile *p, uint32_t pid, uint64_t id, const char *nam
     if (rc)
         return rc;
     rp_function *f = &p->functions[i];
-    char *n = copy_string(name, name_len), *fl = copy_string(file ? file : "", file ? file_len : 0);
-    if (!n || !fl) {
-        free(n);
-        free(fl);
-        return TLD_E_NO_MEMORY;
-    }
-    free(f->name);
-    free(f->file);
-    f->name = n;
-    f->file = fl;
+    if ((rc = set_names(f, name, name_len, file ? file : "", file ? file_len : 0)))
+        return rc;
     f->line = line;
     f->is_python = is_python != 0;
     f->defined = 1;
@@ -589,26 +597,6 @@ static int scratch(rp_profile *p, size_t count)
                 sizeof *p->sample_scratch);
 }
 
-int rp_sample_functions(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts, const uint64_t *ids, size_t count,
-                        double weight)
-{
-    if (p->finished)
-        return TLD_E_REPORT_FINISHED;
-    if (!(weight >= 0))
-        return fail(p, TLD_E_REPORT_INVALID, "a sample's weight must be a number of at least 0");
-    p->events++;
-    uint32_t ti;
-    int rc = thread_get(p, pid, tid, &ti);
-    if (rc || (rc = scratch(p, count)))
-        return rc;
-    touch(p, &p->threads[ti], ts);
-    for (size_t i = 0; i < count; i++) {
-        int created;
-        if ((rc = function_find_or_add(p, pid, ids[i], 0, &p->sample_scratch[i], &created)))
-            return rc;
-    }
-    return add_sample_path(p, ti, ts, p->sample_scratch, count, weight);
-}
 
 /* Function `id` at `line`, a function of its own (options.lines): its
  * key is the id with the line above its 32 bits (FunctionIDs are small),
@@ -624,16 +612,8 @@ static int function_at_line(rp_profile *p, uint32_t pid, uint64_t id, uint32_t l
         return rc;
     const rp_function *b = &p->functions[base];
     rp_function *f = &p->functions[*out];
-    char *n = copy_string(b->name, strlen(b->name)), *fl = copy_string(b->file, strlen(b->file));
-    if (!n || !fl) {
-        free(n);
-        free(fl);
-        return TLD_E_NO_MEMORY;
-    }
-    free(f->name);
-    free(f->file);
-    f->name = n;
-    f->file = fl;
+    if ((rc = set_names(f, b->name, strlen(b->name), b->file, strlen(b->file))))
+        return rc;
     f->line = line;
     f->is_python = b->is_python;
     f->defined = b->defined;
@@ -644,7 +624,7 @@ int rp_sample_function_lines(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t
                              const uint32_t *lines, size_t count, double weight)
 {
     if (!p->options.lines)
-        return rp_sample_functions(p, pid, tid, ts, ids, count, weight);
+        lines = NULL;
     if (p->finished)
         return TLD_E_REPORT_FINISHED;
     if (!(weight >= 0))
@@ -656,9 +636,15 @@ int rp_sample_function_lines(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t
         return rc;
     touch(p, &p->threads[ti], ts);
     for (size_t i = 0; i < count; i++)
-        if ((rc = function_at_line(p, pid, ids[i], lines[i], &p->sample_scratch[i])))
+        if ((rc = function_at_line(p, pid, ids[i], lines ? lines[i] : 0, &p->sample_scratch[i])))
             return rc;
     return add_sample_path(p, ti, ts, p->sample_scratch, count, weight);
+}
+
+int rp_sample_functions(rp_profile *p, uint32_t pid, uint32_t tid, uint64_t ts, const uint64_t *ids, size_t count,
+                        double weight)
+{
+    return rp_sample_function_lines(p, pid, tid, ts, ids, NULL, count, weight);
 }
 
 static int range_compare(const void *a, const void *b)
