@@ -251,40 +251,58 @@ static void test_fork_child_writes_own_copy(void)
 
 /* A dead process with the child's pid may have left its map in /tmp: the
  * child's copy replaces it. Pids are handed out in order, so stale maps are
- * planted for the next PLANTED pids after a probe child's. */
-#define PLANTED 64
+ * planted for the next PLANTED pids after a probe child's; threads of other
+ * processes take pids too, so a child that lands outside them tries again. */
+#define PLANTED 256
+#define ATTEMPTS 20
 
-static void test_fork_child_replaces_stale_map(void)
+static void plant_stale_maps(pid_t after, int plant)
 {
     char path[64];
-    size_t len;
-
-    perfmap_close();
-    CHECK_EQ_INT(perfmap_add((void *)0xa000, 12, "py::a:/p.py"), 0);
-    pid_t probe = fork();
-    if (probe == 0)
-        _exit(0);
-    waitpid(probe, NULL, 0);
-    unlink_map_of(probe);
     for (int i = 1; i <= PLANTED; i++) {
-        map_path_of(probe + i, path, sizeof path);
+        map_path_of(after + i, path, sizeof path);
+        if (!plant) {
+            unlink(path);
+            continue;
+        }
         int f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
         if (f >= 0) {
             CHECK(write(f, "dead 1 py::stale:/old.py\n", 25) == 25);
             close(f);
         }
     }
-    pid_t pid = fork();
-    if (pid == 0)
-        _exit(0);
-    waitpid(pid, NULL, 0);
-    CHECK(pid > probe && pid <= probe + PLANTED);
-    map_path_of(pid, path, sizeof path);
-    char *child = read_file(path, &len);
-    CHECK(child != NULL && strcmp(child, "a000 c py::a:/p.py\n") == 0);
-    free(child);
-    for (int i = 1; i <= PLANTED; i++)
-        unlink_map_of(probe + i);
+}
+
+static void test_fork_child_replaces_stale_map(void)
+{
+    char path[64];
+    size_t len;
+    int landed = 0;
+
+    perfmap_close();
+    CHECK_EQ_INT(perfmap_add((void *)0xa000, 12, "py::a:/p.py"), 0);
+    for (int attempt = 0; attempt < ATTEMPTS && !landed; attempt++) {
+        pid_t probe = fork();
+        if (probe == 0)
+            _exit(0);
+        waitpid(probe, NULL, 0);
+        unlink_map_of(probe);
+        plant_stale_maps(probe, 1);
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(0);
+        waitpid(pid, NULL, 0);
+        if (pid > probe && pid <= probe + PLANTED) {
+            landed = 1;
+            map_path_of(pid, path, sizeof path);
+            char *child = read_file(path, &len);
+            CHECK(child != NULL && strcmp(child, "a000 c py::a:/p.py\n") == 0);
+            free(child);
+        }
+        unlink_map_of(pid);
+        plant_stale_maps(probe, 0);
+    }
+    CHECK(landed);
     perfmap_close();
 }
 
