@@ -309,10 +309,9 @@ static void announce(const struct etw_func *f, enum etw_mode mode)
                        etw_code_qualname(co), 1);
 }
 
-/* A new entry for `code`: a FunctionID, evaluated directly, decided in no
- * generation yet, in the list of every entry. NULL when memory ran out (no
- * exception is left set). */
-static struct etw_func *new_func(PyObject *code)
+/* An entry for `code`: a new FunctionID, evaluated directly, decided in no
+ * generation yet. NULL when memory ran out. */
+static struct etw_func *alloc_func(PyObject *code)
 {
     struct etw_func *f = calloc(1, sizeof *f);
     if (f == NULL)
@@ -320,6 +319,16 @@ static struct etw_func *new_func(PyObject *code)
     f->entry = etw_call_direct;
     f->id = next_function_id++;
     f->code = code;
+    return f;
+}
+
+/* A new entry for `code`, in its code extra and in the list of every entry.
+ * NULL when memory ran out (no exception is left set). */
+static struct etw_func *new_func(PyObject *code)
+{
+    struct etw_func *f = alloc_func(code);
+    if (f == NULL)
+        return NULL;
     if (etw_code_set_extra(code, etw_extra_index, f) < 0) {
         PyErr_Clear();
         free(f);
@@ -387,15 +396,8 @@ static struct etw_func *static_func(PyObject *code)
     struct static_slot *slot = pointer_table_get(&static_funcs, code, NULL);
     if (slot == NULL)
         return NULL;
-    if (slot->func == NULL) { /* new, or its allocation failed before */
-        struct etw_func *f = calloc(1, sizeof *f);
-        if (f == NULL)
-            return NULL;
-        f->entry = etw_call_direct;
-        f->id = next_function_id++;
-        f->code = code;
-        slot->func = f;
-    }
+    if (slot->func == NULL) /* new, or its allocation failed before */
+        slot->func = alloc_func(code);
     return slot->func;
 }
 
