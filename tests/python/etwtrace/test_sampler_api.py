@@ -221,7 +221,11 @@ print('SLEEPER', s.native_id)
             assert asleep and all(s.clock == 2 for s in asleep)
             prog = str(tmp_path / f'sleep_{clock}.py')
             assert all(s.frames[0][2] in source_lines(prog, '# SLEEP') for s in asleep)
-            assert all(not s.flags & 0x1 for s in asleep)   # no GIL while sleeping
+            # Asleep, the thread has let go of the GIL. A sample may still land
+            # on the line while it evaluates `time.sleep` or takes the GIL back
+            # (a wider window under sanitizers), so most, not all, are GIL-free.
+            gil_free = [s for s in asleep if not s.flags & 0x1]
+            assert len(gil_free) * 2 > len(asleep), (len(gil_free), len(asleep))
         else:
             # CPU time: a sleeping thread uses next to none, so it is next to
             # never sampled (its few instants awake may be).
