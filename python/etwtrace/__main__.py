@@ -41,7 +41,6 @@ A program ended by Ctrl-C shows its own traceback, as under plain
 """
 
 import os
-import pprint
 import re
 import shutil
 import sys
@@ -515,11 +514,11 @@ def _make_tracer(mode):
 
 def _run_traced(target, mode):
     """Runs the target with tracing on; returns its exit status."""
-    from traceloggingdynamic.__main__ import _run_target
+    from traceloggingdynamic._runner import run_target
     tracer = _make_tracer(mode)
     tracer.enable()
     try:
-        return _run_target(target)  # joins the program's threads before returning
+        return run_target(target)  # joins the program's threads before returning
     finally:
         tracer.disable()
 
@@ -529,7 +528,7 @@ def _capture_in_process(path, target, mode, perf_child, options):
     in-process .etl session for the program's run, recorded as
     _capture.Recording decides (the built-in sampler, thunks, a tracer)."""
     from traceloggingdynamic import Session
-    from traceloggingdynamic.__main__ import _run_target
+    from traceloggingdynamic._runner import run_target
     from etwtrace import _capture
     from etwtrace._etwtrace import PROVIDER_ID
     if perf_child is not None:
@@ -544,7 +543,7 @@ def _capture_in_process(path, target, mode, perf_child, options):
     recording = _capture.Recording(options, jitdump=perf_child is not None)
     try:
         with recording:
-            status = _run_target(target)  # joins the program's threads before returning
+            status = run_target(target)  # joins the program's threads before returning
     finally:
         from traceloggingdynamic.sessions import stop_for_cli
         stats, losses = stop_for_cli(session)
@@ -717,9 +716,10 @@ def _print_info(mode):
         info.update(_etwtrace.info())
     except Exception as e:   # still useful for a bug report
         info['error'] = f'{type(e).__name__}: {e}'
+    import pprint  # only --info prints with it; it costs a capture 7 ms of imports
     pprint.pprint(info, sort_dicts=False)
 
 
 if __name__ == '__main__':
-    from traceloggingdynamic.__main__ import exit_like
+    from traceloggingdynamic._runner import exit_like
     exit_like(main())

@@ -65,7 +65,7 @@ def cli_files():
     """The files whose frames run the program but are not the program's:
     runpy's and the runner's (etwtrace's own files and threading's are
     always left out)."""
-    from traceloggingdynamic import __main__ as runner
+    from traceloggingdynamic import _runner as runner
     return {runpy.__file__, '<frozen runpy>', runner.__file__, threading.__file__}
 
 
