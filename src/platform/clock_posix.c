@@ -16,10 +16,13 @@
  *
  * Its frequency is measured, not looked up (CPUID leaf 0x15 is absent on
  * most VMs): ticks and CLOCK_MONOTONIC_RAW nanoseconds are sampled together
- * when the clock is chosen (over 2 ms, once per process) and again at each
- * tld_clock_frequency() call, so the estimate improves as the process runs;
- * the .etl writer records the latest one in the file header each time it
- * rewrites it.
+ * when the clock is chosen and again at each tld_clock_frequency() call, so
+ * the estimate improves as the process runs; the .etl writer records the
+ * latest one in the file header each time it rewrites it. An estimate needs
+ * at least 2 ms between the two samples. Only a frequency asked for sooner
+ * than that waits for the rest: choosing the clock never waits, because
+ * every extension module carries its own copy of this file and importing
+ * them would otherwise spend 2 ms each.
  */
 #include "clock.h"
 
@@ -129,11 +132,8 @@ static void choose_source(void)
 #if HAVE_TSC
     if (tsc_wanted()) {
         anchor = sample_pair();
-        tsc_pair now;
-        do
-            now = sample_pair();
-        while (now.ns - anchor.ns < CALIBRATION_NS);
-        if (now.tsc > anchor.tsc)
+        tsc_pair now = sample_pair();
+        if (now.tsc > anchor.tsc && now.ns > anchor.ns)
             chosen = SOURCE_TSC;
     }
 #endif
@@ -165,7 +165,10 @@ uint64_t tld_clock_frequency(void)
 {
 #if HAVE_TSC
     if (current_source() == SOURCE_TSC) {
-        tsc_pair now = sample_pair();
+        tsc_pair now;
+        do
+            now = sample_pair();
+        while (now.ns - anchor.ns < CALIBRATION_NS);
         uint64_t ns = now.ns - anchor.ns, ticks = now.tsc - anchor.tsc;
         unsigned __int128 f = (unsigned __int128)ticks * 1000000000u / ns;
         return f > 0 ? (uint64_t)f : 1;
