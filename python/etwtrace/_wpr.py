@@ -19,9 +19,7 @@ stand-in ``wpr`` on PATH.
 
 import os
 import shutil
-import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 # Whether --capture tries WPR first (the CLI asks; tests set it elsewhere).
@@ -89,7 +87,9 @@ def capture(path, run, *, wpr=None, machine=None, elevated=None, say=_say):
     with WPR into `path`. Returns that status (or 2 when WPR failed to
     write the file), or None, after saying why in one line, when WPR cannot
     be used: the caller then records in-process."""
-    import platform
+    import platform  # these three here: every --capture imports this module, only Windows uses them
+    import subprocess
+    import uuid
     wpr = wpr or find_wpr()
     if wpr is None:
         say('wpr.exe not found (not in System32, WPR_EXE or PATH): recording in-process instead')

@@ -27,7 +27,6 @@ to the .etl).
 See docs/reports.md.
 """
 
-import argparse
 import os
 import sys
 
@@ -129,6 +128,7 @@ def load(path, *, timeline=True, native=False, lines=False):
 # ---- the command line ----
 
 def _parser():
+    import argparse  # here, not at the top: every --capture's closing summary imports this module
     p = argparse.ArgumentParser(
         prog='python -m etwtrace report',
         description='Reports from a trace (.etl, or the perf.data that --capture --perf writes): top functions, '

@@ -21,7 +21,6 @@ and returns ``SessionStats`` from ``stop()`` and ``stats()``.
 """
 
 import re
-import uuid
 from typing import NamedTuple, Optional, Union
 
 from ._tld import providerid_from_name
@@ -65,7 +64,7 @@ class ProviderSpec(NamedTuple):
     """
 
     name: Optional[str] = None
-    id: Optional[uuid.UUID] = None
+    id: 'Optional[uuid.UUID]' = None  # a string: uuid is imported only where a GUID is parsed or checked
     level: int = DEFAULT_LEVEL
     match_any: int = 0
     match_all: int = 0
@@ -89,6 +88,7 @@ class ProviderSpec(NamedTuple):
         name, pid = None, None
         guid = _GUID.match(target)
         if guid is not None and (target.startswith('{') == target.endswith('}')):
+            import uuid
             pid = uuid.UUID(guid.group(1))
         elif _LOOKS_LIKE_GUID.match(target):
             raise ValueError(f'provider spec {text!r}: {target!r} is not a GUID; a GUID is 32 hex digits '
@@ -144,8 +144,10 @@ def _check_spec(spec: ProviderSpec, shown: object) -> ProviderSpec:
         raise ValueError(f'provider spec {shown!r} must have exactly one of name and id')
     if spec.name is not None and (not isinstance(spec.name, str) or not spec.name or '\0' in spec.name):
         raise ValueError(f'provider spec {shown!r}: name must be a non-empty str without NUL characters')
-    if spec.id is not None and not isinstance(spec.id, uuid.UUID):
-        raise ValueError(f'provider spec {shown!r}: id must be a uuid.UUID')
+    if spec.id is not None:
+        import uuid
+        if not isinstance(spec.id, uuid.UUID):
+            raise ValueError(f'provider spec {shown!r}: id must be a uuid.UUID')
     for field, top in (('level', 255), ('match_any', _U64_MAX), ('match_all', _U64_MAX)):
         value = getattr(spec, field)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:

@@ -53,10 +53,8 @@ int tldpy_decode_prepare(void);
 
 extern PyObject *tld_FieldRangeError; /* struct.error + OverflowError (D4) */
 extern PyObject *tld_FieldTypeError;  /* struct.error + TypeError (D4) */
-extern PyObject *tldpy_uuid_type;       /* uuid.UUID */
 
 int tldpy_errors_init(PyObject *module);
-int tldpy_convert_init(void);
 
 /* Raises the Python exception matching a core error code; returns NULL. */
 PyObject *tldpy_raise(int code);

@@ -18,29 +18,43 @@
 #include <string.h>
 #include <structmember.h>
 
-PyObject *tldpy_uuid_type;
+static PyObject *tldpy_uuid_type; /* uuid.UUID, once something needed it */
 
 /* Where uuid.UUID keeps its `int` slot (it has __slots__), so add_guid can
  * read the value without an attribute lookup; -1 if UUID is not laid out
  * that way (then the attribute is looked up). */
 static Py_ssize_t uuid_int_offset = -1;
 
-int tldpy_convert_init(void)
+/* uuid is imported on first need, not when the module loads: with the
+ * platform module it pulls in, it costs a few milliseconds, and importers
+ * such as etwtrace never touch a UUID. */
+static int load_uuid_type(void)
 {
     PyObject *uuid_module = PyImport_ImportModule("uuid");
     if (uuid_module == NULL)
         return -1;
-    tldpy_uuid_type = PyObject_GetAttrString(uuid_module, "UUID");
+    PyObject *type = PyObject_GetAttrString(uuid_module, "UUID");
     Py_DECREF(uuid_module);
-    if (tldpy_uuid_type == NULL)
+    if (type == NULL)
         return -1;
-    PyObject *descr = PyDict_GetItemString(((PyTypeObject *)tldpy_uuid_type)->tp_dict, "int");
+    if (!PyType_Check(type)) {
+        Py_DECREF(type);
+        PyErr_SetString(PyExc_TypeError, "uuid.UUID is not a class");
+        return -1;
+    }
+    PyObject *descr = PyDict_GetItemString(((PyTypeObject *)type)->tp_dict, "int");
     if (descr != NULL && Py_TYPE(descr) == &PyMemberDescr_Type) {
         PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
         if (member->type == T_OBJECT_EX)
             uuid_int_offset = member->offset;
     }
+    tldpy_uuid_type = type;
     return 0;
+}
+
+static inline int uuid_type_ready(void)
+{
+    return tldpy_uuid_type != NULL || load_uuid_type() == 0 ? 0 : -1;
 }
 
 /* ---- argument binding ---- */
@@ -397,6 +411,8 @@ void tldpy_utf16_write(PyObject *s, Py_ssize_t len, uint8_t *dst)
 int tldpy_uuid_bytes_le(PyObject *value, uint8_t out[16], PyObject **generic)
 {
     *generic = NULL;
+    if (uuid_type_ready() < 0)
+        return -1;
     if (Py_TYPE(value) == (PyTypeObject *)tldpy_uuid_type) {
         /* Read the UUID's 128-bit `int` slot instead of calling the
          * bytes_le property, which runs Python code. */
@@ -427,6 +443,8 @@ int tldpy_uuid_bytes_le(PyObject *value, uint8_t out[16], PyObject **generic)
 
 PyObject *tldpy_uuid_from_bytes_le(const uint8_t bytes_le[16])
 {
+    if (uuid_type_ready() < 0)
+        return NULL;
     PyObject *b = PyBytes_FromStringAndSize((const char *)bytes_le, 16);
     if (b == NULL)
         return NULL;

@@ -108,7 +108,7 @@ static const tld_capi capi = {
 
 static int exec_module(PyObject *m)
 {
-    if (pyc_require_main_interpreter("traceloggingdynamic._tld") < 0 || tldpy_convert_init() < 0 ||
+    if (pyc_require_main_interpreter("traceloggingdynamic._tld") < 0 ||
         tldpy_eventbuilder_prepare() < 0 || PyType_Ready(&Provider_Type) < 0 || PyType_Ready(&Session_Type) < 0 ||
         tldpy_decode_prepare() < 0)
         return -1;
