@@ -541,6 +541,7 @@ def _capture_in_process(path, target, mode, perf_child, options):
         return EXIT_ERROR
     status = 1
     recording = _capture.Recording(options, jitdump=perf_child is not None)
+    cpu_before = _cpu_seconds()
     try:
         with recording:
             status = run_target(target)  # joins the program's threads before returning
@@ -553,6 +554,7 @@ def _capture_in_process(path, target, mode, perf_child, options):
         _say_unmatched(session)
         if perf_child is None:  # under perf the parent summarises, once perf's data is ready
             _print_capture_summary(path)
+        _say_uncovered_children(cpu_before, _cpu_seconds())
         _say_losses(stats, losses)     # last: what is missing from the trace
         if perf_child is not None:   # the program's own status, for the CLI outside perf
             _report_to_parent(perf_child, f'status {status}\n')
@@ -564,6 +566,31 @@ def _print_capture_summary(path, perf_path=None):
     """The end of --capture: a short summary and the `report` commands."""
     from etwtrace.report import capture_summary
     print(capture_summary(path, perf_path), file=sys.stderr)
+
+
+def _cpu_seconds():
+    """(this process, its finished child processes) CPU seconds so far, or
+    None where the resource module does not exist (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def _say_uncovered_children(before, after):
+    """A trace holds this process only. When the program's child processes
+    (multiprocessing workers, subprocesses) did a real share of the work,
+    says so: otherwise the report looks complete and the time they took is
+    silently missing (the parent shows up waiting, or not at all)."""
+    if before is None or after is None:
+        return
+    own, children = after[0] - before[0], after[1] - before[1]
+    if children >= 0.1 and children >= 0.1 * own:
+        print(f'etwtrace: note: child processes used {children:.2f} s of CPU, this process {own:.2f} s; '
+              f'the trace covers this process only (to see their work, run it in this process, e.g. with '
+              f'one in-process worker, or capture the child program on its own)', file=sys.stderr)
 
 
 def _say_losses(stats, losses):

@@ -120,6 +120,35 @@ def test_instrumented_capture_has_no_samples(tmp_path):
     assert [e for e in events if e['event'] == 'PythonFunctionPush']
 
 
+def test_capture_says_when_child_processes_did_the_work(tmp_path):
+    """A trace holds one process. When the program's children (a forked
+    worker, a Python subprocess) burnt most of the CPU, the capture says so
+    instead of showing a report that looks complete; a program without
+    children gets no such line."""
+    prog = tmp_path / 'parent.py'
+    prog.write_text(
+        'import os, subprocess, sys, time\n'
+        'def burn(seconds):\n'
+        '    t = time.process_time()\n'
+        '    while time.process_time() - t < seconds:\n'
+        '        pass\n'
+        'pid = os.fork()\n'
+        'if pid == 0:\n'
+        '    burn(0.2)\n'
+        '    os._exit(0)\n'
+        'os.waitpid(pid, 0)\n'
+        'subprocess.run([sys.executable, "-c", "import time\\nt = time.process_time()\\n'
+        'while time.process_time() - t < 0.3: pass"], check=True)\n')
+    proc, _ = _capture(['--capture', tmp_path / 'parent.etl', '--', prog], cwd=tmp_path)
+    m = re.search(r'note: child processes used ([0-9.]+) s of CPU, this process ([0-9.]+) s; '
+                  r'the trace covers this process only', proc.stderr)
+    assert m, proc.stderr
+    assert float(m.group(1)) >= 0.45 and float(m.group(1)) > float(m.group(2)), m.group(0)
+
+    alone, _ = _capture(['--capture', tmp_path / 'alone.etl', '--', SCRIPTS / 'busy.py', '0.2'])
+    assert 'child processes' not in alone.stderr, alone.stderr
+
+
 # ---- Ctrl-C ----
 
 def _interrupt_capture(tmp_path, extra, presses=1):
