@@ -25,12 +25,14 @@
 
 /* Monotonic clock ticks since an arbitrary origin (boot on Linux). Cheap
  * (one instruction, or the vDSO: no system call), thread-safe, never
- * decreasing within a thread. The first call may take 2 ms (calibration). */
+ * decreasing within a thread. The first call chooses the clock (a few
+ * microseconds: no calibration wait). */
 uint64_t tld_clock_ticks(void);
 
 /* Ticks per second of tld_clock_ticks(): 10,000,000 for CLOCK_MONOTONIC; for
  * the TSC, the best estimate so far (measured against CLOCK_MONOTONIC_RAW
- * since the clock was chosen, so later calls are more exact). */
+ * since the clock was chosen, so later calls are more exact). A call within
+ * 2 ms of the choice waits until 2 ms have passed. */
 uint64_t tld_clock_frequency(void);
 
 /* "tsc" or "monotonic": which clock tld_clock_ticks() reads. */
