@@ -24,10 +24,10 @@ import sys
 
 from . import Session, _tld, providerid_from_name
 from .etl import EtlFile
-from ._runner import exit_like, run_target
+from ._runner import EXIT_OK, exit_like, run_target
 from .sessions import ProviderSpec, _parse_keyword, parse_size, stop_for_cli
 
-EXIT_OK, EXIT_DAMAGED, EXIT_USAGE = 0, 1, 2
+EXIT_DAMAGED, EXIT_USAGE = 1, 2
 
 
 def _build_parser():

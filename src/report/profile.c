@@ -597,7 +597,6 @@ static int scratch(rp_profile *p, size_t count)
                 sizeof *p->sample_scratch);
 }
 
-
 /* Function `id` at `line`, a function of its own (options.lines): its
  * key is the id with the line above its 32 bits (FunctionIDs are small),
  * its name and file those of `id` when that is defined by then. */
