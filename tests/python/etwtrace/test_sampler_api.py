@@ -59,7 +59,12 @@ f()
         assert s.frames[0][2] in burning, s
         call_lines = [line for _, _, line in s.frames[1:]]
         assert call_lines == [min(source_lines(prog, f'def {n}()')) for n in 'hgf'] + [max(source_lines(prog, 'f()'))]
-        assert s.clock == 1 and s.weight >= 1 and s.flags & 0x1   # CPU time, held the GIL
+        assert s.clock == 1 and s.weight >= 1   # CPU time
+    # Burning, the thread holds the GIL, except for the moments it hands it
+    # to the sampler's drain thread when that asks for it (a CPU-time
+    # signal can land then too: seen once in CI), so most samples, not all.
+    holding = [s for s in in_burn if s.flags & 0x1]
+    assert len(holding) * 2 > len(in_burn), (len(holding), len(in_burn))
     assert stats['clock'] == 'cpu' and stats['threads'] >= 1
 
 
